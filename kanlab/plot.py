@@ -1,0 +1,371 @@
+"""Figures of the book: network diagrams, perceptron decision lines, learning histories.
+
+Every function draws on a matplotlib Axes (made for you when ``ax`` is None) and returns it,
+so a notebook cell stays one call long.
+"""
+
+import math
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.patches import Circle, FancyArrowPatch, Polygon
+
+from kanlab.data import logic_gate
+from kanlab.perceptron import Perceptron, heaviside
+
+# Colours for the perceptron's two classes and for "exactly on the line".
+CLASS_COLORS = {0.0: "#1f77b4", 0.5: "#7f7f7f", 1.0: "#ff7f0e"}
+SHADE_COLORS = {0.0: "#d6e6f4", 1.0: "#fde3cc"}
+LAYER_COLORS = {"input": "#9ecae1", "hidden": "#c7e9c0", "output": "#fdd0a2"}
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _layer_positions(widths, layer_gap=1.0):
+    """Centres (x, y) of every neuron: layer l at x = l * layer_gap, neurons 1 apart, centred on y = 0."""
+    return [[(layer * layer_gap, (width - 1) / 2 - i) for i in range(width)] for layer, width in enumerate(widths)]
+
+
+def network_diagram(widths, ax=None, radius=0.22, title="A fully connected neural network"):
+    """Draw a layered, fully connected network: neurons as circles, edges (synapses) as lines.
+
+    Args:
+        widths: neurons per layer, input layer first, e.g. ``[3, 4, 4, 2]``; at least two layers.
+        ax: the Axes to draw on (a new figure when None).
+        radius: circle radius in layer units.
+        title: the figure's title.
+
+    Returns:
+        The Axes, holding exactly ``sum(widths)`` circles and ``sum(w_l * w_{l+1})`` edges.
+    """
+    if not isinstance(widths, (list, tuple)) or len(widths) < 2:
+        raise ValueError(f"network_diagram: widths must be a list of at least two layer sizes, got {widths!r}")
+    if not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths):
+        raise ValueError(f"network_diagram: every width must be a positive int, got {widths!r}")
+    gap = 1.8
+    ax = _axes(ax, (1.3 * len(widths) + 0.6, 0.6 * max(widths) + 1.4))
+    positions = _layer_positions(widths, layer_gap=gap)
+    for left, right in zip(positions, positions[1:]):
+        for x0, y0 in left:
+            for x1, y1 in right:
+                ax.plot([x0, x1], [y0, y1], color="#888888", linewidth=0.8, zorder=1)
+    last = len(widths) - 1
+    bottom = -max(widths) / 2 - 0.3
+    for layer, neurons in enumerate(positions):
+        kind = "input" if layer == 0 else "output" if layer == last else "hidden"
+        for x, y in neurons:
+            ax.add_patch(Circle((x, y), radius, facecolor=LAYER_COLORS[kind], edgecolor="black", zorder=2))
+        name = kind if kind != "hidden" else f"hidden {layer}" if last > 2 else "hidden"
+        count = f"{len(neurons)} neurons" if len(neurons) > 1 else "1 neuron"
+        ax.text(layer * gap, bottom, f"{name}\n{count}", ha="center", va="top", fontsize=9)
+    ax.set_xlim(-0.6, last * gap + 0.6)
+    ax.set_ylim(bottom - 0.8, max(widths) / 2 + 0.1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("signals flow from left to right")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_title(title)
+    return ax
+
+
+def perceptron_diagram(n_inputs=2, ax=None, title="A perceptron: $y = f(\\mathbf{w}\\cdot\\mathbf{x} + b)$"):
+    """Draw a perceptron: inputs x_i, edges carrying weights w_i, one output neuron that adds
+    the bias b and applies the activation f, and the output y.
+
+    Returns:
+        The Axes, holding ``n_inputs + 1`` circles (the inputs and the output neuron).
+    """
+    if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or not 1 <= n_inputs <= 6:
+        raise ValueError(f"perceptron_diagram: n_inputs must be an int from 1 to 6, got {n_inputs!r}")
+    ax = _axes(ax, (5.0, 1.0 + 0.8 * n_inputs))
+    neuron = (2.0, 0.0)
+    inputs = _layer_positions([n_inputs])[0]
+    for i, (x, y) in enumerate(inputs, start=1):
+        ax.add_patch(Circle((x, y), 0.25, facecolor=LAYER_COLORS["input"], edgecolor="black", zorder=2))
+        ax.text(x, y, f"$x_{i}$", ha="center", va="center", fontsize=12, zorder=3)
+        ax.plot([x, neuron[0]], [y, neuron[1]], color="#888888", zorder=1)
+        ax.text(x + 0.8, y + (neuron[1] - y) * 0.4 + 0.08, f"$w_{i}$", ha="center", va="bottom", fontsize=11)
+    ax.add_patch(Circle(neuron, 0.38, facecolor=LAYER_COLORS["output"], edgecolor="black", zorder=2))
+    ax.text(*neuron, "$\\Sigma$, $f$", ha="center", va="center", fontsize=12, zorder=3)
+    ax.text(neuron[0], neuron[1] - 0.5, "$+\\,b$", ha="center", va="top", fontsize=11)
+    ax.add_patch(FancyArrowPatch((neuron[0] + 0.38, 0), (3.3, 0), arrowstyle="-|>", mutation_scale=15, color="black"))
+    ax.text(3.4, 0, "$y$", ha="left", va="center", fontsize=13)
+    half_height = max(n_inputs / 2, 1.0)
+    ax.set_xlim(-0.5, 3.8)
+    ax.set_ylim(-half_height - 0.2, half_height + 0.1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("input layer (left) and output neuron (right)")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_title(title)
+    return ax
+
+
+def _half_plane(w, b, xlim, ylim, sign):
+    """Corners of the part of the box xlim x ylim where sign * (w . p + b) >= 0 (may be empty)."""
+    box = [(xlim[0], ylim[0]), (xlim[1], ylim[0]), (xlim[1], ylim[1]), (xlim[0], ylim[1])]
+    values = [sign * (w[0] * x + w[1] * y + b) for x, y in box]
+    corners = []
+    for (p, vp), (q, vq) in zip(zip(box, values), zip(box[1:] + box[:1], values[1:] + values[:1])):
+        if vp >= 0:
+            corners.append(p)
+        if (vp >= 0) != (vq >= 0):  # the line crosses this side of the box
+            t = vp / (vp - vq)
+            corners.append((p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])))
+    return corners
+
+
+def _line_segment(w, b, xlim, ylim):
+    """Two end points of the line w . p + b = 0 across the box, or None if it misses the box."""
+    corners = _half_plane(w, b, xlim, ylim, 1.0)
+    on_line = [p for p in corners if abs(w[0] * p[0] + w[1] * p[1] + b) < 1e-9]
+    if (w[0] == 0 and w[1] == 0) or len(on_line) < 2:
+        return None
+    return on_line[0], on_line[-1]
+
+
+def decision_line(ax, w, b, X=None, y=None, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), shade=True, normal=True,
+                  color="black", label="$\\mathbf{w}\\cdot\\mathbf{x} + b = 0$"):
+    r"""Draw the line :math:`w_1 x_1 + w_2 x_2 + b = 0` and, if ``shade``, its two half-planes
+    (orange where :math:`\mathbf{w}\cdot\mathbf{x} + b > 0`, blue where it is negative).
+
+    Args:
+        ax: the Axes.
+        w: two weights (sequence or tensor); b: the bias.
+        X, y: optional points of shape (N, 2) and their 0/1 labels, drawn coloured by label.
+        xlim, ylim: the box shown.
+        normal: draw the weight vector as an arrow from the line towards the positive side.
+
+    Returns:
+        The Axes.
+    """
+    w = [float(v) for v in w]
+    if len(w) != 2:
+        raise ValueError(f"decision_line: w must hold two weights, got {len(w)}")
+    b = float(b)
+    if shade:
+        for side, sign in ((1.0, 1.0), (0.0, -1.0)):
+            corners = _half_plane(w, b, xlim, ylim, sign)
+            if len(corners) >= 3:
+                ax.add_patch(Polygon(corners, closed=True, facecolor=SHADE_COLORS[side], edgecolor="none", zorder=0))
+    segment = _line_segment(w, b, xlim, ylim)
+    if segment is not None:
+        (x0, y0), (x1, y1) = segment
+        ax.plot([x0, x1], [y0, y1], color=color, linewidth=2, label=label, zorder=2)
+        if normal:
+            norm = math.hypot(*w)
+            start = ((x0 + x1) / 2, (y0 + y1) / 2)
+            end = (start[0] + 0.3 * w[0] / norm, start[1] + 0.3 * w[1] / norm)
+            ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color=color, zorder=2))
+            ax.text(end[0], end[1], " $\\mathbf{w}$", fontsize=11, ha="left", va="bottom", clip_on=True)
+    if X is not None:
+        _labelled_points(ax, X, y)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return ax
+
+
+def _labelled_points(ax, X, y):
+    """Scatter points coloured by their 0/1 label, with a legend entry per class."""
+    for value in (0.0, 1.0):
+        chosen = X[y == value]
+        ax.scatter(chosen[:, 0], chosen[:, 1], s=90, color=CLASS_COLORS[value], edgecolor="black", zorder=3,
+                   label=f"target {int(value)}")
+
+
+def perceptron_picture(ax, w1, w2, b, gate="or", legend=True, title=None):
+    r"""The four inputs of a logic gate, each coloured by what the perceptron
+    :math:`H(w_1 x_1 + w_2 x_2 + b)` predicts for it, over the decision line and its shaded sides.
+
+    A point the perceptron gets wrong is circled in red; the default title counts the correct
+    ones. This is the drawing function of chapter 2's interactive figure.
+
+    Args:
+        ax: the Axes; w1, w2, b: the perceptron's weights and bias.
+        gate: the logic gate whose truth table is drawn (see :func:`kanlab.data.logic_gate`).
+        legend: draw the legend (to the right of the Axes).
+        title: replaces the default title.
+
+    Returns:
+        The Axes.
+    """
+    X, y = logic_gate(gate, dtype=torch.float64)
+    perceptron = Perceptron.from_weights(torch.tensor([w1, w2], dtype=torch.float64), b)
+    y_hat = perceptron(X)
+    decision_line(ax, (w1, w2), b)
+    for value, name in ((0.0, "predicts 0"), (0.5, "on the line: 1/2"), (1.0, "predicts 1")):
+        chosen = X[y_hat == value]
+        ax.scatter(chosen[:, 0], chosen[:, 1], s=110, color=CLASS_COLORS[value], edgecolor="black", zorder=3,
+                   label=name)
+    wrong = X[y_hat != y]
+    ax.scatter(wrong[:, 0], wrong[:, 1], s=330, facecolor="none", edgecolor="red", linewidth=2, zorder=4,
+               label="wrong")
+    for (x1, x2), target in zip(X.tolist(), y.tolist()):
+        ax.annotate(f"y={int(target)}", (x1, x2), textcoords="offset points", xytext=(0, 12), ha="center",
+                    fontsize=9, zorder=5)
+    correct = int((y_hat == y).sum())
+    if title is None:
+        title = f"{gate.upper()}: $w$ = ({w1:g}, {w2:g}), $b$ = {b:g}: {correct}/4 right"
+    ax.set_title(title, fontsize=10)
+    if legend:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    return ax
+
+
+def rule_steps(history, gate, ncols=6):
+    """One small picture per step of Rosenblatt's rule on a logic gate: the start, then the
+    line after each update, with the example that caused the update marked by a black cross.
+
+    Args:
+        history: a :class:`kanlab.perceptron.RuleHistory` of the rule run on ``gate``.
+        gate: the logic gate's name.
+        ncols: pictures per row.
+
+    Returns:
+        The figure.
+    """
+    X, _ = logic_gate(gate)
+    steps = history.num_updates + 1
+    nrows = math.ceil(steps / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 2.4 * nrows), squeeze=False, layout="constrained")
+    for step, ax in enumerate(axes.flat):
+        if step >= steps:
+            ax.set_visible(False)
+            continue
+        w1, w2 = history.weights[step].tolist()
+        b = float(history.biases[step])
+        if step == 0:
+            title = "start"
+        else:
+            epoch, sample = int(history.update_epochs[step - 1]), int(history.update_samples[step - 1])
+            title = f"update {step} (epoch {epoch})"
+            x1, x2 = X[sample].tolist()
+            ax.scatter([x1], [x2], marker="x", s=160, color="black", linewidth=2, zorder=6)
+        perceptron_picture(ax, w1, w2, b, gate=gate, legend=False, title=title)
+        ax.set_xlabel("$x_1$", fontsize=8)
+        ax.set_ylabel("$x_2$", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"Rosenblatt's rule on {gate.upper()}: the line after each update "
+                 "(cross: the example that caused it)")
+    return fig
+
+
+def rule_updates(history, X, y, ax=None, title="Rosenblatt's rule, update by update", xlim=(-0.5, 1.5),
+                 ylim=(-0.5, 1.5)):
+    """Draw the decision line after every update of Rosenblatt's rule, from pale (early) to dark
+    (late), the final line in black with its shaded sides, over the labelled data.
+
+    Args:
+        history: a :class:`kanlab.perceptron.RuleHistory` of a two-input perceptron.
+        X, y: the data it was trained on, shapes (N, 2) and (N,).
+
+    Returns:
+        The Axes.
+    """
+    if history.weights.shape[1] != 2:
+        raise ValueError(f"rule_updates: needs a two-input perceptron, got {history.weights.shape[1]} inputs")
+    ax = _axes(ax, (4.5, 4.5))
+    decision_line(ax, history.weights[-1], history.biases[-1], X, y, xlim=xlim, ylim=ylim, normal=False,
+                  label=f"final line (after update {history.num_updates})")
+    colormap = plt.get_cmap("Purples")
+    for update in range(1, history.num_updates):  # the last update is the final line, drawn above
+        segment = _line_segment(history.weights[update].tolist(), float(history.biases[update]), xlim, ylim)
+        if segment is not None:
+            (x0, y0), (x1, y1) = segment
+            ax.plot([x0, x1], [y0, y1], color=colormap(0.25 + 0.7 * update / history.num_updates), linewidth=1.2,
+                    linestyle="--", zorder=1)
+    ax.plot([], [], color=colormap(0.6), linestyle="--", label="earlier lines\n(pale = early)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def mistakes_per_epoch(history, ax=None, title="Mistakes in each epoch"):
+    """Plot how many examples the rule got wrong in each epoch (a converged run ends at 0)."""
+    ax = _axes(ax, (6.0, 3.0))
+    epochs = range(1, history.epochs + 1)
+    ax.plot(epochs, history.mistakes_per_epoch, marker="o" if history.epochs <= 40 else None, markersize=4)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mistakes")
+    ax.set_ylim(-0.2, max(history.mistakes_per_epoch) + 0.5)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def heaviside_plot(ax=None, title="Heaviside's step $H(z)$"):
+    """Plot H on [-3, 3]: 0 on the left, 1 on the right, the filled dot H(0) = 1/2 on the step."""
+    ax = _axes(ax, (4.0, 3.0))
+    ax.plot([-3, 0], [0, 0], color=CLASS_COLORS[0.0], linewidth=2, label="$H(z) = 0$ for $z < 0$")
+    ax.plot([0, 3], [1, 1], color=CLASS_COLORS[1.0], linewidth=2, label="$H(z) = 1$ for $z > 0$")
+    ax.scatter([0, 0], [0, 1], s=40, facecolor="white", edgecolor="black", zorder=3)
+    value_at_zero = float(heaviside(torch.zeros(1))[0])
+    ax.scatter([0], [value_at_zero], s=40, color="black", zorder=3, label=f"$H(0) = {value_at_zero:g}$")
+    ax.set_xlabel("$z = \\mathbf{w}\\cdot\\mathbf{x} + b$")
+    ax.set_ylabel("$H(z)$")
+    ax.set_ylim(-0.15, 1.15)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def activation_functions(axes=None):
+    """Three common activations side by side: Heaviside's step, the sigmoid and ReLU.
+
+    Returns:
+        The three Axes.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 3, figsize=(11, 3.2), layout="constrained")
+    z = torch.linspace(-3, 3, 301)
+    heaviside_plot(axes[0], title="step: $H(z)$")
+    for ax, values, title in ((axes[1], torch.sigmoid(z), "sigmoid: $1/(1+e^{-z})$"),
+                              (axes[2], torch.relu(z), "ReLU: $\\max(0, z)$")):
+        ax.plot(z, values, linewidth=2)
+        ax.set_xlabel("$z$")
+        ax.set_ylabel("$f(z)$")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[0].set_xlabel("$z$")
+    return axes
+
+
+def voting_picture(perceptron, ages, allowed, ax=None, title="A perceptron that checks the voting age"):
+    """Each age's target (may vote or not) and the one-input perceptron's output for it.
+
+    Args:
+        perceptron: a :class:`kanlab.perceptron.Perceptron` with one input.
+        ages: shape (N, 1); allowed: shape (N,), 0 or 1.
+
+    Returns:
+        The Axes.
+    """
+    if perceptron.in_features != 1:
+        raise ValueError(f"voting_picture: needs a one-input perceptron, got in_features={perceptron.in_features}")
+    ax = _axes(ax, (6.0, 3.0))
+    outputs = perceptron(ages)
+    ax.scatter(ages[:, 0], allowed, s=120, facecolor="none", edgecolor="black", label="target: may vote?")
+    ax.scatter(ages[:, 0], outputs, s=30, color=[CLASS_COLORS[float(v)] for v in outputs], zorder=3,
+               label="perceptron's output")
+    threshold = -float(perceptron.bias) / float(perceptron.weight[0])
+    ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label=f"$w x + b = 0$ at age {threshold:g}")
+    ax.set_xlabel("age (years)")
+    ax.set_ylabel("output")
+    ax.set_yticks([0, 0.5, 1])
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return ax
+
