@@ -1,0 +1,290 @@
+"""Interactive figures that move in a live kernel and on the static website.
+
+``interactive(draw, figsize, **params)`` returns one object with two faces in one mime bundle:
+
+* ``application/vnd.jupyter.widget-view+json``: ipywidgets ``FloatSlider`` s (one per parameter)
+  above an ``Output`` that ``draw`` repaints in Python whenever a slider moves (JupyterLab,
+  Binder, Colab);
+* ``text/html``: a kernel-free player with one ``<input type="range">`` per parameter over
+  frames drawn in advance, one per combination of parameter values, each frame a small
+  palette PNG inlined as a data URI (the book's site chooses this face).
+
+A parameter ``name=(low, high, step)`` takes the values ``low, low + step, ..., high``, so the
+player holds ``prod_i (n_i)`` frames, ``n_i = (high_i - low_i) / step_i + 1``. Both faces start
+at the value nearest the middle of each range, as ``ipywidgets.interact`` does.
+"""
+
+import base64
+import html
+import io
+import itertools
+import json
+import math
+from collections.abc import Callable
+
+import ipywidgets
+from matplotlib.figure import Figure
+from PIL import Image
+
+MAX_PARAMETERS = 3
+MAX_FRAMES = 256  # about 1 MB of inlined PNG at the default size: a page stays well under 2 MB
+MAX_HTML_BYTES = 1_500_000
+STATIC_DPI = 72
+LIVE_DPI = 100
+PALETTE_COLOURS = 64
+
+
+def interactive(draw: Callable, figsize: tuple[float, float] = (4.5, 4.0), **params) -> "Interactive":
+    """An interactive figure: ``draw(ax, **values)`` repainted as the sliders move.
+
+    Args:
+        draw: ``draw(ax, **values)`` draws one picture on a fresh matplotlib ``Axes`` for one
+            value of every parameter.
+        figsize: (width, height) of each picture in inches.
+        **params: one to three parameters, each ``name=(low, high, step)`` with ``step > 0`` and
+            ``high - low`` a whole number of steps.
+
+    Example:
+        >>> def draw(ax, slope):
+        ...     ax.plot([0, 1], [0, slope])
+        >>> figure = interactive(draw, slope=(-1.0, 1.0, 0.5))
+        >>> figure.values["slope"]
+        [-1.0, -0.5, 0.0, 0.5, 1.0]
+    """
+    return Interactive(draw, figsize, params)
+
+
+class Interactive:
+    """One interactive figure; display it (last expression of a cell) to show it.
+
+    Attributes:
+        values: for each parameter name, the list of values its slider takes.
+        initial: for each parameter name, the value both faces start at.
+    """
+
+    def __init__(self, draw: Callable, figsize: tuple[float, float], params: dict):
+        if not callable(draw):
+            raise TypeError(f"draw must be callable as draw(ax, **values), got {type(draw).__name__}")
+        self.draw = draw
+        self.figsize = _checked_figsize(figsize)
+        self.values = _parameter_values(params)
+        self.initial = {name: values[(len(values) - 1) // 2] for name, values in self.values.items()}
+        self._widget = None
+
+    @property
+    def n_frames(self) -> int:
+        """Number of pictures the static player holds: the product of the slider lengths."""
+        return math.prod(len(values) for values in self.values.values())
+
+    def render_png(self, dpi: int, **values) -> bytes:
+        """The picture for one value of every parameter, as PNG bytes."""
+        figure = Figure(figsize=self.figsize, layout="constrained")
+        self.draw(figure.add_subplot(), **values)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=dpi)
+        return buffer.getvalue()
+
+    def to_html(self) -> str:
+        """The kernel-free player: every frame inlined, sliders labelled with name and value."""
+        names = list(self.values)
+        frames, frame_of_combination = [], []
+        index_of_frame = {}
+        for combination in itertools.product(*self.values.values()):
+            uri = _palette_data_uri(self.render_png(STATIC_DPI, **dict(zip(names, combination))))
+            # Identical pictures (e.g. a zero weight) are stored once.
+            if uri not in index_of_frame:
+                index_of_frame[uri] = len(frames)
+                frames.append(uri)
+            frame_of_combination.append(index_of_frame[uri])
+
+        start = [self.values[name].index(self.initial[name]) for name in names]
+        controls = "\n".join(
+            _slider_html(name, self.values[name], position) for name, position in zip(names, start)
+        )
+        first_frame = frames[frame_of_combination[_flat_index(start, self.values)]]
+        sizes = [len(self.values[name]) for name in names]
+        page = _PLAYER_TEMPLATE.format(
+            controls=controls,
+            first_frame=first_frame,
+            alt=html.escape(f"{self.draw.__name__} for " + ", ".join(names), quote=True),
+            frames=json.dumps(frames),
+            order=json.dumps(frame_of_combination),
+            sizes=json.dumps(sizes),
+        )
+        if len(page) > MAX_HTML_BYTES:
+            raise ValueError(
+                f"the static player is {len(page):,} bytes, over the {MAX_HTML_BYTES:,}-byte budget "
+                f"that keeps a page light; use fewer values (a larger step) or a smaller figsize"
+            )
+        return page
+
+    def widget(self) -> ipywidgets.VBox:
+        """The live face: a ``FloatSlider`` per parameter and an ``Output`` redrawn in Python."""
+        if self._widget is None:
+            sliders = {
+                name: ipywidgets.FloatSlider(
+                    value=self.initial[name],
+                    min=values[0],
+                    max=values[-1],
+                    step=_step_of(values),
+                    description=name,
+                    readout_format=f".{_decimals(values)}f",
+                    continuous_update=True,
+                )
+                for name, values in self.values.items()
+            }
+            output = ipywidgets.Output()
+
+            def redraw(_change=None):
+                png = self.render_png(LIVE_DPI, **{name: slider.value for name, slider in sliders.items()})
+                # Setting the outputs directly redraws without flicker and needs no IPython
+                # display hook, so the widget also builds outside a kernel.
+                output.outputs = (
+                    {
+                        "output_type": "display_data",
+                        "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<Figure>"},
+                        "metadata": {},
+                    },
+                )
+
+            for slider in sliders.values():
+                slider.observe(redraw, names="value")
+            redraw()
+            self._widget = ipywidgets.VBox([*sliders.values(), output])
+        return self._widget
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = self.widget()._repr_mimebundle_()
+        bundle["text/html"] = self.to_html()
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    def __repr__(self) -> str:
+        ranges = ", ".join(f"{name}={values[0]:g}..{values[-1]:g}" for name, values in self.values.items())
+        return f"Interactive({self.draw.__name__}, {ranges}, frames={self.n_frames})"
+
+
+def _checked_figsize(figsize) -> tuple[float, float]:
+    try:
+        width, height = (float(side) for side in figsize)
+    except (TypeError, ValueError):
+        raise TypeError(f"figsize must be (width, height) in inches, got {figsize!r}") from None
+    if not (width > 0 and height > 0):
+        raise ValueError(f"figsize must be two positive numbers, got {figsize!r}")
+    return width, height
+
+
+def _parameter_values(params: dict) -> dict[str, list[float]]:
+    """Each ``name=(low, high, step)`` expanded to its list of values; checks the frame budget."""
+    if not 1 <= len(params) <= MAX_PARAMETERS:
+        raise ValueError(
+            f"interactive takes 1 to {MAX_PARAMETERS} parameters as name=(low, high, step), "
+            f"got {len(params)}: {sorted(params)}"
+        )
+    values = {name: _values_of(name, spec) for name, spec in params.items()}
+    n_frames = math.prod(len(v) for v in values.values())
+    if n_frames > MAX_FRAMES:
+        counts = " x ".join(f"{name} ({len(v)} values)" for name, v in values.items())
+        raise ValueError(
+            f"too many frames for a light static page: {counts} = {n_frames} frames, "
+            f"at most {MAX_FRAMES}; use a larger step or fewer parameters"
+        )
+    return values
+
+
+def _values_of(name: str, spec) -> list[float]:
+    """``low, low + step, ..., high`` for ``spec = (low, high, step)``."""
+    if not isinstance(spec, (tuple, list)) or len(spec) != 3:
+        raise ValueError(f"parameter {name!r} must be a (low, high, step) triple, got {spec!r}")
+    try:
+        low, high, step = (float(number) for number in spec)
+    except (TypeError, ValueError):
+        raise TypeError(f"parameter {name!r} must be three numbers (low, high, step), got {spec!r}") from None
+    if not all(map(math.isfinite, (low, high, step))):
+        raise ValueError(f"parameter {name!r} must be finite numbers, got {spec!r}")
+    if step <= 0:
+        raise ValueError(f"parameter {name!r} needs step > 0, got step={step:g}")
+    if high <= low:
+        raise ValueError(f"parameter {name!r} needs low < high, got low={low:g}, high={high:g}")
+    n_steps = round((high - low) / step)
+    if not math.isclose(low + n_steps * step, high, rel_tol=1e-9, abs_tol=1e-9 * step):
+        raise ValueError(
+            f"parameter {name!r}: high - low = {high - low:g} is not a whole number of steps of {step:g}"
+        )
+    return [round(low + i * step, 10) for i in range(n_steps + 1)]
+
+
+def _step_of(values: list[float]) -> float:
+    return round(values[1] - values[0], 10)
+
+
+def _decimals(values: list[float]) -> int:
+    """Digits after the point that show every value exactly: those of the step (0.25 -> 2, 1.0 -> 0)."""
+    step = repr(_step_of(values))
+    return 0 if step.endswith(".0") or "." not in step else min(len(step.split(".")[1]), 6)
+
+
+def _flat_index(positions: list[int], values: dict[str, list[float]]) -> int:
+    """Row-major index of one combination of slider positions (the last parameter varies fastest)."""
+    index = 0
+    for position, name in zip(positions, values):
+        index = index * len(values[name]) + position
+    return index
+
+
+def _palette_data_uri(png: bytes) -> str:
+    """``png`` reduced to a small palette (figures use few colours) as a base64 data URI."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    palette = image.quantize(colors=PALETTE_COLOURS, dither=Image.Dither.NONE)
+    buffer = io.BytesIO()
+    palette.save(buffer, format="png", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _slider_html(name: str, values: list[float], position: int) -> str:
+    label = html.escape(name, quote=True)
+    shown = [f"{value:.{_decimals(values)}f}" for value in values]
+    return (
+        f'<label class="kanlab-control"><span class="kanlab-name">{label}</span> '
+        f'<input type="range" data-param="{label}" min="0" max="{len(values) - 1}" step="1" '
+        f'value="{position}" aria-valuetext="{shown[position]}" '
+        f"data-values='{json.dumps(shown)}'> "
+        f'<output class="kanlab-value">{shown[position]}</output></label>'
+    )
+
+
+# A range input moves over value positions 0..n-1; the script maps the positions of all sliders
+# to one frame and writes each slider's value (not its position) next to it.
+_PLAYER_TEMPLATE = """<div class="kanlab-interactive">
+<style>
+.kanlab-interactive {{ display: inline-block; font-family: sans-serif; }}
+.kanlab-control {{ display: flex; align-items: center; gap: 0.6em; margin: 0.2em 0; }}
+.kanlab-name {{ min-width: 2.5em; font-weight: bold; }}
+.kanlab-value {{ min-width: 3em; font-variant-numeric: tabular-nums; }}
+.kanlab-frame {{ display: block; max-width: 100%; height: auto; }}
+</style>
+{controls}
+<img class="kanlab-frame" src="{first_frame}" alt="{alt}">
+<script>
+(function () {{
+  var root = document.currentScript.parentElement;
+  var frames = {frames};
+  var order = {order};
+  var sizes = {sizes};
+  var inputs = root.querySelectorAll("input[data-param]");
+  var image = root.querySelector("img.kanlab-frame");
+  function show() {{
+    var index = 0;
+    inputs.forEach(function (input, i) {{
+      var position = Number(input.value);
+      var shown = JSON.parse(input.dataset.values)[position];
+      input.parentElement.querySelector("output").value = shown;
+      input.setAttribute("aria-valuetext", shown);
+      index = index * sizes[i] + position;
+    }});
+    image.src = frames[order[index]];
+  }}
+  inputs.forEach(function (input) {{ input.addEventListener("input", show); }});
+}})();
+</script>
+</div>"""
