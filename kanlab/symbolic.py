@@ -1,0 +1,353 @@
+r"""Symbolic regression of a KAN's edges: which known function is this learned curve?
+
+Each edge of a KAN is a one-dimensional function phi(x). We compare it with a library of
+candidates f, each fitted with an affine transform inside and outside:
+
+    phi(x) ~ a * f(b * x + c) + d.
+
+For every candidate, (b, c) are searched on a grid, then on finer and finer grids around the best
+point, then polished by Levenberg-Marquardt on all four parameters; for each (b, c) the outer
+pair (a, d) is the closed-form least-squares line from f(b * x + c) to phi(x). The quality of a fit
+is its coefficient of determination R^2 = 1 - sum (phi - fit)^2 / sum (phi - mean phi)^2.
+
+Functions whose domain is not the whole real line (log, sqrt, 1/x, tan) are only ever evaluated
+where they are finite: the search skips every (b, c) that sends the samples outside the domain,
+and when a fitted symbolic edge keeps training, its argument is clamped into the domain so that
+no step can produce NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import sympy
+import torch
+from torch import Tensor
+
+__all__ = ["Candidate", "Fit", "LIBRARY", "candidate", "fit_candidate", "suggest_for_samples"]
+
+# How close to the edge of its domain a candidate's argument may come.
+_DOMAIN_MARGIN = 1e-3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One library function f with what we need to fit, train and print it.
+
+    Attributes:
+        name: the name users pass, e.g. ``"x^2"`` or ``"sin"``.
+        torch_fn: f on tensors, finite wherever ``inside`` holds.
+        sympy_fn: f on sympy expressions.
+        complexity: a small integer; among equally good fits the simplest is ranked first.
+        inside: ``inside(low, high)`` is True (elementwise, on tensors) when the whole interval
+            [low, high] lies where f is finite and smooth.
+        clamp: maps any argument into the domain (identity where f is defined everywhere), so that
+            a training step that moves b * x + c out of the domain gives a finite value.
+    """
+
+    name: str
+    torch_fn: Callable[[Tensor], Tensor]
+    sympy_fn: Callable[[sympy.Expr], sympy.Expr]
+    complexity: int
+    inside: Callable[[Tensor, Tensor], Tensor]
+    clamp: Callable[[Tensor], Tensor]
+
+    def __call__(self, z: Tensor) -> Tensor:
+        """f(z) with z first clamped into f's domain: always finite, with finite gradients."""
+        return self.torch_fn(self.clamp(z))
+
+
+def _everywhere(low: Tensor, high: Tensor) -> Tensor:
+    return torch.ones_like(low, dtype=torch.bool)
+
+
+def _identity(z: Tensor) -> Tensor:
+    return z
+
+
+def _positive(low: Tensor, high: Tensor) -> Tensor:
+    return low > _DOMAIN_MARGIN
+
+
+def _clamp_positive(z: Tensor) -> Tensor:
+    return z.clamp_min(_DOMAIN_MARGIN)
+
+
+def _nonnegative(low: Tensor, high: Tensor) -> Tensor:
+    return low >= 0
+
+
+def _clamp_nonnegative(z: Tensor) -> Tensor:
+    # Not 0 itself: sqrt'(0) is infinite, and clamp's zero gradient times infinity is NaN.
+    return z.clamp_min(_DOMAIN_MARGIN**2)
+
+
+def _away_from_zero(low: Tensor, high: Tensor) -> Tensor:
+    return (low > _DOMAIN_MARGIN) | (high < -_DOMAIN_MARGIN)
+
+
+def _clamp_away_from_zero(z: Tensor) -> Tensor:
+    nearest_allowed = torch.where(z < 0, -_DOMAIN_MARGIN, _DOMAIN_MARGIN).to(z.dtype)
+    return torch.where(z.abs() < _DOMAIN_MARGIN, nearest_allowed, z)
+
+
+def _one_tan_branch(low: Tensor, high: Tensor) -> Tensor:
+    # tan is smooth on each open interval (k pi - pi/2, k pi + pi/2).
+    branch = torch.round((low + high) / 2 / math.pi)
+    centre = branch * math.pi
+    half_width = math.pi / 2 - _DOMAIN_MARGIN
+    return (low > centre - half_width) & (high < centre + half_width)
+
+
+def _clamp_principal_tan_branch(z: Tensor) -> Tensor:
+    # Fitted tan edges are shifted onto the principal branch (see _canonical), so clamping there
+    # changes nothing on the data and keeps training steps finite.
+    half_width = math.pi / 2 - _DOMAIN_MARGIN
+    return z.clamp(-half_width, half_width)
+
+
+def _zero(z: Tensor) -> Tensor:
+    return torch.zeros_like(z)
+
+
+LIBRARY: dict[str, Candidate] = {
+    c.name: c
+    for c in [
+        Candidate("0", _zero, lambda z: sympy.Integer(0), 0, _everywhere, _identity),
+        Candidate("x", _identity, lambda z: z, 1, _everywhere, _identity),
+        Candidate("x^2", torch.square, lambda z: z**2, 2, _everywhere, _identity),
+        Candidate("x^3", lambda z: z**3, lambda z: z**3, 3, _everywhere, _identity),
+        Candidate("x^4", lambda z: z**4, lambda z: z**4, 4, _everywhere, _identity),
+        Candidate("1/x", torch.reciprocal, lambda z: 1 / z, 2, _away_from_zero, _clamp_away_from_zero),
+        Candidate("sqrt", torch.sqrt, sympy.sqrt, 2, _nonnegative, _clamp_nonnegative),
+        Candidate("exp", torch.exp, sympy.exp, 2, _everywhere, _identity),
+        Candidate("log", torch.log, sympy.log, 2, _positive, _clamp_positive),
+        Candidate("sin", torch.sin, sympy.sin, 2, _everywhere, _identity),
+        Candidate("cos", torch.cos, sympy.cos, 2, _everywhere, _identity),
+        Candidate("tan", torch.tan, sympy.tan, 3, _one_tan_branch, _clamp_principal_tan_branch),
+        Candidate("tanh", torch.tanh, sympy.tanh, 3, _everywhere, _identity),
+        Candidate("abs", torch.abs, sympy.Abs, 3, _everywhere, _identity),
+    ]
+}
+
+
+def candidate(name: str) -> Candidate:
+    """The library entry called ``name``; a clear ValueError for a name not in the library."""
+    if not isinstance(name, str):
+        raise TypeError(f"function name must be a str, got {type(name).__name__}")
+    if name not in LIBRARY:
+        raise ValueError(f"unknown function name {name!r}; expected one of {sorted(LIBRARY)}")
+    return LIBRARY[name]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The best fit y ~ a * f(b * x + c) + d of one candidate f, and its R^2 on the samples."""
+
+    name: str
+    r2: float
+    params: tuple[float, float, float, float]  # (a, b, c, d)
+
+
+def _r2_and_line(f: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Least-squares line y ~ a * f + d along the last dimension, and its R^2.
+
+    Shapes: f (..., n), y (n,) -> r2, a, d of shape (...). A constant f gives a = 0 (the line is
+    the mean of y); a constant y is fitted exactly (R^2 = 1).
+    """
+    f_centred = f - f.mean(-1, keepdim=True)
+    y_centred = y - y.mean()
+    var_f = (f_centred**2).sum(-1)
+    cov = (f_centred * y_centred).sum(-1)
+    ss_total = (y_centred**2).sum()
+    tiny = torch.finfo(f.dtype).tiny
+    a = torch.where(var_f > tiny, cov / var_f.clamp_min(tiny), torch.zeros_like(cov))
+    d = y.mean() - a * f.mean(-1)
+    if ss_total <= tiny:
+        return torch.ones_like(a), a, d
+    r2 = a * cov / ss_total  # explained variance cov^2 / (var_f * ss_total)
+    return r2, a, d
+
+
+def _grid_search(cand: Candidate, x: Tensor, y: Tensor, b: Tensor, c: Tensor) -> tuple[float, float, float]:
+    """Best (R^2, b, c) over the grid b x c, skipping points whose b*x+c leaves f's domain."""
+    low = torch.minimum(b[:, None] * x.min(), b[:, None] * x.max()) + c[None, :]  # (nb, nc)
+    high = torch.maximum(b[:, None] * x.min(), b[:, None] * x.max()) + c[None, :]
+    allowed = cand.inside(low, high)
+    z = b[:, None, None] * x + c[None, :, None]  # (nb, nc, n)
+    r2, _, _ = _r2_and_line(cand(z), y)
+    r2 = torch.where(allowed & torch.isfinite(r2), r2, torch.full_like(r2, -math.inf))
+    best = int(torch.argmax(r2))
+    i, j = divmod(best, len(c))
+    return float(r2[i, j]), float(b[i]), float(c[j])
+
+
+def _search_affine(cand: Candidate, x: Tensor, y: Tensor, scale: float, points: int, zooms: int) -> tuple[float, float]:
+    """(b, c) by a coarse grid on [-scale, scale]^2, then `zooms` finer grids around the best."""
+    b = torch.linspace(-scale, scale, points, dtype=x.dtype)
+    c = torch.linspace(-scale, scale, points, dtype=x.dtype)
+    step = 2 * scale / (points - 1)
+    best_r2, best_b, best_c = _grid_search(cand, x, y, b, c)
+    for _ in range(zooms):
+        b = torch.linspace(best_b - 2 * step, best_b + 2 * step, 21, dtype=x.dtype)
+        c = torch.linspace(best_c - 2 * step, best_c + 2 * step, 21, dtype=x.dtype)
+        step = 4 * step / 20
+        r2, b_new, c_new = _grid_search(cand, x, y, b, c)
+        if r2 > best_r2:
+            best_r2, best_b, best_c = r2, b_new, c_new
+    return best_b, best_c
+
+
+def _polish(cand: Candidate, x: Tensor, y: Tensor, params: Tensor, steps: int = 30) -> Tensor:
+    """Levenberg-Marquardt on (a, b, c, d) for sum (a f(b x + c) + d - y)^2, staying in the domain.
+
+    Jacobian columns of the residual r = a f(z) + d - y, z = b x + c: f(z), a f'(z) x, a f'(z), 1.
+    """
+
+    def residual_and_jacobian(p: Tensor) -> tuple[Tensor, Tensor]:
+        z = (p[1] * x + p[2]).requires_grad_(True)
+        with torch.enable_grad():
+            f = cand.torch_fn(z)
+            (slope,) = torch.autograd.grad(f.sum(), z)  # f is elementwise, so this is f'(z)
+        f = f.detach()
+        jacobian = torch.stack([f, p[0] * slope * x, p[0] * slope, torch.ones_like(x)], dim=1)  # (n, 4)
+        return p[0] * f + p[3] - y, jacobian
+
+    def loss_if_admissible(p: Tensor) -> float:
+        z = p[1] * x + p[2]
+        if not bool(cand.inside(z.min(), z.max())):
+            return math.inf
+        loss = float(((p[0] * cand.torch_fn(z) + p[3] - y) ** 2).sum())
+        return loss if math.isfinite(loss) else math.inf
+
+    damping = 1e-3
+    loss = loss_if_admissible(params)
+    for _ in range(steps):
+        residual, jacobian = residual_and_jacobian(params)
+        gradient = jacobian.T @ residual
+        normal = jacobian.T @ jacobian
+        if not torch.isfinite(normal).all():
+            break
+        while damping < 1e12:
+            damped = normal + damping * torch.diag(normal.diagonal().clamp_min(1e-12))
+            step, info = torch.linalg.solve_ex(damped, -gradient)
+            trial_loss = loss_if_admissible(params + step) if info == 0 else math.inf
+            if trial_loss < loss:
+                params, loss = params + step, trial_loss
+                damping = max(damping / 10, 1e-12)
+                break
+            damping *= 10
+        else:
+            break
+    return params
+
+
+def _canonical(name: str, a: float, b: float, c: float, d: float) -> tuple[float, float, float, float]:
+    """The same function with the parameters a reader expects: no redundant scale, no periodic shift.
+
+    For instance a (b x + c)^2 = (a b^2) (x + c/b)^2, a exp(b x + c) = (a e^c) exp(b x) and
+    a log(b x + c) = a log(sign(b) x + c/|b|) + a log|b|.
+    """
+    if name == "0":
+        return 0.0, 1.0, 0.0, d
+    if name == "x":
+        return a * b, 1.0, 0.0, a * c + d
+    if b == 0:
+        return a, b, c, d
+    powers = {"x^2": 2, "x^3": 3, "x^4": 4, "1/x": -1}
+    if name in powers:
+        return a * b ** powers[name], 1.0, c / b, d
+    if name == "abs":
+        return a * abs(b), 1.0, c / b, d
+    if name == "sqrt":
+        return a * math.sqrt(abs(b)), math.copysign(1.0, b), c / abs(b), d
+    if name == "log":
+        return a, math.copysign(1.0, b), c / abs(b), d + a * math.log(abs(b))
+    if name == "exp":
+        return a * math.exp(c), b, 0.0, d
+    if name in ("sin", "cos"):
+        return a, b, math.remainder(c, 2 * math.pi), d
+    if name == "tan":
+        return a, b, math.remainder(c, math.pi), d
+    return a, b, c, d
+
+
+def fit_candidate(
+    x: Tensor, y: Tensor, name: str, scale: float = 10.0, points: int = 41, zooms: int = 4, max_search_samples: int = 256
+) -> Fit:
+    """Fit y ~ a * f(b * x + c) + d for the library function ``name``.
+
+    Args:
+        x, y: samples of the curve, shape (n,) each; computed in float64.
+        name: a key of :data:`LIBRARY`.
+        scale: the coarse grid covers b, c in [-scale, scale].
+        points: grid points per axis of the coarse grid.
+        zooms: how many finer grids follow the coarse one.
+        max_search_samples: the grid search uses at most this many evenly spaced samples (sorted by x);
+            the polish and the reported R^2 use all of them.
+
+    Returns:
+        a :class:`Fit`; R^2 = -inf when no (b, c) keeps the samples inside f's domain.
+    """
+    cand = candidate(name)
+    x, y = _as_samples(x, y)
+    if float(y.max() - y.min()) <= 1e-12 * max(1.0, float(y.abs().max())):
+        return Fit(name, 1.0, (0.0, 1.0, 0.0, float(y.mean())))  # a constant: every candidate with a = 0
+    order = torch.argsort(x)
+    x, y = x[order], y[order]
+    keep = torch.linspace(0, len(x) - 1, min(len(x), max_search_samples)).round().long()
+    if name in ("0", "x"):
+        b, c = 1.0, 0.0
+    else:
+        b, c = _search_affine(cand, x[keep], y[keep], scale, points, zooms)
+    z = b * x + c
+    if not bool(cand.inside(z.min(), z.max())):
+        return Fit(name, -math.inf, (0.0, b, c, float(y.mean())))
+    _, a, d = _r2_and_line(cand(z), y)
+    params = torch.tensor([float(a), b, c, float(d)], dtype=x.dtype)
+    if name != "0":
+        params = _polish(cand, x, y, params)
+    a, b, c, d = _canonical(name, *(float(p) for p in params))
+    prediction = a * cand(b * x + c) + d
+    ss_total = float(((y - y.mean()) ** 2).sum())
+    ss_residual = float(((y - prediction) ** 2).sum())
+    r2 = 1.0 - ss_residual / ss_total if ss_total > 0 else float(ss_residual == 0)
+    return Fit(name, r2, (a, b, c, d))
+
+
+def suggest_for_samples(x: Tensor, y: Tensor, lib: Sequence[str] | None = None, complexity_weight: float = 0.5) -> list[Fit]:
+    """Every candidate of ``lib`` (default: the whole library) fitted to (x, y), best first.
+
+    Ranking: by the score log10(1 - R^2) (capped below at -8, so that fits good to rounding
+    error tie) plus ``complexity_weight`` times the candidate's complexity; lower is better. So
+    a straight line is reported as "x" rather than as sin(b x) with tiny b.
+    """
+    names = list(LIBRARY) if lib is None else _check_lib(lib)
+    fits = [fit_candidate(x, y, name) for name in names]
+
+    def score(fit: Fit) -> float:
+        if fit.r2 == -math.inf:
+            return math.inf
+        return math.log10(max(1.0 - fit.r2, 1e-8)) + complexity_weight * candidate(fit.name).complexity
+
+    return sorted(fits, key=score)
+
+
+def _check_lib(lib: Sequence[str]) -> list[str]:
+    if isinstance(lib, str) or not isinstance(lib, Sequence) or len(lib) == 0:
+        raise ValueError(f"lib must be a non-empty list of function names, got {lib!r}")
+    for name in lib:
+        candidate(name)
+    return list(lib)
+
+
+def _as_samples(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    x = torch.as_tensor(x).detach().to(torch.float64).cpu()
+    y = torch.as_tensor(y).detach().to(torch.float64).cpu()
+    if x.ndim != 1 or y.shape != x.shape or len(x) < 2:
+        raise ValueError(f"x and y must be 1-D with the same length >= 2, got shapes {tuple(x.shape)} and {tuple(y.shape)}")
+    if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
+        raise ValueError("x and y must be finite (found NaN or inf)")
+    return x, y

@@ -1,0 +1,63 @@
+"""The KAN paper's sparsity penalty (Liu et al. 2024, eqs. 2.17-2.20) against plain loops."""
+
+import math
+
+import pytest
+import torch
+
+from kanlab.regularization import edge_scale, layer_entropy, layer_l1, sparsity_penalty
+
+
+def _activations(batch, out_features, in_features, seed):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, out_features, in_features, generator=generator, dtype=torch.float64)
+
+
+def _penalty_by_loops(layers, lamb_l1, lamb_entropy):
+    total = 0.0
+    for acts in layers:
+        batch, out_features, in_features = acts.shape
+        scales = [[sum(abs(float(acts[s, j, i])) for s in range(batch)) / batch for i in range(in_features)]
+                  for j in range(out_features)]
+        layer_total = sum(sum(row) for row in scales)
+        entropy = -sum(v / layer_total * math.log(v / layer_total) for row in scales for v in row)
+        total += lamb_l1 * layer_total + lamb_entropy * entropy
+    return total
+
+
+def test_edge_scale_is_mean_absolute_activation_per_edge():
+    acts = _activations(7, 3, 2, seed=0)
+    scale = edge_scale(acts)
+    assert scale.shape == (3, 2)
+    assert float(scale[2, 1]) == pytest.approx(sum(abs(float(acts[s, 2, 1])) for s in range(7)) / 7)
+
+
+def test_sparsity_penalty_matches_the_papers_sums_written_as_loops():
+    layers = [_activations(5, 4, 2, seed=1), _activations(5, 1, 4, seed=2)]
+    expected = _penalty_by_loops(layers, lamb_l1=1.0, lamb_entropy=2.0)
+    assert float(sparsity_penalty(layers, lamb_l1=1.0, lamb_entropy=2.0)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_entropy_is_log_of_edge_count_when_all_edges_are_equal_and_zero_for_one_edge():
+    assert float(layer_entropy(torch.ones(3, 4, dtype=torch.float64))) == pytest.approx(math.log(12))
+    one_edge = torch.zeros(3, 4, dtype=torch.float64)
+    one_edge[1, 2] = 5.0
+    assert float(layer_entropy(one_edge)) == pytest.approx(0.0, abs=1e-12)
+    assert float(layer_l1(one_edge)) == 5.0
+
+
+def test_penalty_gradient_is_finite_when_edges_are_exactly_zero():
+    acts = torch.zeros(4, 2, 2, dtype=torch.float64)
+    acts[:, 0, 0] = 1.0
+    acts.requires_grad_(True)
+    sparsity_penalty([acts]).backward()
+    assert torch.isfinite(acts.grad).all()
+
+
+def test_negative_weights_and_wrong_shapes_are_rejected():
+    with pytest.raises(ValueError, match="lamb_entropy"):
+        sparsity_penalty([_activations(2, 2, 2, seed=0)], lamb_entropy=-1.0)
+    with pytest.raises(ValueError, match=r"\(batch, out_features, in_features\)"):
+        edge_scale(torch.zeros(3, 4))
+    with pytest.raises(ValueError, match="at least one layer"):
+        sparsity_penalty([])

@@ -1,0 +1,102 @@
+"""kanlab.symbolic on samples: the candidate library, the affine fit, the ranking, the domain guards."""
+
+import math
+
+import pytest
+import sympy
+import torch
+
+from kanlab import symbolic
+from kanlab.symbolic import LIBRARY, candidate, fit_candidate, suggest_for_samples
+
+X = torch.linspace(-1, 1, 101, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY))
+def test_torch_and_sympy_forms_of_each_candidate_agree_inside_its_domain(name):
+    cand = candidate(name)
+    z = torch.linspace(0.1, 1.4, 9, dtype=torch.float64)  # inside every domain in the library
+    symbol = sympy.Symbol("z")
+    reference = sympy.lambdify(symbol, cand.sympy_fn(symbol), modules="math")
+    expected = torch.tensor([float(reference(float(v))) for v in z], dtype=torch.float64)
+    torch.testing.assert_close(cand(z), expected)
+
+
+@pytest.mark.parametrize("name", ["log", "sqrt", "1/x", "tan"])
+def test_guarded_candidates_give_finite_values_and_gradients_outside_their_domain(name):
+    z = torch.tensor([-3.0, -1.0, 0.0, 1e-9, 1.5707963, 2.0], dtype=torch.float64, requires_grad=True)
+    value = candidate(name)(z)
+    value.sum().backward()
+    assert torch.isfinite(value).all()
+    assert torch.isfinite(z.grad).all()
+
+
+def test_fit_recovers_the_affine_parameters_of_a_sine():
+    y = 1.5 * torch.sin(2.0 * X + 0.5) - 0.25
+    fit = fit_candidate(X, y, "sin")
+    assert fit.r2 > 1 - 1e-12
+    a, b, c, d = fit.params
+    # sin(z) = sin(pi - z) = -sin(-z): compare the functions, not the (non-unique) parameters
+    torch.testing.assert_close(a * torch.sin(b * X + c) + d, y)
+
+
+def test_fit_of_a_square_reports_the_shift_in_readable_form():
+    y = 3.0 * (X - 0.4) ** 2 + 1.0
+    a, b, c, d = fit_candidate(X, y, "x^2").params
+    assert (a, b, c, d) == pytest.approx((3.0, 1.0, -0.4, 1.0), abs=1e-8)
+
+
+def test_r2_is_the_coefficient_of_determination_of_the_best_line_for_zero():
+    y = X**3
+    assert fit_candidate(X, y, "0").r2 == pytest.approx(0.0)
+    assert fit_candidate(X, y, "x").r2 == pytest.approx(float(torch.corrcoef(torch.stack([X, y]))[0, 1] ** 2))
+
+
+def test_log_on_samples_reaching_below_zero_is_fitted_inside_its_domain():
+    y = torch.log(X + 1.2)
+    fit = fit_candidate(X, y, "log")
+    a, b, c, d = fit.params
+    assert fit.r2 > 1 - 1e-10
+    assert min(b * -1 + c, b * 1 + c) > 0
+
+
+@pytest.mark.parametrize("name", ["log", "sqrt", "1/x", "tan"])
+def test_no_fit_is_ever_nan_even_on_data_no_candidate_matches(name):
+    y = torch.sign(X) * torch.rand(101, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    fit = fit_candidate(X, y, name)
+    assert not math.isnan(fit.r2)
+    assert all(math.isfinite(p) for p in fit.params)
+
+
+def test_ranking_prefers_the_simplest_of_equally_exact_fits():
+    fits = suggest_for_samples(X, 2 * X - 1)
+    assert fits[0].name == "x"
+    assert fits[0].params == pytest.approx((2.0, 1.0, 0.0, -1.0))
+    assert suggest_for_samples(X, torch.full_like(X, 0.3))[0].name == "0"
+
+
+def test_suggest_for_samples_ranks_only_the_given_library():
+    fits = suggest_for_samples(X, torch.exp(X), lib=["x^2", "exp", "sin"])
+    assert [f.name for f in fits][0] == "exp"
+    assert sorted(f.name for f in fits) == ["exp", "sin", "x^2"]
+
+
+def test_unknown_function_names_are_rejected_with_the_list_of_known_ones():
+    with pytest.raises(ValueError, match=r"unknown function name 'sinc'.*'sin'"):
+        candidate("sinc")
+    with pytest.raises(ValueError, match="unknown function name 'gauss'"):
+        suggest_for_samples(X, X, lib=["x", "gauss"])
+    with pytest.raises(ValueError, match="lib must be a non-empty list"):
+        suggest_for_samples(X, X, lib="sin")
+
+
+def test_samples_of_mismatched_shape_or_with_nan_are_rejected():
+    with pytest.raises(ValueError, match="same length"):
+        fit_candidate(X, X[:-1], "x")
+    with pytest.raises(ValueError, match="finite"):
+        fit_candidate(X, X * math.nan, "x")
+
+
+def test_library_has_every_function_the_book_names():
+    required = {"x", "x^2", "x^3", "x^4", "1/x", "sqrt", "exp", "log", "sin", "cos", "tan", "tanh", "abs", "0"}
+    assert required <= set(symbolic.LIBRARY)
