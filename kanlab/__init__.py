@@ -1,5 +1,8 @@
 """kanlab: the companion package of *From Perceptrons to Kolmogorov-Arnold Networks*."""
 
-from kanlab import widgets
+from kanlab import checkpoint, data, kan, splines, train, widgets
+from kanlab.checkpoint import load, save
+from kanlab.kan import KAN, KANLayer
+from kanlab.train import fit
 
 __version__ = "0.1.0"

@@ -1,0 +1,342 @@
+r"""Kolmogorov-Arnold layers and networks.
+
+A KAN layer with in_features inputs and out_features outputs puts one learnable function on each
+edge (i -> j) and sums at the nodes:
+
+    y_j = sum_i phi_{j,i}(x_i),
+    phi_{j,i}(x) = m_{j,i} * ( w^b_{j,i} silu(x) + w^s_{j,i} sum_b c_{j,i,b} B_b(x) ),
+
+with B_b the B-splines of order k on input i's grid (`kanlab.splines`), w^b the base weights,
+w^s the spline scales, c the spline coefficients and m the edge mask (1 for a live edge, 0 for a
+pruned one).
+
+How it is computed. silu is treated as one more basis function per input, so the features
+F = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, in * (G + k + 1)) meet the weights
+W[j, i, :] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W^T.
+Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Python loop runs over
+edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally
+(`kanlab.splines.local_basis`), and the gradient with respect to x is their analytic derivative
+(a custom autograd function), so backward costs one gather instead of re-running the recursion.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from kanlab import splines
+
+__all__ = ["KANLayer", "KAN"]
+
+
+class _EdgeFeatures(torch.autograd.Function):
+    """F(x) = [B_0(x_i) .. B_{G+k-1}(x_i), silu(x_i)] for every input: (N, in) -> (N, in, G + k + 1).
+
+    Backward: dL/dx_i = sum_r dL/dF_{i, c+r} B'_{c+r}(x_i) + dL/dF_{i, G+k} silu'(x_i).
+    """
+
+    @staticmethod
+    def forward(ctx, x, grid, spline_order, uniform):
+        needs_slopes = ctx.needs_input_grad[0]
+        first, values, *slopes = splines.local_basis(x, grid, spline_order, uniform, derivative=needs_slopes)
+        size = grid.shape[-1] - spline_order - 1
+        features = x.new_zeros(*x.shape, size + 1)
+        index = first.unsqueeze(-1) + torch.arange(spline_order + 1, device=x.device)
+        features.scatter_(-1, index, values)
+        features[..., size] = F.silu(x)
+        if needs_slopes:
+            ctx.save_for_backward(x, index, slopes[0])
+        return features
+
+    @staticmethod
+    def backward(ctx, grad_features):
+        x, index, slopes = ctx.saved_tensors
+        sigmoid = torch.sigmoid(x)
+        silu_slope = sigmoid * (1 + x * (1 - sigmoid))
+        grad_x = (grad_features.gather(-1, index) * slopes).sum(-1) + grad_features[..., -1] * silu_slope
+        return grad_x, None, None, None
+
+
+class KANLayer(nn.Module):
+    r"""A layer of learnable edge functions phi_{j,i}(x_i) = w^b silu(x_i) + w^s spline_{j,i}(x_i).
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        grid_size: number of grid intervals G on each input (>= 1).
+        spline_order: order (degree) k of the B-splines (>= 0); 3 gives cubic splines.
+        grid_range: (lo, hi), the initial range of every input's grid.
+        noise_scale: initial spline coefficients are uniform in [-noise_scale / 2, noise_scale / 2] / G.
+        generator: a torch.Generator for the initial parameters (None: torch's default generator).
+        device, dtype: as for nn.Linear.
+
+    Shape:
+        Input (*, in_features); output (*, out_features).
+
+    Attributes:
+        grid: buffer (in_features, G + 2k + 1), each input's knots (`kanlab.splines`).
+        base_weight: (out_features, in_features) w^b, initialised U(-1, 1) / sqrt(in_features).
+        spline_weight: (out_features, in_features, G + k) the coefficients c, initialised to small noise.
+        spline_scale: (out_features, in_features) w^s, initialised to 1 / sqrt(in_features).
+        edge_mask: buffer (out_features, in_features) of ones; a 0 kills edge (j, i) for good, since
+            it multiplies the edge in forward (its gradients are then zero too).
+
+    These initial values follow pykan (base weights ~ 1/sqrt(in), small-noise splines).
+
+    Example::
+
+        >>> layer = KANLayer(2, 3, grid_size=5)
+        >>> layer(torch.rand(10, 2)).shape
+        torch.Size([10, 3])
+    """
+
+    def __init__(
+        self,
+        in_features,
+        out_features,
+        grid_size=5,
+        spline_order=3,
+        grid_range=(-1.0, 1.0),
+        noise_scale=0.3,
+        generator=None,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        factory = {"device": device, "dtype": dtype}
+        self.in_features = in_features
+        self.out_features = out_features
+        self.spline_order = spline_order
+        self.noise_scale = noise_scale
+        self.register_buffer("grid", splines.uniform_grid(grid_size, spline_order, grid_range, in_features, **factory))
+        self.register_buffer("edge_mask", torch.ones(out_features, in_features, **factory))
+        self.base_weight = nn.Parameter(torch.empty(out_features, in_features, **factory))
+        self.spline_weight = nn.Parameter(torch.empty(out_features, in_features, grid_size + spline_order, **factory))
+        self.spline_scale = nn.Parameter(torch.empty(out_features, in_features, **factory))
+        self.uniform = True
+        self.register_load_state_dict_post_hook(_recheck_uniform)
+        self.reset_parameters(generator)
+
+    @property
+    def grid_size(self):
+        return self.grid.shape[-1] - 2 * self.spline_order - 1
+
+    @property
+    def grid_range(self):
+        """Each input's (lo, hi): two tensors of shape (in_features,)."""
+        k = self.spline_order
+        return self.grid[:, k], self.grid[:, k + self.grid_size]
+
+    def reset_parameters(self, generator=None):
+        """w^b ~ U(-1, 1) / sqrt(in), c ~ U(-1/2, 1/2) * noise_scale / G, w^s = 1 / sqrt(in)."""
+        bound = 1 / math.sqrt(self.in_features)
+        with torch.no_grad():
+            self.base_weight.copy_(_uniform(self.base_weight.shape, -bound, bound, generator))
+            half_width = 0.5 * self.noise_scale / self.grid_size
+            self.spline_weight.copy_(_uniform(self.spline_weight.shape, -half_width, half_width, generator))
+            self.spline_scale.fill_(bound)
+
+    def edge_weights(self):
+        """W (out, in * (G + k + 1)): each edge's [w^s c, w^b], masked, in the layout of the features."""
+        spline = self.spline_weight * (self.spline_scale * self.edge_mask).unsqueeze(-1)
+        base = (self.base_weight * self.edge_mask).unsqueeze(-1)
+        return torch.cat([spline, base], dim=-1).reshape(self.out_features, -1)
+
+    def features(self, x):
+        """F(x) (N, in * (G + k + 1)): each input's B-spline basis followed by silu(x_i)."""
+        return _EdgeFeatures.apply(x, self.grid, self.spline_order, self.uniform).reshape(x.shape[0], -1)
+
+    def forward(self, x):
+        _check_input(x, self.in_features)
+        flat = x.reshape(-1, self.in_features)
+        y = self.features(flat) @ self.edge_weights().t()
+        return y.reshape(*x.shape[:-1], self.out_features)
+
+    def edge_activations(self, x):
+        r"""phi_{j,i}(x_i) for every sample and edge: (batch, in) -> (batch, out, in).
+
+        Memory batch * out * in, by design: this is for statistics, regularisation and plots.
+        """
+        _check_input(x, self.in_features)
+        spline = splines.evaluate(x, self.grid, self.spline_weight, self.spline_order, self.uniform)
+        activations = self.base_weight * F.silu(x).unsqueeze(1) + self.spline_scale * spline
+        return activations * self.edge_mask
+
+    @torch.no_grad()
+    def update_grid(self, x, grid_eps=0.02):
+        r"""Move each input's grid to the samples x (batch, in), keeping every edge's function.
+
+        The new interior knots are grid_eps * (uniform knots on [min x_i, max x_i])
+        + (1 - grid_eps) * (the G + 1 sample quantiles of x_i), as in the KAN paper; grid_eps = 1
+        gives a uniform grid (the fast path). The spline coefficients are then refitted by least
+        squares so that every edge's spline agrees with the old one on the samples.
+        """
+        _check_input(x, self.in_features)
+        if not 0 < grid_eps <= 1:
+            raise ValueError(f"grid_eps must be in (0, 1], got {grid_eps!r}")
+        if x.shape[0] < 2:
+            raise ValueError(f"x must hold at least 2 samples to place a grid, got {x.shape[0]}")
+        old_splines = splines.evaluate(x, self.grid, self.spline_weight, self.spline_order, self.uniform)
+        ordered = x.sort(dim=0).values  # (batch, in)
+        lo, hi = ordered[0], ordered[-1]
+        spread = (hi - lo).clamp_min(1e-4 * (1 + hi.abs()))  # a constant input still gets a grid
+        steps = torch.linspace(0, 1, self.grid_size + 1, dtype=x.dtype, device=x.device)
+        uniform = lo[:, None] + spread[:, None] * steps
+        positions = torch.linspace(0, x.shape[0] - 1, self.grid_size + 1, device=x.device).round().long()
+        adaptive = ordered[positions].t()
+        interior = grid_eps * uniform + (1 - grid_eps) * adaptive
+        self._set_grid(splines.extend_grid(interior, self.spline_order), uniform=grid_eps == 1)
+        self.spline_weight.copy_(splines.fit_coefficients(x, old_splines, self.grid, self.spline_order))
+
+    @torch.no_grad()
+    def refine(self, grid_size):
+        """A copy of this layer on a grid of grid_size intervals over the same ranges, same functions.
+
+        Knots are placed by interpolating the old interior knots linearly in their index (uniform
+        stays uniform); coefficients are fitted by least squares on 20 * (G + k) points per input.
+        """
+        splines._check_grid_arguments(grid_size, self.spline_order)
+        k = self.spline_order
+        interior = self.grid[:, k : k + self.grid_size + 1]
+        position = torch.linspace(0, self.grid_size, grid_size + 1, dtype=self.grid.dtype, device=self.grid.device)
+        below = position.floor().clamp(max=self.grid_size - 1).long()
+        fraction = position - below
+        new_interior = interior[:, below] * (1 - fraction) + interior[:, below + 1] * fraction
+        finer = copy.deepcopy(self)
+        finer._set_grid(splines.extend_grid(new_interior, k), uniform=self.uniform)
+        lo, hi = self.grid_range
+        samples = 20 * (grid_size + k)
+        x = lo + (hi - lo) * torch.linspace(0, 1, samples, dtype=self.grid.dtype, device=self.grid.device)[:, None]
+        old_splines = splines.evaluate(x, self.grid, self.spline_weight, k, self.uniform)
+        finer.spline_weight = nn.Parameter(splines.fit_coefficients(x, old_splines, finer.grid, k))
+        return finer
+
+    def _set_grid(self, grid, uniform):
+        self.grid = grid.contiguous()
+        self.uniform = uniform and splines.is_uniform(self.grid)
+
+    def extra_repr(self):
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"grid_size={self.grid_size}, spline_order={self.spline_order}"
+        )
+
+
+def _recheck_uniform(module, incompatible_keys):
+    module.uniform = splines.is_uniform(module.grid)
+
+
+class KAN(nn.Module):
+    r"""A Kolmogorov-Arnold network: KAN layers of the given widths applied in turn.
+
+    Args:
+        widths: [n_0, n_1, ..., n_L], at least two; layer l maps n_{l-1} to n_l features.
+        grid_size, spline_order, grid_range, noise_scale: as for `KANLayer`, shared by all layers.
+        seed: seeds a local torch.Generator for the initial parameters (the global RNG is untouched).
+        device, dtype: as for nn.Linear.
+
+    Shape:
+        Input (*, n_0); output (*, n_L).
+
+    Attributes:
+        layers: nn.ModuleList of `KANLayer`.
+
+    Example::
+
+        >>> model = KAN([2, 5, 1], grid_size=5, seed=0)
+        >>> model(torch.rand(100, 2)).shape
+        torch.Size([100, 1])
+    """
+
+    def __init__(
+        self,
+        widths,
+        grid_size=5,
+        spline_order=3,
+        grid_range=(-1.0, 1.0),
+        noise_scale=0.3,
+        seed=0,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        widths = list(widths) if isinstance(widths, (list, tuple)) else widths
+        if not isinstance(widths, list) or len(widths) < 2:
+            raise ValueError(f"widths must be a list of at least two layer widths, got {widths!r}")
+        generator = torch.Generator().manual_seed(seed)
+        self.widths = widths
+        self.layers = nn.ModuleList(
+            KANLayer(n_in, n_out, grid_size, spline_order, grid_range, noise_scale, generator, device, dtype)
+            for n_in, n_out in zip(widths[:-1], widths[1:])
+        )
+        self.spline_order = spline_order
+        self.grid_range = tuple(float(v) for v in grid_range)
+        self.noise_scale = noise_scale
+        self.seed = seed
+
+    @property
+    def grid_size(self):
+        return self.layers[0].grid_size
+
+    def config(self):
+        """The constructor arguments that rebuild this architecture (used by `kanlab.save`)."""
+        return {
+            "widths": list(self.widths),
+            "grid_size": self.grid_size,
+            "spline_order": self.spline_order,
+            "grid_range": self.grid_range,
+            "noise_scale": self.noise_scale,
+            "seed": self.seed,
+        }
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def layer_inputs(self, x):
+        """The input of every layer for the samples x: a list of len(layers) tensors (batch, n_{l-1})."""
+        inputs = []
+        for layer in self.layers:
+            inputs.append(x)
+            x = layer(x)
+        return inputs
+
+    @torch.no_grad()
+    def update_grid(self, x, grid_eps=0.02):
+        """Move every layer's grid to the distribution of its inputs on the samples x (see
+        `KANLayer.update_grid`); the network's function is kept."""
+        for layer in self.layers:
+            layer.update_grid(x, grid_eps)
+            x = layer(x)
+
+    def refine(self, grid_size):
+        """Grid extension: a new KAN with grid_size intervals per input computing the same function."""
+        finer = copy.deepcopy(self)
+        finer.layers = nn.ModuleList(layer.refine(grid_size) for layer in self.layers)
+        return finer
+
+    def extra_repr(self):
+        return f"widths={self.widths}, grid_size={self.grid_size}, spline_order={self.spline_order}"
+
+
+def _uniform(shape, low, high, generator):
+    return torch.rand(shape, generator=generator, dtype=torch.float64).mul_(high - low).add_(low)
+
+
+def _check_input(x, in_features):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+    if x.ndim < 1 or x.shape[-1] != in_features:
+        raise ValueError(f"x must have shape (..., {in_features}), got {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError("x must be finite, but it holds NaN or inf values")

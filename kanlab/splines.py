@@ -1,0 +1,269 @@
+r"""B-splines: bases of any order on any knot vector, batched, with gradients; least-squares fits.
+
+A spline of order k (degree k) on the knots t_0 < t_1 < ... < t_{n-1} is a sum
+
+    s(x) = sum_b c_b B_{b,k}(x),    b = 0 .. n-k-2,
+
+of B-splines defined by the Cox-de Boor recursion
+
+    B_{b,0}(x) = 1 if t_b <= x < t_{b+1} else 0,
+    B_{b,k}(x) = (x - t_b) / (t_{b+k} - t_b) B_{b,k-1}(x)
+               + (t_{b+k+1} - x) / (t_{b+k+1} - t_{b+1}) B_{b+1,k-1}(x).
+
+Grids. A KAN input with grid size G on the range [lo, hi] has G + 1 *interior* knots
+t_k = lo, ..., t_{G+k} = hi, extended by k knots on each side, so its grid holds G + 2k + 1 knots
+and its basis G + k functions, all of which are non-zero somewhere in [lo, hi]. Grids are stored
+one row per input: shape (in_features, G + 2k + 1), increasing along each row.
+
+Outside the grid. An input x below lo or above hi is clamped to [lo, hi] before the basis is
+evaluated: the spline holds its boundary value s(lo) or s(hi) and has zero slope there. (pykan and
+efficient-kan instead let the B-splines fade out over the k extension cells, so their splines fall
+to zero just outside the range.)
+
+Locality. On the interior cell c (t_{k+c} <= x < t_{k+c+1}, c = 0 .. G-1) only the k + 1 functions
+B_c .. B_{c+k} are non-zero. `local_basis` computes just those values, from which `basis` builds
+the dense (..., in, G + k) matrix. On a uniform grid the local values are a fixed polynomial of the
+position u in the cell,  values = [1, u, ..., u^k] @ M_k,  which is the fast path; on any other grid
+they come from de Boor's triangular scheme (the general path). Both give the Cox-de Boor values.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    "uniform_grid",
+    "extend_grid",
+    "is_uniform",
+    "local_basis",
+    "basis",
+    "evaluate",
+    "fit_coefficients",
+]
+
+
+def uniform_grid(grid_size, spline_order, grid_range=(-1.0, 1.0), in_features=1, *, dtype=None, device=None):
+    """Equally spaced knots on grid_range, extended by spline_order knots on each side.
+
+    Shape: (in_features, grid_size + 2 * spline_order + 1); row i is
+    lo + h * (-k, ..., G + k) with h = (hi - lo) / G.
+    """
+    _check_grid_arguments(grid_size, spline_order)
+    lo, hi = _check_range(grid_range)
+    h = (hi - lo) / grid_size
+    steps = torch.arange(-spline_order, grid_size + spline_order + 1, dtype=torch.float64)
+    knots = (lo + h * steps).to(dtype=dtype or torch.get_default_dtype(), device=device)
+    return knots.expand(in_features, -1).contiguous()
+
+
+def extend_grid(interior, spline_order):
+    """Add spline_order knots beyond each end of the interior knots, spaced (hi - lo) / G.
+
+    Shape: interior (in, G + 1) -> (in, G + 2k + 1).
+    """
+    grid_size = interior.shape[-1] - 1
+    h = (interior[:, -1:] - interior[:, :1]) / grid_size
+    steps = torch.arange(1, spline_order + 1, dtype=interior.dtype, device=interior.device)
+    below = interior[:, :1] - h * steps.flip(0)
+    above = interior[:, -1:] + h * steps
+    return torch.cat([below, interior, above], dim=1)
+
+
+def is_uniform(grid):
+    """True when every row of grid is equally spaced, up to rounding (64 ulps of the spacing)."""
+    steps = grid.diff(dim=-1)
+    tolerance = 64 * torch.finfo(grid.dtype).eps * grid.abs().amax(dim=-1, keepdim=True)
+    return bool(((steps - steps[:, :1]).abs() <= tolerance).all())
+
+
+@functools.lru_cache(maxsize=None)
+def _power_to_bspline(spline_order):
+    """M_k of shape (k + 1, k + 1): the local values of the cardinal B-spline pieces.
+
+    On a uniform grid, the r-th non-zero basis function on a cell (r = 0 .. k, B_{c+r}) equals
+    sum_p u^p M_k[p, r], where u in [0, 1) is the position inside the cell. Column r is the piece of
+    the cardinal B-spline N_k on [k - r, k - r + 1], from N_0 = 1 on [0, 1) and
+    N_d(s) = s / d N_{d-1}(s) + (d + 1 - s) / d N_{d-1}(s - 1), written in u = s - piece.
+    """
+    pieces = [np.array([1.0])]  # pieces[p]: coefficients (increasing powers of u) on [p, p + 1)
+    for d in range(1, spline_order + 1):
+        new = []
+        for p in range(d + 1):
+            left = pieces[p] if p < d else np.zeros(1)
+            right = pieces[p - 1] if p >= 1 else np.zeros(1)
+            # s / d * N_{d-1}(s) on piece p, with s = p + u
+            term = np.polynomial.polynomial.polymul([p / d, 1 / d], left)
+            # (d + 1 - s) / d * N_{d-1}(s - 1); piece p - 1 of N_{d-1} at local u
+            term = np.polynomial.polynomial.polyadd(
+                term, np.polynomial.polynomial.polymul([(d + 1 - p) / d, -1 / d], right)
+            )
+            new.append(term)
+        pieces = new
+    matrix = np.zeros((spline_order + 1, spline_order + 1))
+    for r in range(spline_order + 1):
+        piece = pieces[spline_order - r]
+        matrix[: len(piece), r] = piece
+    return matrix
+
+
+@functools.lru_cache(maxsize=64)
+def _power_matrices(spline_order, dtype, device):
+    """M_k and its derivative matrix D_k (k, k + 1), with d/du values = [1, u, ..., u^(k-1)] @ D_k."""
+    matrix = torch.tensor(_power_to_bspline(spline_order), dtype=dtype, device=device)
+    derivative = torch.arange(1, spline_order + 1, dtype=dtype, device=device)[:, None] * matrix[1:]
+    return matrix, derivative
+
+
+def local_basis(x, grid, spline_order, uniform=None, derivative=False):
+    """The k + 1 non-zero B-spline values at each input, and (optionally) their x-derivatives.
+
+    Args:
+        x: (..., in) inputs; clamped to each row's range [t_k, t_{G+k}] (see the module docstring).
+        grid: (in, G + 2k + 1) knots, increasing along each row.
+        spline_order: k >= 0.
+        uniform: whether each row of grid is equally spaced (fast path); None checks it.
+        derivative: also return d B_{first + r}(x) / dx (zero where x was clamped).
+
+    Returns:
+        first: (..., in) int64, the index c of the first non-zero basis function (0 .. G - 1);
+        values: (..., in, k + 1), values[..., r] = B_{first + r}(x);
+        derivatives: (..., in, k + 1) when derivative=True.
+
+    Differentiable with respect to x through autograd (`basis` relies on it).
+    """
+    k = spline_order
+    grid_size = grid.shape[-1] - 2 * k - 1
+    lo, hi = grid[:, k], grid[:, k + grid_size]
+    inside = (x >= lo) & (x <= hi)
+    x = torch.minimum(torch.maximum(x, lo), hi)
+    if uniform is None:
+        uniform = is_uniform(grid)
+    if uniform:
+        first, values, slopes = _uniform_local_basis(x, lo, hi, grid_size, k, derivative)
+    else:
+        first, values, slopes = _general_local_basis(x, grid, grid_size, k, derivative)
+    if not derivative:
+        return first, values
+    return first, values, slopes * inside.unsqueeze(-1)
+
+
+def _uniform_local_basis(x, lo, hi, grid_size, k, derivative):
+    """Fast path: values = [1, u, ..., u^k] @ M_k with u the position in the cell."""
+    scale = grid_size / (hi - lo)  # 1 / h, one per input
+    position = (x - lo) * scale  # in [0, G]
+    cell = position.detach().floor().clamp_(max=grid_size - 1)
+    u = position - cell  # in [0, 1]
+    powers = u.unsqueeze(-1).pow(torch.arange(k + 1, dtype=x.dtype, device=x.device))
+    matrix, derivative_matrix = _power_matrices(k, x.dtype, x.device)
+    values = powers @ matrix
+    slopes = powers[..., :k] @ derivative_matrix * scale.unsqueeze(-1) if derivative else None
+    return cell.long(), values, slopes
+
+
+def _general_local_basis(x, grid, grid_size, k, derivative):
+    """General path: de Boor's triangular scheme on the knots around each input's cell.
+
+    With J = c + k the knot starting the cell, left[r] = x - t_{J+1-r} and right[r] = t_{J+r} - x
+    (r = 1 .. k), degree d's values N_0 .. N_d follow from degree d - 1's by
+        N_r <- saved + right[r+1] * T,  saved <- left[d-r] * T,  T = N_r / (right[r+1] + left[d-r]).
+    """
+    inner_knots = grid[:, k + 1 : k + grid_size].contiguous()  # (in, G - 1)
+    flat = x.reshape(-1, x.shape[-1]).t().contiguous()  # (in, N)
+    cell = torch.searchsorted(inner_knots, flat.detach(), right=True).t().reshape(x.shape)
+    if k == 0:
+        values = torch.ones_like(x).unsqueeze(-1)
+        return cell, values, torch.zeros_like(values)
+    offsets = torch.arange(1, 2 * k + 1, device=x.device)  # knots t_{c+1} .. t_{c+2k}
+    index = (cell.unsqueeze(-1) + offsets).reshape(-1, x.shape[-1], 2 * k)
+    knots = grid.unsqueeze(0).expand(index.shape[0], -1, -1).gather(2, index).reshape(*x.shape, 2 * k)
+    left = [None] + [x - knots[..., k - r] for r in range(1, k + 1)]
+    right = [None] + [knots[..., k - 1 + r] - x for r in range(1, k + 1)]
+    values = [torch.ones_like(x)]
+    for d in range(1, k + 1):
+        saved = torch.zeros_like(x)
+        ratios = []
+        for r in range(d):
+            width = right[r + 1] + left[d - r]
+            ratio = torch.where(width > 0, values[r] / torch.where(width > 0, width, 1), 0)
+            values[r] = saved + right[r + 1] * ratio
+            saved = left[d - r] * ratio
+            ratios.append(ratio)
+        values.append(saved)
+    slopes = None
+    if derivative:
+        # B'_{c+r} = k * (T_{r-1} - T_r) with the last degree's ratios T (T_{-1} = T_k = 0)
+        padded = [torch.zeros_like(x)] + ratios + [torch.zeros_like(x)]
+        slopes = torch.stack([k * (padded[r] - padded[r + 1]) for r in range(k + 1)], dim=-1)
+    return cell, torch.stack(values, dim=-1), slopes
+
+
+def basis(x, grid, spline_order, uniform=None):
+    """The dense B-spline basis B_b(x_i) of every input.
+
+    Shape: x (..., in), grid (in, G + 2k + 1) -> (..., in, G + k). Each row holds k + 1 non-zero
+    values that sum to 1 (partition of unity). Differentiable with respect to x.
+    """
+    first, values = local_basis(x, grid, spline_order, uniform)
+    size = grid.shape[-1] - spline_order - 1
+    index = first.unsqueeze(-1) + torch.arange(spline_order + 1, device=x.device)
+    return values.new_zeros(*x.shape, size).scatter(-1, index, values)
+
+
+def evaluate(x, grid, coefficients, spline_order, uniform=None):
+    """Every edge's spline s_{j,i}(x_i) = sum_b c_{j,i,b} B_b(x_i).
+
+    Shape: x (batch, in), coefficients (out, in, G + k) -> (batch, out, in).
+    """
+    return torch.einsum("nib,oib->noi", basis(x, grid, spline_order, uniform), coefficients)
+
+
+def fit_coefficients(x, y, grid, spline_order, smoothing=1e-8):
+    r"""Least-squares coefficients c (out, in, G + k) with sum_b c_{j,i,b} B_b(x_i) ~ y_{j,i}.
+
+    Shape: x (batch, in), y (batch, out, in) -> (out, in, G + k).
+
+    Each input's problem is solved from its normal equations, in float64, with a small penalty on
+    the coefficients' second differences (a P-spline):
+
+        (A^T A + lambda (D^T D + 1e-6 I)) c = A^T y,   lambda = smoothing * trace(A^T A) / (G + k).
+
+    The penalty makes every system positive definite, so the fit never fails: basis functions that
+    no sample reaches (rank-deficient A) get coefficients continuing their neighbours linearly,
+    and the scale-relative lambda makes the result independent of how x and y are scaled.
+    With the default smoothing the bias on well-sampled data is far below float32 precision.
+    """
+    if x.ndim != 2 or y.ndim != 3 or y.shape[0] != x.shape[0] or y.shape[2] != x.shape[1]:
+        raise ValueError(
+            f"x must be (batch, in) and y (batch, out, in); got x {tuple(x.shape)} and y {tuple(y.shape)}"
+        )
+    design = basis(x.double(), grid.double(), spline_order)  # (batch, in, G + k)
+    gram = torch.einsum("nib,nic->ibc", design, design)  # (in, G + k, G + k)
+    rhs = torch.einsum("nib,noi->ibo", design, y.double())  # (in, G + k, out)
+    size = gram.shape[-1]
+    second_difference = torch.diff(torch.eye(size, dtype=torch.float64, device=x.device), n=2, dim=0)
+    penalty = second_difference.T @ second_difference + 1e-6 * torch.eye(size, dtype=torch.float64, device=x.device)
+    strength = smoothing * gram.diagonal(dim1=-2, dim2=-1).sum(-1) / size  # (in,)
+    strength = strength.clamp_min(torch.finfo(torch.float64).tiny)
+    solution = torch.linalg.solve(gram + strength[:, None, None] * penalty, rhs)  # (in, G + k, out)
+    return solution.permute(2, 0, 1).to(y.dtype).contiguous()
+
+
+def _check_grid_arguments(grid_size, spline_order):
+    if isinstance(grid_size, bool) or not isinstance(grid_size, int) or grid_size < 1:
+        raise ValueError(f"grid_size must be an integer >= 1, got {grid_size!r}")
+    if isinstance(spline_order, bool) or not isinstance(spline_order, int) or spline_order < 0:
+        raise ValueError(f"spline_order must be an integer >= 0, got {spline_order!r}")
+
+
+def _check_range(grid_range):
+    try:
+        lo, hi = (float(v) for v in grid_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"grid_range must be a pair (lo, hi) of numbers, got {grid_range!r}") from None
+    if not lo < hi:
+        raise ValueError(f"grid_range must satisfy lo < hi, got {grid_range!r}")
+    return lo, hi
