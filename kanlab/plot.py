@@ -165,7 +165,7 @@ def decision_line(ax, w, b, X=None, y=None, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), 
             start = ((x0 + x1) / 2, (y0 + y1) / 2)
             end = (start[0] + 0.3 * w[0] / norm, start[1] + 0.3 * w[1] / norm)
             ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color=color, zorder=2))
-            ax.text(end[0], end[1], " $\\mathbf{w}$", fontsize=11, ha="left", va="bottom", clip_on=True)
+            ax.text(end[0], end[1], " w", fontsize=11, fontweight="bold", ha="left", va="bottom", clip_on=True)
     if X is not None:
         _labelled_points(ax, X, y)
     ax.set_xlim(*xlim)
@@ -184,7 +184,7 @@ def _labelled_points(ax, X, y):
                    label=f"target {int(value)}")
 
 
-def perceptron_picture(ax, w1, w2, b, gate="or", legend=True, title=None):
+def perceptron_picture(ax, w1, w2, b, gate="or", legend=True, title=None, also=()):
     r"""The four inputs of a logic gate, each coloured by what the perceptron
     :math:`H(w_1 x_1 + w_2 x_2 + b)` predicts for it, over the decision line and its shaded sides.
 
@@ -196,6 +196,7 @@ def perceptron_picture(ax, w1, w2, b, gate="or", legend=True, title=None):
         gate: the logic gate whose truth table is drawn (see :func:`kanlab.data.logic_gate`).
         legend: draw the legend (to the right of the Axes).
         title: replaces the default title.
+        also: names of more gates whose number of right answers the default title reports too.
 
     Returns:
         The Axes.
@@ -203,7 +204,8 @@ def perceptron_picture(ax, w1, w2, b, gate="or", legend=True, title=None):
     X, y = logic_gate(gate, dtype=torch.float64)
     perceptron = Perceptron.from_weights(torch.tensor([w1, w2], dtype=torch.float64), b)
     y_hat = perceptron(X)
-    decision_line(ax, (w1, w2), b)
+    # Plain text rather than mathtext, few ticks: this picture is drawn once per slider frame.
+    decision_line(ax, (w1, w2), b, label="w\u00b7x + b = 0")
     for value, name in ((0.0, "predicts 0"), (0.5, "on the line: 1/2"), (1.0, "predicts 1")):
         chosen = X[y_hat == value]
         ax.scatter(chosen[:, 0], chosen[:, 1], s=110, color=CLASS_COLORS[value], edgecolor="black", zorder=3,
@@ -214,9 +216,14 @@ def perceptron_picture(ax, w1, w2, b, gate="or", legend=True, title=None):
     for (x1, x2), target in zip(X.tolist(), y.tolist()):
         ax.annotate(f"y={int(target)}", (x1, x2), textcoords="offset points", xytext=(0, 12), ha="center",
                     fontsize=9, zorder=5)
-    correct = int((y_hat == y).sum())
     if title is None:
-        title = f"{gate.upper()}: $w$ = ({w1:g}, {w2:g}), $b$ = {b:g}: {correct}/4 right"
+        counts = []
+        for name in (gate, *also):
+            _, targets = logic_gate(name, dtype=torch.float64)
+            counts.append(f"{name.upper()} {int((y_hat == targets).sum())}/4")
+        title = f"w = ({w1:g}, {w2:g}), b = {b:g}\nright: {', '.join(counts)}"
+    ax.set_xticks([0, 1])
+    ax.set_yticks([0, 1])
     ax.set_title(title, fontsize=10)
     if legend:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)

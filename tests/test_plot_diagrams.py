@@ -99,10 +99,10 @@ def test_decision_line_with_zero_weights_draws_no_line_and_one_shaded_side():
 def test_perceptron_picture_counts_the_right_predictions_in_its_title():
     _, ax = plt.subplots()
     plot.perceptron_picture(ax, 1.0, 1.0, -0.5, gate="or")
-    assert "4/4 right" in ax.get_title()
+    assert "OR 4/4" in ax.get_title()
     _, ax = plt.subplots()
-    plot.perceptron_picture(ax, 1.0, 1.0, -0.5, gate="and")
-    assert "2/4 right" in ax.get_title()
+    plot.perceptron_picture(ax, 1.0, 1.0, -0.5, gate="and", also=("or", "xor"))
+    assert "AND 2/4, OR 4/4, XOR 3/4" in ax.get_title()
     assert has_title_and_labels(ax) and ax.get_legend() is not None
 
 
