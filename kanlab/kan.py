@@ -28,7 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from kanlab import splines
+from kanlab import pruning, splines
+from kanlab.symbolic import SymbolicEdges
 
 __all__ = ["KANLayer", "KAN"]
 
@@ -247,6 +248,8 @@ class KAN(nn.Module):
 
     Attributes:
         layers: nn.ModuleList of `KANLayer`.
+        symbolic: nn.ModuleList of `kanlab.symbolic.SymbolicEdges`, one per layer: the edges snapped
+            to formulas, added to their layer's output (their spline is masked off).
 
     Example::
 
@@ -276,6 +279,9 @@ class KAN(nn.Module):
             KANLayer(n_in, n_out, grid_size, spline_order, grid_range, noise_scale, generator, device, dtype)
             for n_in, n_out in zip(widths[:-1], widths[1:])
         )
+        self.symbolic = nn.ModuleList(
+            SymbolicEdges(n_in, n_out, device, dtype) for n_in, n_out in zip(widths[:-1], widths[1:])
+        )
         self.spline_order = spline_order
         self.grid_range = tuple(float(v) for v in grid_range)
         self.noise_scale = noise_scale
@@ -297,25 +303,37 @@ class KAN(nn.Module):
         }
 
     def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
+        for layer, symbolic in zip(self.layers, self.symbolic):
+            x = layer(x) + symbolic(x)
         return x
 
     def layer_inputs(self, x):
         """The input of every layer for the samples x: a list of len(layers) tensors (batch, n_{l-1})."""
         inputs = []
-        for layer in self.layers:
+        for layer, symbolic in zip(self.layers, self.symbolic):
             inputs.append(x)
-            x = layer(x)
+            x = layer(x) + symbolic(x)
         return inputs
+
+    def edge_activations(self, x):
+        """phi_{j,i}(x_i) of every edge, spline or symbolic: one (batch, n_l, n_{l-1}) tensor per layer."""
+        return [
+            layer.edge_activations(inputs) + symbolic.edge_activations(inputs)
+            for layer, symbolic, inputs in zip(self.layers, self.symbolic, self.layer_inputs(x))
+        ]
+
+    def prune(self, node_threshold=1e-2, edge_threshold=3e-2, x=None):
+        """A smaller KAN without the unimportant hidden nodes and with dead edges masked off;
+        see `kanlab.pruning.prune` (x: the samples that measure importance)."""
+        return pruning.prune(self, node_threshold, edge_threshold, x)
 
     @torch.no_grad()
     def update_grid(self, x, grid_eps=0.02):
         """Move every layer's grid to the distribution of its inputs on the samples x (see
         `KANLayer.update_grid`); the network's function is kept."""
-        for layer in self.layers:
+        for layer, symbolic in zip(self.layers, self.symbolic):
             layer.update_grid(x, grid_eps)
-            x = layer(x)
+            x = layer(x) + symbolic(x)
 
     def refine(self, grid_size):
         """Grid extension: a new KAN with grid_size intervals per input computing the same function."""

@@ -24,9 +24,9 @@ from typing import Callable, Sequence
 
 import sympy
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-__all__ = ["Candidate", "Fit", "LIBRARY", "candidate", "fit_candidate", "suggest_for_samples"]
+__all__ = ["Candidate", "Fit", "LIBRARY", "SymbolicEdges", "candidate", "fit_candidate", "suggest_for_samples"]
 
 # How close to the edge of its domain a candidate's argument may come.
 _DOMAIN_MARGIN = 1e-3
@@ -351,3 +351,113 @@ def _as_samples(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
         raise ValueError("x and y must be finite (found NaN or inf)")
     return x, y
+
+
+class SymbolicEdges(nn.Module):
+    r"""The symbolic edges of one KAN layer: phi_{j,i}(x_i) = a * f(b * x_i + c) + d, exactly.
+
+    Edge (i, j) joins input i to output j. The KAN adds this module's output to its layer's, and
+    switches the layer's spline off on these edges (``edge_mask`` 0), so each edge is either a
+    spline or a formula. a, b, c, d stay trainable; the function f is fixed. Only the symbolic
+    edges are stored, so a KAN without any costs nothing here.
+
+    Args:
+        in_features, out_features: the layer's size.
+
+    Shape:
+        Input (*, in_features); output (*, out_features), the sum over inputs of the symbolic
+        edges; :meth:`edge_activations` gives (batch, out_features, in_features), zero on
+        non-symbolic edges.
+
+    Attributes:
+        affine: (n_edges, 4), the (a, b, c, d) of each symbolic edge.
+        edges: (n_edges, 2) long buffer, the (i, j) of each symbolic edge.
+        function_index: (n_edges,) long buffer, each edge's position in ``FUNCTION_NAMES``.
+    """
+
+    FUNCTION_NAMES = tuple(LIBRARY)
+
+    def __init__(self, in_features: int, out_features: int, device=None, dtype=None) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.affine = nn.Parameter(torch.zeros(0, 4, device=device, dtype=dtype))
+        self.register_buffer("edges", torch.zeros(0, 2, dtype=torch.long, device=device))
+        self.register_buffer("function_index", torch.zeros(0, dtype=torch.long, device=device))
+
+    def _row(self, i: int, j: int) -> int | None:
+        matches = ((self.edges[:, 0] == i) & (self.edges[:, 1] == j)).nonzero()
+        return int(matches[0, 0]) if len(matches) else None
+
+    def set_edge(self, i: int, j: int, name: str, params: Sequence[float]) -> None:
+        """Make edge (input i -> output j) a * f(b * x + c) + d with f = ``name``, params = (a, b, c, d).
+
+        Replaces ``affine`` by a new Parameter: build optimisers after snapping edges.
+        """
+        index = self.FUNCTION_NAMES.index(candidate(name).name)
+        params = torch.as_tensor(params, dtype=self.affine.dtype, device=self.affine.device).reshape(1, 4)
+        row = self._row(i, j)
+        keep = torch.ones(len(self.edges), dtype=torch.bool, device=self.edges.device)
+        if row is not None:
+            keep[row] = False
+        new_edge = torch.tensor([[i, j]], dtype=torch.long, device=self.edges.device)
+        self.edges = torch.cat([self.edges[keep], new_edge])
+        self.function_index = torch.cat([self.function_index[keep], new_edge.new_tensor([index])])
+        self.affine = nn.Parameter(torch.cat([self.affine.detach()[keep], params]))
+
+    def remove_edge(self, i: int, j: int) -> None:
+        """Forget edge (input i -> output j) if it is symbolic."""
+        row = self._row(i, j)
+        if row is not None:
+            keep = torch.arange(len(self.edges), device=self.edges.device) != row
+            self.edges = self.edges[keep]
+            self.function_index = self.function_index[keep]
+            self.affine = nn.Parameter(self.affine.detach()[keep])
+
+    def function_name(self, i: int, j: int) -> str | None:
+        """The library name of edge (input i -> output j), or None when it is not symbolic."""
+        row = self._row(i, j)
+        return None if row is None else self.FUNCTION_NAMES[int(self.function_index[row])]
+
+    def is_symbolic(self) -> Tensor:
+        """(out_features, in_features) bool: which edges are symbolic."""
+        mask = torch.zeros(self.out_features, self.in_features, dtype=torch.bool, device=self.edges.device)
+        mask[self.edges[:, 1], self.edges[:, 0]] = True
+        return mask
+
+    def _values(self, x: Tensor) -> Tensor:
+        """a f(b x_i + c) + d of each symbolic edge: (batch, in) -> (batch, n_edges)."""
+        a, b, c, d = self.affine.unbind(-1)
+        z = b * x[:, self.edges[:, 0]] + c
+        f = torch.zeros_like(z)
+        for index in torch.unique(self.function_index).tolist():
+            uses = self.function_index == index
+            f = torch.where(uses, LIBRARY[self.FUNCTION_NAMES[index]](z), f)
+        return a * f + d
+
+    def edge_activations(self, x: Tensor) -> Tensor:
+        """Each edge's value, zero on non-symbolic edges: (batch, in) -> (batch, out, in)."""
+        values = self._values(x)
+        activations = x.new_zeros(x.shape[0], self.out_features, self.in_features)
+        activations[:, self.edges[:, 1], self.edges[:, 0]] = values
+        return activations
+
+    def forward(self, x: Tensor) -> Tensor:
+        flat = x.reshape(-1, self.in_features)
+        y = flat.new_zeros(flat.shape[0], self.out_features)
+        if len(self.edges):
+            y = y.index_add(1, self.edges[:, 1], self._values(flat))
+        return y.reshape(*x.shape[:-1], self.out_features)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A checkpoint may hold any number of symbolic edges: take its sizes before loading.
+        for name in ("edges", "function_index"):
+            if prefix + name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name], device=self.edges.device))
+        if prefix + "affine" in state_dict:
+            shape = state_dict[prefix + "affine"].shape
+            self.affine = nn.Parameter(self.affine.new_empty(shape))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, symbolic_edges={len(self.edges)}"
