@@ -11,8 +11,9 @@ w^s the spline scales, c the spline coefficients and m the edge mask (1 for a li
 pruned one).
 
 How it is computed. silu is treated as one more basis function per input, so the features
-F = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, in * (G + k + 1)) meet the weights
-W[j, i, :] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W^T.
+F[n, :, i] = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, G + k + 1, in) meet the weights
+W[j, :, i] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W^T, both
+flattened to (., (G + k + 1) * in).
 Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Python loop runs over
 edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally
 (`kanlab.splines.local_basis`), and the gradient with respect to x is their analytic derivative
@@ -35,9 +36,11 @@ __all__ = ["KANLayer", "KAN"]
 
 
 class _EdgeFeatures(torch.autograd.Function):
-    """F(x) = [B_0(x_i) .. B_{G+k-1}(x_i), silu(x_i)] for every input: (N, in) -> (N, in, G + k + 1).
+    """F(x)[n, b, i] = B_b(x_{n,i}) for b < G + k and F(x)[n, G + k, i] = silu(x_{n,i}).
 
-    Backward: dL/dx_i = sum_r dL/dF_{i, c+r} B'_{c+r}(x_i) + dL/dF_{i, G+k} silu'(x_i).
+    Shape: x (N, in) -> (N, G + k + 1, in), basis-major so that each plane F[:, b, :] is written
+    with vectorised operations over the inputs.
+    Backward: dL/dx_i = sum_r dL/dF_{c+r, i} B'_{c+r}(x_i) + dL/dF_{G+k, i} silu'(x_i).
     """
 
     @staticmethod
@@ -45,12 +48,13 @@ class _EdgeFeatures(torch.autograd.Function):
         needs_slopes = ctx.needs_input_grad[0]
         first, values, *slopes = splines.local_basis(x, grid, spline_order, uniform, derivative=needs_slopes)
         size = grid.shape[-1] - spline_order - 1
-        features = x.new_zeros(*x.shape, size + 1)
-        index = first.unsqueeze(-1) + torch.arange(spline_order + 1, device=x.device)
-        features.scatter_(-1, index, values)
-        features[..., size] = F.silu(x)
+        offsets = torch.arange(spline_order + 1, device=x.device).view(-1, 1, 1)
+        index = (first + offsets).transpose(0, 1)  # (N, k + 1, in): rows c .. c + k of each input
+        features = x.new_zeros(x.shape[0], size + 1, x.shape[1])
+        features.scatter_(1, index, values.transpose(0, 1))
+        features[:, size] = F.silu(x)
         if needs_slopes:
-            ctx.save_for_backward(x, index, slopes[0])
+            ctx.save_for_backward(x, index, slopes[0].transpose(0, 1))
         return features
 
     @staticmethod
@@ -58,7 +62,7 @@ class _EdgeFeatures(torch.autograd.Function):
         x, index, slopes = ctx.saved_tensors
         sigmoid = torch.sigmoid(x)
         silu_slope = sigmoid * (1 + x * (1 - sigmoid))
-        grad_x = (grad_features.gather(-1, index) * slopes).sum(-1) + grad_features[..., -1] * silu_slope
+        grad_x = (grad_features.gather(1, index) * slopes).sum(1) + grad_features[:, -1] * silu_slope
         return grad_x, None, None, None
 
 
@@ -145,13 +149,13 @@ class KANLayer(nn.Module):
             self.spline_scale.fill_(bound)
 
     def edge_weights(self):
-        """W (out, in * (G + k + 1)): each edge's [w^s c, w^b], masked, in the layout of the features."""
+        """W (out, (G + k + 1) * in): W[j, b, i] = m_{j,i} w^s_{j,i} c_{j,i,b}, W[j, G + k, i] = m_{j,i} w^b_{j,i}."""
         spline = self.spline_weight * (self.spline_scale * self.edge_mask).unsqueeze(-1)
-        base = (self.base_weight * self.edge_mask).unsqueeze(-1)
-        return torch.cat([spline, base], dim=-1).reshape(self.out_features, -1)
+        base = (self.base_weight * self.edge_mask).unsqueeze(1)
+        return torch.cat([spline.transpose(1, 2), base], dim=1).reshape(self.out_features, -1)
 
     def features(self, x):
-        """F(x) (N, in * (G + k + 1)): each input's B-spline basis followed by silu(x_i)."""
+        """F(x) (N, (G + k + 1) * in): every input's B-spline basis, then silu(x), basis-major."""
         return _EdgeFeatures.apply(x, self.grid, self.spline_order, self.uniform).reshape(x.shape[0], -1)
 
     def forward(self, x):
@@ -317,10 +321,11 @@ class KAN(nn.Module):
 
     def edge_activations(self, x):
         """phi_{j,i}(x_i) of every edge, spline or symbolic: one (batch, n_l, n_{l-1}) tensor per layer."""
-        return [
-            layer.edge_activations(inputs) + symbolic.edge_activations(inputs)
-            for layer, symbolic, inputs in zip(self.layers, self.symbolic, self.layer_inputs(x))
-        ]
+        activations = []
+        for layer, symbolic in zip(self.layers, self.symbolic):
+            activations.append(layer.edge_activations(x) + symbolic.edge_activations(x))
+            x = activations[-1].sum(dim=-1)
+        return activations
 
     def prune(self, node_threshold=1e-2, edge_threshold=3e-2, x=None):
         """A smaller KAN without the unimportant hidden nodes and with dead edges masked off;
@@ -356,5 +361,11 @@ def _check_input(x, in_features):
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
     if x.ndim < 1 or x.shape[-1] != in_features:
         raise ValueError(f"x must have shape (..., {in_features}), got {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
+    if x.numel() and not _finite(x):
         raise ValueError("x must be finite, but it holds NaN or inf values")
+
+
+def _finite(x):
+    """True when x holds no NaN and no inf (one pass: NaN propagates through aminmax)."""
+    low, high = torch.aminmax(x)
+    return bool(torch.isfinite(low) & torch.isfinite(high))

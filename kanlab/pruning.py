@@ -1,19 +1,22 @@
 r"""Pruning a KAN: drop the hidden nodes and mask the edges that carry (almost) nothing.
 
-Importance is measured as in the KAN paper (Liu et al. 2024, section 2.5.1) by the edge scales
-|phi_{j,i}|_1 = mean_s |phi_{j,i}(x_s)| (`kanlab.regularization.edge_scale`) on samples x. A
-hidden node n of layer l is kept when both
+Importance is measured on samples x by each edge's normalised scale s_{j,i} (how much the edge
+varies for the variation of its input, `kanlab.regularization.normalised_edge_scale`, the quantity
+the sparsity penalty of `kanlab.fit(..., lamb=...)` drives to zero). As in the KAN paper (Liu et al.
+2024, section 2.5.1), a hidden node n of layer l is kept when both
 
-    incoming score  max_i |phi^{(l-1)}_{n,i}|_1  > node_threshold  and
-    outgoing score  max_k |phi^{(l)}_{k,n}|_1    > node_threshold;
+    incoming score  max_i s^{(l-1)}_{n,i}  > node_threshold  and
+    outgoing score  max_k s^{(l)}_{k,n}    > node_threshold;
 
-inputs and outputs are always kept. Then every remaining edge with |phi|_1 < edge_threshold is
+inputs and outputs are always kept. Then every remaining edge with s_{j,i} < edge_threshold is
 masked off (its spline and any formula on it removed).
 
-What is lost: each dropped node and masked edge took away its activation, whose mean size on the
-samples is below its threshold. So on the samples the pruned network's output differs from the
-original by about the sum of the removed scales, carried through the layers above; after training
-with the sparsity penalty (`kanlab.fit(..., lamb=...)`) this is far below the thresholds.
+Constants are kept. A KAN has no biases, so a removed edge's mean value on the samples would be
+lost; it is added instead to a remaining edge into the same node (a spline's B-splines sum to one on
+its grid, so adding m / w^s to all its coefficients adds m; a formula's d takes it directly). What
+is lost is only each removed edge's variation about its mean, of size std_s phi <=
+threshold * (std x + 0.1); carried through the layers above, this bounds how far the pruned
+network's output moves on the samples.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import copy
 import torch
 from torch import Tensor, nn
 
-from kanlab.regularization import edge_scale
+from kanlab.regularization import model_edge_scales
 from kanlab.symbolic import SymbolicEdges
 
 __all__ = ["input_box_samples", "prune"]
@@ -63,7 +66,8 @@ def prune(model, node_threshold: float = 1e-2, edge_threshold: float = 3e-2, x: 
             raise ValueError(f"{name} must be a number >= 0, got {value!r}")
     if x is None:
         x = input_box_samples(model)
-    scales = [edge_scale(a) for a in model.edge_activations(x)]  # layer l: (n_{l+1}, n_l)
+    scales = model_edge_scales(model, x)  # layer l: (n_{l+1}, n_l)
+    means = [a.mean(dim=0) for a in model.edge_activations(x)]
     kept = [torch.arange(model.widths[0], device=x.device)]
     for layer in range(1, len(model.widths) - 1):
         incoming = scales[layer - 1].amax(dim=1)
@@ -80,18 +84,36 @@ def prune(model, node_threshold: float = 1e-2, edge_threshold: float = 3e-2, x: 
 
     small = copy.deepcopy(model)
     small.widths = [len(nodes) for nodes in kept]
-    small.layers = nn.ModuleList(
-        _keep_nodes(layer, kept[l], kept[l + 1]) for l, layer in enumerate(model.layers)
-    )
+    small.layers = nn.ModuleList(_keep_nodes(layer, kept[l], kept[l + 1]) for l, layer in enumerate(model.layers))
     small.symbolic = nn.ModuleList(
         _keep_symbolic_nodes(symbolic, kept[l], kept[l + 1]) for l, symbolic in enumerate(model.symbolic)
     )
     for l, (layer, symbolic) in enumerate(zip(small.layers, small.symbolic)):
+        removed = torch.ones_like(scales[l], dtype=torch.bool)[kept[l + 1]]  # (out kept, in all)
         dead = scales[l][kept[l + 1]][:, kept[l]] < edge_threshold  # (out, in) of the small layer
+        removed[:, kept[l]] = dead
         layer.edge_mask[dead] = 0
         for j, i in dead.nonzero().tolist():
             symbolic.remove_edge(i, j)
+        lost = (means[l][kept[l + 1]] * removed).sum(dim=1)  # (out,) the removed edges' mean values
+        for j in range(len(kept[l + 1])):
+            _add_constant(layer, symbolic, j, float(lost[j]))
     return small
+
+
+def _add_constant(layer, symbolic: SymbolicEdges, j: int, constant: float) -> None:
+    """Add `constant` to output node j through one of its live edges (a formula first, else the spline
+    with the largest scale w^s); nothing happens when node j has no live edge left."""
+    if constant == 0:
+        return
+    for row, (_, output) in enumerate(symbolic.edges.tolist()):
+        if output == j:
+            symbolic.affine.data[row, 3] += constant
+            return
+    scale = (layer.spline_scale[j] * layer.edge_mask[j]).abs()
+    if float(scale.max()) > 0:
+        i = int(scale.argmax())
+        layer.spline_weight.data[j, i] += constant / layer.spline_scale[j, i]
 
 
 def _keep_nodes(layer, inputs: Tensor, outputs: Tensor):

@@ -461,3 +461,158 @@ class SymbolicEdges(nn.Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, symbolic_edges={len(self.edges)}"
+
+
+# ----------------------------------------------------------------------------------------------
+# The model-level API: name a KAN's edges, snap them to formulas, read the whole network's formula.
+# Edge (layer, i, j) is the edge from input node i to output node j of model.layers[layer].
+
+
+def _check_edge(model, layer: int, i: int, j: int) -> None:
+    n_layers = len(model.layers)
+    for name, value in (("layer", layer), ("i", i), ("j", j)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if not 0 <= layer < n_layers:
+        raise ValueError(f"layer must be in [0, {n_layers}) for a KAN of widths {model.widths}, got {layer}")
+    n_in, n_out = model.layers[layer].in_features, model.layers[layer].out_features
+    if not 0 <= i < n_in:
+        raise ValueError(f"i (input node of layer {layer}) must be in [0, {n_in}), got {i}")
+    if not 0 <= j < n_out:
+        raise ValueError(f"j (output node of layer {layer}) must be in [0, {n_out}), got {j}")
+
+
+def _samples(model, x: Tensor | None) -> Tensor:
+    from kanlab.pruning import input_box_samples
+
+    if x is None:
+        return input_box_samples(model)
+    return x.to(device=model.layers[0].grid.device, dtype=model.layers[0].grid.dtype)
+
+
+@torch.no_grad()
+def _edge_curves(model, x: Tensor) -> list[tuple[Tensor, Tensor]]:
+    """Per layer: the inputs (batch, n_in) and every edge's values (batch, n_out, n_in) on x."""
+    inputs = model.layer_inputs(x)
+    return list(zip(inputs, model.edge_activations(x)))
+
+
+def spline_edges(model) -> list[tuple[int, int, int]]:
+    """The live edges (layer, i, j) that are still splines: not pruned, not symbolic."""
+    edges = []
+    for l, (layer, symbolic) in enumerate(zip(model.layers, model.symbolic)):
+        alive = (layer.edge_mask != 0) & ~symbolic.is_symbolic()
+        edges += [(l, i, j) for j, i in alive.nonzero().tolist()]
+    return edges
+
+
+def suggest(model, layer: int, i: int, j: int, lib: Sequence[str] | None = None, x: Tensor | None = None) -> list[Fit]:
+    """Library functions ranked by how well a f(b t + c) + d fits edge (layer, i, j), best first.
+
+    The edge is sampled at the layer's inputs for the samples x (batch, n_0); None draws 1000
+    points from the input grid box. See :func:`suggest_for_samples` for the ranking.
+    """
+    _check_edge(model, layer, i, j)
+    inputs, values = _edge_curves(model, _samples(model, x))[layer]
+    return suggest_for_samples(inputs[:, i], values[:, j, i], lib)
+
+
+def set_symbolic(model, layer: int, i: int, j: int, name: str, x: Tensor | None = None) -> Fit:
+    """Snap edge (layer, i, j) to a f(b t + c) + d with f = ``name``, fitted to the edge on x.
+
+    From then on the edge is that formula exactly (its spline masked off) with trainable a, b, c, d.
+    Returns the :class:`Fit`.
+    """
+    _check_edge(model, layer, i, j)
+    candidate(name)
+    inputs, values = _edge_curves(model, _samples(model, x))[layer]
+    fit = fit_candidate(inputs[:, i], values[:, j, i], name)
+    _snap(model, layer, i, j, fit)
+    return fit
+
+
+def _snap(model, layer: int, i: int, j: int, fit: Fit) -> None:
+    model.symbolic[layer].set_edge(i, j, fit.name, fit.params)
+    model.layers[layer].edge_mask[j, i] = 0
+
+
+def auto_symbolic(
+    model, lib: Sequence[str] | None = None, r2_threshold: float = 0.999, x: Tensor | None = None
+) -> dict[tuple[int, int, int], Fit]:
+    """Snap every spline edge whose best library fit reaches R^2 >= r2_threshold.
+
+    Each edge gets the first of :func:`suggest`'s ranking; edges below the threshold stay splines
+    (see :func:`spline_edges`). The edges are fitted on the samples x, all from one pass.
+
+    Returns:
+        {(layer, i, j): best Fit} for every edge that was a spline, snapped or not; compare
+        ``fit.r2`` with the threshold to see which.
+    """
+    lib = list(LIBRARY) if lib is None else _check_lib(lib)
+    if not isinstance(r2_threshold, (int, float)) or r2_threshold < 0:
+        raise ValueError(f"r2_threshold must be a number >= 0, got {r2_threshold!r}")
+    curves = _edge_curves(model, _samples(model, x))
+    best = {}
+    for layer, i, j in spline_edges(model):
+        inputs, values = curves[layer]
+        best[(layer, i, j)] = suggest_for_samples(inputs[:, i], values[:, j, i], lib)[0]
+        if best[(layer, i, j)].r2 >= r2_threshold:
+            _snap(model, layer, i, j, best[(layer, i, j)])
+    return best
+
+
+def formula(model, var_names: Sequence[str] | None = None, digits: int | None = 4):
+    """The network's function as sympy expressions, once every live edge is symbolic.
+
+    Each symbolic edge contributes a * f(b t + c) + d to its output node; pruned edges contribute
+    nothing. The expression is expanded (so that constants split over several edges meet), every
+    number is rounded to ``digits`` decimal places (numbers that round to 0 vanish; None keeps
+    them all), and exponentials are merged again.
+
+    Args:
+        var_names: names of the n_0 inputs; default x_1, ..., x_{n_0}.
+        digits: decimal places kept, or None.
+
+    Returns:
+        one sympy expression when the model has one output, else a list (one per output).
+
+    Raises:
+        ValueError: some live edges are still splines (they are listed), or bad var_names/digits.
+    """
+    remaining = spline_edges(model)
+    if remaining:
+        raise ValueError(
+            f"formula needs every live edge to be symbolic; these (layer, i, j) edges are still splines: {remaining} "
+            "(snap them with set_symbolic or auto_symbolic, or prune them)"
+        )
+    n_inputs = model.widths[0]
+    if var_names is None:
+        var_names = [f"x_{k + 1}" for k in range(n_inputs)]
+    if isinstance(var_names, str) or len(var_names) != n_inputs:
+        raise ValueError(f"var_names must be a list of {n_inputs} names, got {var_names!r}")
+    if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int) or digits < 0):
+        raise ValueError(f"digits must be None or an integer >= 0, got {digits!r}")
+    values = [sympy.Symbol(name, real=True) for name in var_names]
+    for symbolic in model.symbolic:
+        outputs = [sympy.Integer(0)] * symbolic.out_features
+        affine = symbolic.affine.detach().tolist()
+        for (i, j), index, params in zip(symbolic.edges.tolist(), symbolic.function_index.tolist(), affine):
+            a, b, c, d = (sympy.Float(p, 17) for p in params)
+            f = LIBRARY[SymbolicEdges.FUNCTION_NAMES[index]].sympy_fn
+            outputs[j] = outputs[j] + a * f(b * values[i] + c) + d
+        values = outputs
+    expressions = [_rounded(sympy.expand(v), digits) for v in values]
+    return expressions[0] if len(expressions) == 1 else expressions
+
+
+def _rounded(expression: sympy.Expr, digits: int | None) -> sympy.Expr:
+    """Every number rounded to `digits` decimal places, bottom-up; whole numbers become integers."""
+    if digits is None:
+        return sympy.powsimp(expression)
+
+    def round_number(number: sympy.Float) -> sympy.Expr:
+        value = round(float(number), digits)
+        return sympy.Integer(int(value)) if value == int(value) else sympy.Float(value, max(digits, 1) + 3)
+
+    rounded = expression.replace(lambda e: isinstance(e, sympy.Float), round_number)
+    return sympy.powsimp(rounded)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from kanlab import regularization
+
 __all__ = ["History", "objective", "fit"]
 
 
@@ -46,6 +48,9 @@ def fit(
     update_grid_until=50,
     grid_eps=0.02,
     penalty=None,
+    lamb=0.0,
+    lamb_l1=1.0,
+    lamb_entropy=2.0,
     seed=0,
     progress=True,
 ):
@@ -64,6 +69,9 @@ def fit(
             update_grid_every-th step while step < update_grid_until (the optimiser restarts then,
             since its memory refers to the old grid).
         penalty: optional function penalty(model, x) -> scalar added to the loss.
+        lamb, lamb_l1, lamb_entropy: when lamb > 0, the KAN paper's sparsity penalty
+            lamb * (lamb_l1 * sum_l |Phi_l|_1 + lamb_entropy * sum_l S(Phi_l)) is added to the loss
+            (`kanlab.regularization.kan_penalty`; needs a `KAN`).
         seed: seeds the local generator drawing mini-batches.
         progress: show a tqdm.auto progress bar (a widget in notebooks, text in terminals).
 
@@ -85,6 +93,8 @@ def fit(
     x_train, y_train, x_test, y_test = (
         _as_model_tensor(getattr(data, name), name, parameter) for name in ("x_train", "y_train", "x_test", "y_test")
     )
+    if lamb:
+        penalty = _sum_of_penalties(penalty, regularization.kan_penalty(lamb, lamb_l1, lamb_entropy))
     generator = torch.Generator().manual_seed(seed)
     history = History()
     solver = _make_optimizer(model, optimizer, lr)
@@ -112,6 +122,12 @@ def fit(
         history.train_rmse.append(_rmse(model, x_train, y_train))
         history.test_rmse.append(_rmse(model, x_test, y_test))
     return history
+
+
+def _sum_of_penalties(first, second):
+    if first is None:
+        return second
+    return lambda model, x: first(model, x) + second(model, x)
 
 
 def _make_optimizer(model, name, lr):

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from kanlab.regularization import edge_scale, layer_entropy, layer_l1, sparsity_penalty
+from kanlab.regularization import edge_scale, layer_entropy, layer_l1, normalised_edge_scale, sparsity_penalty
 
 
 def _activations(batch, out_features, in_features, seed):
@@ -35,7 +35,18 @@ def test_edge_scale_is_mean_absolute_activation_per_edge():
 def test_sparsity_penalty_matches_the_papers_sums_written_as_loops():
     layers = [_activations(5, 4, 2, seed=1), _activations(5, 1, 4, seed=2)]
     expected = _penalty_by_loops(layers, lamb_l1=1.0, lamb_entropy=2.0)
-    assert float(sparsity_penalty(layers, lamb_l1=1.0, lamb_entropy=2.0)) == pytest.approx(expected, rel=1e-12)
+    scales = [edge_scale(a) for a in layers]
+    assert float(sparsity_penalty(scales, lamb_l1=1.0, lamb_entropy=2.0)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_normalised_scale_is_edge_spread_over_input_spread_and_ignores_constants():
+    inputs = _activations(50, 1, 3, seed=3)[:, 0, :]  # (batch, in)
+    activations = 2.0 * inputs[:, None, :].expand(50, 2, 3) + 7.0  # every edge is 2 x + 7
+    scale = normalised_edge_scale(activations, inputs)
+    expected = 2.0 * inputs.std(dim=0) / (inputs.std(dim=0) + 0.1)
+    torch.testing.assert_close(scale, expected.expand(2, 3))
+    constant = torch.full((50, 2, 3), 7.0, dtype=torch.float64)
+    assert float(normalised_edge_scale(constant, inputs).abs().max()) == 0.0
 
 
 def test_entropy_is_log_of_edge_count_when_all_edges_are_equal_and_zero_for_one_edge():
@@ -50,13 +61,13 @@ def test_penalty_gradient_is_finite_when_edges_are_exactly_zero():
     acts = torch.zeros(4, 2, 2, dtype=torch.float64)
     acts[:, 0, 0] = 1.0
     acts.requires_grad_(True)
-    sparsity_penalty([acts]).backward()
+    sparsity_penalty([edge_scale(acts)]).backward()
     assert torch.isfinite(acts.grad).all()
 
 
 def test_negative_weights_and_wrong_shapes_are_rejected():
     with pytest.raises(ValueError, match="lamb_entropy"):
-        sparsity_penalty([_activations(2, 2, 2, seed=0)], lamb_entropy=-1.0)
+        sparsity_penalty([edge_scale(_activations(2, 2, 2, seed=0))], lamb_entropy=-1.0)
     with pytest.raises(ValueError, match=r"\(batch, out_features, in_features\)"):
         edge_scale(torch.zeros(3, 4))
     with pytest.raises(ValueError, match="at least one layer"):
