@@ -1,9 +1,9 @@
 """Fixtures that serve the built book and open it in headless Chromium, offline.
 
-The pages load MathJax, require.js and the ipywidgets HTML manager from CDNs. Here those requests
-are answered from the npm packages that ``make test`` fetches into tests/.offline-assets/, the
-thebe bundle (loaded only when a reader asks for live code) is answered with a stub that records
-that it started, and every other request leaving 127.0.0.1 is aborted and reported.
+The pages load MathJax from a CDN. Here those requests are answered from the npm package that
+``make test`` fetches into tests/.offline-assets/, the thebe bundle (loaded only when a reader
+asks for live code) is answered with a stub that records that it started, and every other
+request leaving 127.0.0.1 is aborted and reported as a problem of the page.
 """
 
 import functools
@@ -31,16 +31,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-# CDN address -> file in the npm packages that the Makefile's offline-assets target unpacks.
+# CDN address -> file in the npm package that the Makefile unpacks into tests/.offline-assets/.
+# (The site loads no ipywidgets manager: _config.yml sets nb_ipywidgets_js to nothing.)
 CDN_TO_LOCAL = [
     (re.compile(r"https://cdn\.jsdelivr\.net/npm/mathjax@3/(?P<path>[^?#]+)"), "mathjax/{path}"),
-    (
-        re.compile(r"https://cdn\.jsdelivr\.net/npm/@jupyter-widgets/html-manager@[^/]+/(?P<path>[^?#]+)"),
-        "html-manager/{path}",
-    ),
-    (re.compile(r"https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/[^/]+/require(\.min)?\.js"), "requirejs/require.js"),
 ]
-PACKAGES = ["mathjax", "html-manager", "requirejs"]
+PACKAGES = ["mathjax"]
 THEBE_PREFIX = "https://unpkg.com/thebe@"
 THEBE_STUB = "window.thebelab = {on: function () {}, bootstrap: function () { window.kanlabThebeStarted = true; }};"
 
