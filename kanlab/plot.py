@@ -9,6 +9,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.patches import Circle, FancyArrowPatch, Polygon
+from matplotlib.ticker import MaxNLocator
 
 from kanlab import splines
 from kanlab.data import logic_gate
@@ -233,7 +234,7 @@ def perceptron_picture(ax, w1, w2, b, gate="or", legend=True, title=None, also=(
     return ax
 
 
-def rule_steps(history, gate, ncols=6):
+def rule_steps(history, gate, ncols=3):
     """One small picture per step of Rosenblatt's rule on a logic gate: the start, then the
     line after each update, with the example that caused the update marked by a black cross.
 
@@ -248,7 +249,7 @@ def rule_steps(history, gate, ncols=6):
     X, _ = logic_gate(gate)
     steps = history.num_updates + 1
     nrows = math.ceil(steps / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 2.4 * nrows), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.8 * nrows), squeeze=False, layout="constrained")
     for step, ax in enumerate(axes.flat):
         if step >= steps:
             ax.set_visible(False)
@@ -266,7 +267,7 @@ def rule_steps(history, gate, ncols=6):
         ax.set_xlabel("$x_1$", fontsize=8)
         ax.set_ylabel("$x_2$", fontsize=8)
         ax.tick_params(labelsize=7)
-    fig.suptitle(f"Rosenblatt's rule on {gate.upper()}: the line after each update "
+    fig.suptitle(f"Rosenblatt's rule on {gate.upper()}: the line after each update\n"
                  "(cross: the example that caused it)")
     return fig
 
@@ -309,6 +310,8 @@ def mistakes_per_epoch(history, ax=None, title="Mistakes in each epoch"):
     ax.set_xlabel("epoch")
     ax.set_ylabel("mistakes")
     ax.set_ylim(-0.2, max(history.mistakes_per_epoch) + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title)
     ax.grid(alpha=0.3)
     return ax
@@ -372,6 +375,7 @@ def voting_picture(perceptron, ages, allowed, ax=None, title="A perceptron that 
     threshold = -float(perceptron.bias) / float(perceptron.weight[0])
     ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label=f"$w x + b = 0$ at age {threshold:g}")
     ax.set_xlabel("age (years)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("output")
     ax.set_yticks([0, 0.5, 1])
     ax.legend(loc="upper left", fontsize=8)
