@@ -129,11 +129,16 @@ def _half_plane(w, b, xlim, ylim, sign):
 
 def _line_segment(w, b, xlim, ylim):
     """Two end points of the line w . p + b = 0 across the box, or None if it misses the box."""
+    if w[0] == 0 and w[1] == 0:
+        return None
     corners = _half_plane(w, b, xlim, ylim, 1.0)
     on_line = [p for p in corners if abs(w[0] * p[0] + w[1] * p[1] + b) < 1e-9]
-    if (w[0] == 0 and w[1] == 0) or len(on_line) < 2:
+    # A line through a corner of the box meets it there twice; keep the two farthest points.
+    pairs = [(math.dist(p, q), p, q) for i, p in enumerate(on_line) for q in on_line[i + 1 :]]
+    if not pairs or max(pairs)[0] == 0:
         return None
-    return on_line[0], on_line[-1]
+    _, p, q = max(pairs)
+    return p, q
 
 
 def decision_line(ax, w, b, X=None, y=None, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), shade=True, normal=True,

@@ -68,6 +68,19 @@ def test_decision_line_lies_on_the_line_it_draws():
         assert w[0] * x + w[1] * y + b == pytest.approx(0.0, abs=1e-12)
 
 
+def test_decision_line_through_two_corners_of_the_box_spans_the_diagonal():
+    _, ax = plt.subplots()
+    plot.decision_line(ax, (1.0, -1.0), 0.0, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5))
+    (xs, ys), = [line.get_data() for line in ax.lines]
+    assert sorted(zip(xs, ys)) == [(-0.5, -0.5), (1.5, 1.5)]
+
+
+def test_decision_line_touching_only_a_corner_draws_no_line():
+    _, ax = plt.subplots()
+    plot.decision_line(ax, (1.0, 1.0), 1.0, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5))
+    assert not ax.lines
+
+
 def test_decision_line_draws_a_vertical_line_when_w2_is_zero():
     _, ax = plt.subplots()
     plot.decision_line(ax, (2.0, 0.0), -1.0)
