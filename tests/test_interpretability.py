@@ -1,8 +1,10 @@
 """Acceptance tests of the interpretability toolkit: from samples alone back to the formula."""
 
 import pytest
+import sympy
 import torch
 
+import kanlab
 from kanlab import symbolic
 
 # cos(z) = sin(z + pi/2): either name identifies either function exactly.
@@ -36,3 +38,68 @@ def test_suggest_identifies_each_library_function_under_a_random_affine_transfor
     best = symbolic.suggest_for_samples(x, y)[0]
     assert best.name in _SAME_FUNCTION.get(name, {name})
     assert best.r2 > 0.9999
+
+
+def _with_nice_constants(expression, tolerance=1e-3):
+    """Every number replaced by the nearest 0, small rational or rational multiple of pi, each of
+    which must lie within `tolerance` of the number it replaces."""
+    replacements = {}
+    for number in expression.atoms(sympy.Float):
+        value = float(number)
+        nice = sympy.Integer(0) if abs(value) < tolerance else sympy.nsimplify(value, [sympy.pi], tolerance=tolerance)
+        assert abs(float(nice) - value) <= tolerance, (value, nice)
+        replacements[number] = nice
+    return expression.xreplace(replacements)
+
+
+def _formula_rmse(expression, symbols, x, y):
+    evaluate = sympy.lambdify(symbols, expression, modules="math")
+    values = torch.tensor([float(evaluate(*point)) for point in x.tolist()], dtype=torch.float64)
+    return float(torch.sqrt(torch.mean((values - y[:, 0]) ** 2)))
+
+
+@pytest.mark.slow
+def test_hello_kan_recovers_exp_of_sin_pi_x_plus_y_squared_from_samples():
+    f = lambda v: torch.exp(torch.sin(torch.pi * v[:, 0]) + v[:, 1] ** 2)  # noqa: E731
+    data = kanlab.data.function_dataset(f, n_var=2, n_train=1000, n_test=1000, seed=0, dtype=torch.float64)
+    model = kanlab.KAN([2, 5, 1], grid_size=5, seed=1, dtype=torch.float64)
+    kanlab.fit(model, data, steps=20, lamb=1e-2, lamb_entropy=2.0, update_grid_every=5, update_grid_until=20,
+               progress=False)
+
+    small = model.prune(node_threshold=1e-2, edge_threshold=3e-2, x=data.x_train)
+    assert small.widths == [2, 1, 1]
+    with torch.no_grad():  # pruning keeps the function (module docstring of kanlab.pruning)
+        assert float((small(data.x_test) - model(data.x_test)).abs().max()) < 1e-2
+
+    kanlab.fit(small, data, steps=10, update_grid_every=5, update_grid_until=10, progress=False)
+    symbolic.auto_symbolic(small, lib=["x", "x^2", "x^3", "exp", "sin", "tanh", "sqrt", "log"], r2_threshold=0.999,
+                           x=data.x_train)
+    assert symbolic.spline_edges(small) == []
+    kanlab.fit(small, data, steps=10, progress=False)
+
+    x, y = sympy.symbols("x y", real=True)
+    recovered = symbolic.formula(small, var_names=["x", "y"], digits=4)
+    assert sympy.simplify(_with_nice_constants(recovered) - sympy.exp(sympy.sin(sympy.pi * x) + y**2)) == 0
+    precise = symbolic.formula(small, var_names=["x", "y"], digits=None)
+    assert _formula_rmse(precise, (x, y), data.x_test, data.y_test) <= 1e-6
+
+
+@pytest.mark.slow
+def test_kan_recovers_x_times_y_as_a_difference_of_squares():
+    f = lambda v: v[:, 0] * v[:, 1]  # noqa: E731
+    data = kanlab.data.function_dataset(f, n_var=2, n_train=1000, n_test=1000, seed=0, dtype=torch.float64)
+    model = kanlab.KAN([2, 2, 1], grid_size=5, seed=0, dtype=torch.float64)
+    kanlab.fit(model, data, steps=10, update_grid_every=5, update_grid_until=10, progress=False)
+    for i in range(2):  # inner functions linear: x*y = sum_k c_k (a_k x + b_k y)^2 then needs squares outside
+        for j in range(2):
+            symbolic.set_symbolic(model, 0, i, j, "x", x=data.x_train)
+    kanlab.fit(model, data, steps=10, update_grid_every=5, update_grid_until=10, progress=False)
+    symbolic.auto_symbolic(model, lib=["x", "x^2"], r2_threshold=0.999, x=data.x_train)
+    kanlab.fit(model, data, steps=10, progress=False)
+
+    x, y = sympy.symbols("x y", real=True)
+    recovered = sympy.expand(symbolic.formula(model, var_names=["x", "y"], digits=None))
+    grid = [(a / 10, b / 10) for a in range(-10, 11) for b in range(-10, 11)]
+    evaluate = sympy.lambdify((x, y), recovered, modules="math")
+    assert max(abs(evaluate(a, b) - a * b) for a, b in grid) < 1e-3
+    assert sympy.simplify(_with_nice_constants(recovered) - x * y) == 0
