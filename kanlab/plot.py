@@ -339,6 +339,36 @@ def heaviside_plot(ax=None, title="Heaviside's step $H(z)$"):
     return ax
 
 
+def neuron_response(ax, w, b, activation="sigmoid", xlim=(-4.0, 4.0)):
+    r"""The output :math:`f(w x + b)` of a one-input neuron over :math:`x`, with the input
+    :math:`x = -b / w` where :math:`w x + b = 0` marked (there the output is :math:`f(0)`).
+
+    Args:
+        ax: the Axes; w, b: the neuron's weight and bias.
+        activation: ``"sigmoid"`` or ``"step"``.
+        xlim: the range of inputs shown.
+
+    Returns:
+        The Axes.
+    """
+    functions = {"sigmoid": torch.sigmoid, "step": heaviside}
+    if activation not in functions:
+        raise ValueError(f"neuron_response: activation must be one of {sorted(functions)}, got {activation!r}")
+    x = torch.linspace(xlim[0], xlim[1], 401, dtype=torch.float64)
+    # Plain-text labels: this picture is drawn once per slider frame, and mathtext is slow.
+    ax.plot(x, functions[activation](w * x + b), linewidth=2, label=f"{activation}(w x + b)")
+    if w != 0 and xlim[0] <= -b / w <= xlim[1]:
+        ax.axvline(-b / w, color="black", linestyle="--", linewidth=1, label=f"w x + b = 0 at x = {-b / w:.3g}")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(-0.08, 1.08)
+    ax.set_xlabel("input x")
+    ax.set_ylabel("output")
+    ax.set_title(f"w = {w:g}, b = {b:g}", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
 def activation_functions(axes=None):
     """Three common activations side by side: Heaviside's step, the sigmoid and ReLU.
 

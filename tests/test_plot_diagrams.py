@@ -152,6 +152,26 @@ def test_activation_functions_draws_three_labelled_panels():
     assert len(axes) == 3 and all(has_title_and_labels(ax) for ax in axes)
 
 
+@pytest.mark.parametrize("activation", ["sigmoid", "step"])
+def test_neuron_response_marks_where_w_x_plus_b_is_zero(activation):
+    _, ax = plt.subplots()
+    plot.neuron_response(ax, 2.0, -1.0, activation=activation)
+    assert list(ax.lines[1].get_xdata()) == [0.5, 0.5]
+    assert has_title_and_labels(ax)
+
+
+def test_neuron_response_with_zero_weight_draws_a_flat_line_and_no_marker():
+    _, ax = plt.subplots()
+    plot.neuron_response(ax, 0.0, 1.0)
+    assert len(ax.lines) == 1 and len(set(ax.lines[0].get_ydata())) == 1
+
+
+def test_neuron_response_rejects_an_unknown_activation():
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="activation"):
+        plot.neuron_response(ax, 1.0, 0.0, activation="relu")
+
+
 def test_voting_picture_marks_the_threshold_age():
     ages, allowed = voting_age()
     ax = plot.voting_picture(Perceptron.from_weights([1.0], -18.0), ages, allowed)
