@@ -78,6 +78,24 @@ def test_heaviside_rejects_nan():
         heaviside(torch.tensor([0.0, math.nan]))
 
 
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_heaviside_output_stays_on_the_input_device(device):
+    assert heaviside(torch.zeros(3, device=device)).device.type == device
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_rule_on_a_device_gives_the_same_history_as_on_the_cpu(device):
+    X, y = logic_gate("and", dtype=torch.float64)
+    perceptron = Perceptron(2, dtype=torch.float64, device=device)
+    history = rosenblatt_rule(perceptron, X.to(device), y.to(device), lr=1.0)
+    _, reference, _, _ = train("and")
+    assert perceptron.weight.device.type == device
+    assert history.weights.cpu().tolist() == reference.weights.tolist()
+
+
 # Perceptron
 
 
