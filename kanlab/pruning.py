@@ -8,8 +8,9 @@ the sparsity penalty of `kanlab.fit(..., lamb=...)` drives to zero). As in the K
     incoming score  max_i s^{(l-1)}_{n,i}  > node_threshold  and
     outgoing score  max_k s^{(l)}_{k,n}    > node_threshold;
 
-inputs and outputs are always kept. Then every remaining edge with s_{j,i} < edge_threshold is
-masked off (its spline and any formula on it removed).
+inputs and outputs are always kept; edges below edge_threshold count as 0 in these scores, so a
+node whose every way in or out is dead goes too. Then every remaining edge with
+s_{j,i} < edge_threshold is masked off (its spline and any formula on it removed).
 
 Constants are kept. A KAN has no biases, so a removed edge's mean value on the samples would be
 lost; it is added instead to a remaining edge into the same node (a spline's B-splines sum to one on
@@ -68,10 +69,11 @@ def prune(model, node_threshold: float = 1e-2, edge_threshold: float = 3e-2, x: 
         x = input_box_samples(model)
     scales = model_edge_scales(model, x)  # layer l: (n_{l+1}, n_l)
     means = [a.mean(dim=0) for a in model.edge_activations(x)]
+    live_scales = [s * (s >= edge_threshold) for s in scales]  # a node fed or read only by dead edges goes
     kept = [torch.arange(model.widths[0], device=x.device)]
     for layer in range(1, len(model.widths) - 1):
-        incoming = scales[layer - 1].amax(dim=1)
-        outgoing = scales[layer].amax(dim=0)
+        incoming = live_scales[layer - 1].amax(dim=1)
+        outgoing = live_scales[layer].amax(dim=0)
         nodes = ((incoming > node_threshold) & (outgoing > node_threshold)).nonzero()[:, 0]
         if len(nodes) == 0:
             raise ValueError(
