@@ -25,6 +25,8 @@ B_c .. B_{c+k} are non-zero. `local_basis` computes just those values, from whic
 the dense (..., in, G + k) matrix. On a uniform grid the local values are a fixed polynomial of the
 position u in the cell,  values = [1, u, ..., u^k] @ M_k,  which is the fast path; on any other grid
 they come from de Boor's triangular scheme (the general path). Both give the Cox-de Boor values.
+(The values are kept as k + 1 planes of shape (..., in), r first: elementwise work on a small
+last axis of size k + 1 runs several times slower in PyTorch than on the inputs' axis.)
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def _power_to_bspline(spline_order):
 
 @functools.lru_cache(maxsize=64)
 def _power_matrices(spline_order, dtype, device):
-    """M_k and its derivative matrix D_k (k, k + 1), with d/du values = [1, u, ..., u^(k-1)] @ D_k."""
+    """M_k and D_k (k, k + 1), the matrix of the u-derivatives: d/du values = [1, .., u^(k-1)] @ D_k."""
     matrix = torch.tensor(_power_to_bspline(spline_order), dtype=dtype, device=device)
     derivative = torch.arange(1, spline_order + 1, dtype=dtype, device=device)[:, None] * matrix[1:]
     return matrix, derivative
@@ -130,37 +132,42 @@ def local_basis(x, grid, spline_order, uniform=None, derivative=False):
 
     Returns:
         first: (..., in) int64, the index c of the first non-zero basis function (0 .. G - 1);
-        values: (..., in, k + 1), values[..., r] = B_{first + r}(x);
-        derivatives: (..., in, k + 1) when derivative=True.
+        values: (k + 1, ..., in), values[r] = B_{first + r}(x) (one contiguous plane per r, the
+            layout that keeps every elementwise operation vectorised over the inputs);
+        slopes: (k + 1, ..., in), d values / dx, when derivative=True.
 
     Differentiable with respect to x through autograd (`basis` relies on it).
     """
     k = spline_order
     grid_size = grid.shape[-1] - 2 * k - 1
     lo, hi = grid[:, k], grid[:, k + grid_size]
-    inside = (x >= lo) & (x <= hi)
-    x = torch.minimum(torch.maximum(x, lo), hi)
+    clamped = torch.clamp(x, lo, hi)
     if uniform is None:
         uniform = is_uniform(grid)
     if uniform:
-        first, values, slopes = _uniform_local_basis(x, lo, hi, grid_size, k, derivative)
+        first, values, slopes = _uniform_local_basis(clamped, lo, hi, grid_size, k, derivative)
     else:
-        first, values, slopes = _general_local_basis(x, grid, grid_size, k, derivative)
+        first, values, slopes = _general_local_basis(clamped, grid, grid_size, k, derivative)
     if not derivative:
         return first, values
-    return first, values, slopes * inside.unsqueeze(-1)
+    return first, values, slopes * ((x >= lo) & (x <= hi))
 
 
 def _uniform_local_basis(x, lo, hi, grid_size, k, derivative):
-    """Fast path: values = [1, u, ..., u^k] @ M_k with u the position in the cell."""
+    """Fast path: values = M_k^T [1, u, ..., u^k] (one small matmul), u the position in the cell."""
     scale = grid_size / (hi - lo)  # 1 / h, one per input
     position = (x - lo) * scale  # in [0, G]
     cell = position.detach().floor().clamp_(max=grid_size - 1)
-    u = position - cell  # in [0, 1]
-    powers = u.unsqueeze(-1).pow(torch.arange(k + 1, dtype=x.dtype, device=x.device))
+    u = (position - cell).reshape(1, -1)  # in [0, 1]
+    powers = u.expand(max(k, 1), -1).cumprod(0)  # u, u^2, ..., u^k
     matrix, derivative_matrix = _power_matrices(k, x.dtype, x.device)
-    values = powers @ matrix
-    slopes = powers[..., :k] @ derivative_matrix * scale.unsqueeze(-1) if derivative else None
+    values = torch.addmm(matrix[0].unsqueeze(1), matrix[1:].t(), powers[:k]).reshape(k + 1, *x.shape)
+    slopes = None
+    if derivative and k == 0:
+        slopes = torch.zeros_like(values)
+    elif derivative:
+        slopes = torch.addmm(derivative_matrix[:1].t(), derivative_matrix[1:].t(), powers[: k - 1])
+        slopes = slopes.reshape(k + 1, *x.shape) * scale
     return cell.long(), values, slopes
 
 
@@ -175,13 +182,13 @@ def _general_local_basis(x, grid, grid_size, k, derivative):
     flat = x.reshape(-1, x.shape[-1]).t().contiguous()  # (in, N)
     cell = torch.searchsorted(inner_knots, flat.detach(), right=True).t().reshape(x.shape)
     if k == 0:
-        values = torch.ones_like(x).unsqueeze(-1)
+        values = torch.ones_like(x).unsqueeze(0)
         return cell, values, torch.zeros_like(values)
-    offsets = torch.arange(1, 2 * k + 1, device=x.device)  # knots t_{c+1} .. t_{c+2k}
-    index = (cell.unsqueeze(-1) + offsets).reshape(-1, x.shape[-1], 2 * k)
-    knots = grid.unsqueeze(0).expand(index.shape[0], -1, -1).gather(2, index).reshape(*x.shape, 2 * k)
-    left = [None] + [x - knots[..., k - r] for r in range(1, k + 1)]
-    right = [None] + [knots[..., k - 1 + r] - x for r in range(1, k + 1)]
+    # knots[m] = t_{c+1+m}, m = 0 .. 2k - 1, read from the flattened grid
+    row_start = torch.arange(x.shape[-1], device=x.device) * grid.shape[-1]
+    knots = [grid.take(row_start + cell + 1 + m) for m in range(2 * k)]
+    left = [None] + [x - knots[k - r] for r in range(1, k + 1)]
+    right = [None] + [knots[k - 1 + r] - x for r in range(1, k + 1)]
     values = [torch.ones_like(x)]
     for d in range(1, k + 1):
         saved = torch.zeros_like(x)
@@ -197,8 +204,8 @@ def _general_local_basis(x, grid, grid_size, k, derivative):
     if derivative:
         # B'_{c+r} = k * (T_{r-1} - T_r) with the last degree's ratios T (T_{-1} = T_k = 0)
         padded = [torch.zeros_like(x)] + ratios + [torch.zeros_like(x)]
-        slopes = torch.stack([k * (padded[r] - padded[r + 1]) for r in range(k + 1)], dim=-1)
-    return cell, torch.stack(values, dim=-1), slopes
+        slopes = torch.stack([k * (padded[r] - padded[r + 1]) for r in range(k + 1)])
+    return cell, torch.stack(values), slopes
 
 
 def basis(x, grid, spline_order, uniform=None):
@@ -210,7 +217,7 @@ def basis(x, grid, spline_order, uniform=None):
     first, values = local_basis(x, grid, spline_order, uniform)
     size = grid.shape[-1] - spline_order - 1
     index = first.unsqueeze(-1) + torch.arange(spline_order + 1, device=x.device)
-    return values.new_zeros(*x.shape, size).scatter(-1, index, values)
+    return values.new_zeros(*x.shape, size).scatter(-1, index, values.movedim(0, -1))
 
 
 def evaluate(x, grid, coefficients, spline_order, uniform=None):
@@ -221,7 +228,7 @@ def evaluate(x, grid, coefficients, spline_order, uniform=None):
     return torch.einsum("nib,oib->noi", basis(x, grid, spline_order, uniform), coefficients)
 
 
-def fit_coefficients(x, y, grid, spline_order, smoothing=1e-8):
+def fit_coefficients(x, y, grid, spline_order, smoothing=1e-10):
     r"""Least-squares coefficients c (out, in, G + k) with sum_b c_{j,i,b} B_b(x_i) ~ y_{j,i}.
 
     Shape: x (batch, in), y (batch, out, in) -> (out, in, G + k).

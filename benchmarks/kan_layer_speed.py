@@ -1,0 +1,195 @@
+"""Speed and memory of one KAN training step, as ratios to the matmul floor, from one run.
+
+    python benchmarks/kan_layer_speed.py                 # CPU, 2 threads, the three shapes
+    python benchmarks/kan_layer_speed.py --device cuda   # adds batch 65536, [256, 256, 256]
+    python benchmarks/kan_layer_speed.py --no-compile    # skip torch.compile (slow to compile)
+
+One training step is forward, mean squared error against random targets, backward. Contenders:
+
+- floor: for every layer, the dense matmul of its spline part, (batch, in*(G+k)) @ (in*(G+k), out),
+  forward and backward (the gradient of the left operand only where the layer's input needs one,
+  i.e. not for the first layer). No KAN implementation can do less work than this.
+- kanlab (eager) and kanlab (torch.compile).
+- MLP: nn.Sequential(Linear, SiLU, Linear) with the KAN's parameter count.
+- pykan (default and after .speed()) and efficient-kan, each only when importable.
+
+The contenders run interleaved, round after round, and every ratio is the median over rounds of
+(contender time / floor time in the same round), so a machine shared with other work biases the
+ratios far less than the absolute times (which are printed too, as medians). With --threads 1
+--cpu-time, the process's CPU time replaces the wall clock, which leaves out the time that other
+processes hold the core. Peak memory is the
+highest total of tensor memory allocated during one step beyond what existed before it (CPU:
+torch.profiler's memory events; CUDA: torch.cuda.max_memory_allocated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+
+import torch
+from torch import nn
+
+import kanlab
+
+SHAPES = {"a": (1024, [64, 64]), "b": (4096, [2, 5, 1]), "c": (512, [784, 64, 10])}
+GPU_SHAPES = {"d": (65536, [256, 256, 256])}
+GRID_SIZE, SPLINE_ORDER = 5, 3
+
+
+def make_floor(batch, widths, device):
+    """Random operands of every layer's spline matmul; returns the step closure."""
+    basis = GRID_SIZE + SPLINE_ORDER
+    operands = []
+    for layer, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        left = torch.randn(batch, n_in * basis, device=device, requires_grad=layer > 0)
+        right = torch.randn(n_in * basis, n_out, device=device, requires_grad=True)
+        operands.append((left, right))
+
+    def step():
+        for left, right in operands:
+            left.grad = right.grad = None
+            product = left @ right
+            product.backward(torch.ones_like(product))
+
+    return step
+
+
+def make_training_step(model, batch, widths, device):
+    x = torch.rand(batch, widths[0], device=device) * 2 - 1
+    y = torch.rand(batch, widths[-1], device=device)
+
+    def step():
+        for parameter in model.parameters():
+            parameter.grad = None
+        loss = torch.mean((model(x) - y) ** 2)
+        loss.backward()
+
+    return step
+
+
+def same_parameter_mlp(widths, parameters, device):
+    """Linear(n_0, h), SiLU, Linear(h, n_L) with h chosen so the parameter count is closest."""
+    n_in, n_out = widths[0], widths[-1]
+    hidden = max(1, round((parameters - n_out) / (n_in + n_out + 1)))
+    return nn.Sequential(nn.Linear(n_in, hidden), nn.SiLU(), nn.Linear(hidden, n_out)).to(device)
+
+
+def contenders(batch, widths, device, compile_model):
+    """(name, step closure, number of parameters) for everything importable."""
+    model = kanlab.KAN(widths, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER, seed=0, device=device)
+    count = sum(p.numel() for p in model.parameters())
+    found = [
+        ("floor", make_floor(batch, widths, device), None),
+        ("kanlab eager", make_training_step(model, batch, widths, device), count),
+    ]
+    if compile_model:
+        compiled = torch.compile(model)
+        found.append(("kanlab compiled", make_training_step(compiled, batch, widths, device), count))
+    mlp = same_parameter_mlp(widths, count, device)
+    found.append(("MLP, same #params", make_training_step(mlp, batch, widths, device), sum(p.numel() for p in mlp.parameters())))
+    try:
+        from efficient_kan import KAN as EfficientKAN
+    except ImportError:
+        pass
+    else:
+        other = EfficientKAN(widths, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER).to(device)
+        found.append(("efficient-kan", make_training_step(other, batch, widths, device), None))
+    try:
+        from kan import KAN as PyKAN
+    except ImportError:
+        pass
+    else:
+        for mode in ("default", "speed()"):
+            other = PyKAN(width=widths, grid=GRID_SIZE, k=SPLINE_ORDER, seed=0, auto_save=False, device=device)
+            if mode == "speed()":
+                other.speed()
+            found.append((f"pykan {mode}", make_training_step(other, batch, widths, device), None))
+    return found
+
+
+def seconds(step, device, repeats, clock=time.perf_counter):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = clock()
+    for _ in range(repeats):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (clock() - start) / repeats
+
+
+def peak_memory(step, device):
+    """Bytes of tensor memory allocated at the peak of one step, beyond what was held before it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        before = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - before
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as profiler:
+        step()
+    # each op's own allocations (at its start) and the frees ("[memory]" events), in time order
+    events = sorted(profiler.events(), key=lambda e: e.time_range.start)
+    current = peak = 0
+    for event in events:
+        current += event.self_cpu_memory_usage
+        peak = max(peak, current)
+    return peak
+
+
+def benchmark(name, batch, widths, device, rounds, compile_model, clock):
+    entries = contenders(batch, widths, device, compile_model)
+    repeats = {}
+    for label, step, _ in entries:  # warm up (and compile), then pick repeats for ~20 ms per sample
+        for _ in range(3):
+            step()
+        repeats[label] = max(1, math.ceil(0.01 / seconds(step, device, 1)))
+    times = {label: [] for label, _, _ in entries}
+    for _ in range(rounds):
+        for label, step, _ in entries:
+            times[label].append(seconds(step, device, repeats[label], clock))
+    print(f"\n({name}) batch {batch}, widths {widths}, G={GRID_SIZE}, k={SPLINE_ORDER}, {device}")
+    print(f"{'':22s}{'ratio to floor':>16s}{'ratio to MLP':>14s}{'median ms':>11s}{'peak MiB':>10s}{'params':>10s}")
+    for label, step, count in entries:
+        to_floor = statistics.median(t / f for t, f in zip(times[label], times["floor"]))
+        to_mlp = statistics.median(t / m for t, m in zip(times[label], times["MLP, same #params"]))
+        memory = peak_memory(step, device) / 2**20
+        print(
+            f"{label:22s}{to_floor:16.2f}{to_mlp:14.2f}{1e3 * statistics.median(times[label]):11.3f}"
+            f"{memory:10.2f}{count if count else '':>10}"
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--shapes", default=None, help="which shapes to run, e.g. 'ab' (default: all)")
+    parser.add_argument("--no-compile", dest="compile_model", action="store_false")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time with the process's CPU time instead of the wall clock: with --threads 1 on a busy "
+        "machine this leaves out the time other processes hold the core",
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    shapes = dict(SHAPES, **(GPU_SHAPES if device.type == "cuda" else {}))
+    clock = time.process_time if args.cpu_time else time.perf_counter
+    print(
+        f"torch {torch.__version__}, {args.threads} threads, {args.rounds} interleaved rounds, "
+        f"{'CPU time' if args.cpu_time else 'wall clock'}"
+    )
+    for name, (batch, widths) in shapes.items():
+        if args.shapes is None or name in args.shapes:
+            benchmark(name, batch, widths, device, args.rounds, args.compile_model, clock)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+"""KANLayer and KAN: the layer against a plain loop over edges, gradients, memory, masks, seeds,
+grid updates, grid extension, save/load and bad input."""
+
+import pytest
+import torch
+from torch import nn
+
+import kanlab
+from kanlab import splines
+from kanlab.kan import KAN, KANLayer
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")),
+]
+
+
+def edge_by_edge(layer, x):
+    """y_j = sum_i m_ji (w^b_ji silu(x_i) + w^s_ji sum_b c_jib B_b(x_i)), one edge at a time."""
+    basis = splines.basis(x, layer.grid, layer.spline_order, uniform=False)  # the general path
+    y = torch.zeros(x.shape[0], layer.out_features, dtype=x.dtype)
+    for j in range(layer.out_features):
+        for i in range(layer.in_features):
+            spline = basis[:, i, :] @ layer.spline_weight[j, i]
+            phi = layer.base_weight[j, i] * torch.nn.functional.silu(x[:, i]) + layer.spline_scale[j, i] * spline
+            y[:, j] += layer.edge_mask[j, i] * phi
+    return y
+
+
+def samples(n, in_features, seed=0, low=-1.0, high=1.0, dtype=torch.float64):
+    generator = torch.Generator().manual_seed(seed)
+    return low + (high - low) * torch.rand(n, in_features, generator=generator, dtype=dtype)
+
+
+def test_layer_matches_a_loop_over_edges():
+    layer = KANLayer(3, 4, grid_size=6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    x = samples(50, 3)
+    torch.testing.assert_close(layer(x), edge_by_edge(layer, x), rtol=0, atol=1e-12)
+
+
+def test_layer_on_an_adaptive_grid_matches_a_loop_over_edges():
+    layer = KANLayer(3, 4, grid_size=6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    layer.update_grid(samples(200, 3, seed=2) ** 3)
+    assert not layer.uniform
+    x = samples(50, 3, seed=3)
+    torch.testing.assert_close(layer(x), edge_by_edge(layer, x), rtol=0, atol=1e-12)
+
+
+def test_edge_activations_sum_to_the_layer_output():
+    layer = KANLayer(3, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    x = samples(20, 3)
+    activations = layer.edge_activations(x)
+    assert activations.shape == (20, 4, 3)
+    torch.testing.assert_close(activations.sum(-1), layer(x), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3,), (7, 3), (2, 5, 3)])
+def test_layer_accepts_any_leading_dimensions(shape):
+    layer = KANLayer(3, 4)
+    x = torch.rand(shape)
+    assert layer(x).shape == shape[:-1] + (4,)
+    torch.testing.assert_close(layer(x).reshape(-1, 4), layer(x.reshape(-1, 3)))
+
+
+@pytest.mark.parametrize("uniform_grid", [True, False])
+def test_layer_gradients_pass_gradcheck(uniform_grid):
+    layer = KANLayer(3, 2, grid_size=4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    if not uniform_grid:
+        layer.update_grid(samples(100, 3, seed=5, low=-1.5) ** 3)
+    x = samples(6, 3, seed=6, low=-1.2, high=1.2).requires_grad_()
+    parameters = {name: p.detach().clone().requires_grad_() for name, p in layer.named_parameters()}
+
+    def run(x, base_weight, spline_weight, spline_scale):
+        weights = {"base_weight": base_weight, "spline_weight": spline_weight, "spline_scale": spline_scale}
+        return torch.func.functional_call(layer, weights, (x,))
+
+    assert torch.autograd.gradcheck(run, (x, *(parameters[n] for n in ("base_weight", "spline_weight", "spline_scale"))))
+
+
+def test_network_input_gradient_passes_gradcheck():
+    model = KAN([2, 3, 2], grid_size=4, seed=0, dtype=torch.float64)
+    x = samples(5, 2).requires_grad_()
+    assert torch.autograd.gradcheck(model, (x,))
+
+
+def test_layer_never_stores_batch_by_in_by_out_values():
+    batch, in_features, out_features = 64, 16, 256
+    layer = KANLayer(in_features, out_features, grid_size=5)
+    x = torch.rand(batch, in_features, requires_grad=True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.shape) or t, lambda t: t):
+        layer(x).sum().backward()
+    per_sample = [shape.numel() for shape in saved if len(shape) and shape[0] == batch]
+    assert max(per_sample) == batch * in_features * (5 + 3 + 1)  # the features F, nothing bigger
+    assert sum(per_sample) < batch * in_features * out_features
+
+
+def test_a_masked_edge_contributes_nothing_and_stays_dead_in_training():
+    layer = KANLayer(2, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    layer.edge_mask[1, 0] = 0
+    x = samples(30, 2)
+    without_input_0 = x.clone()
+    without_input_0[:, 0] = 0.3
+    assert torch.equal(layer(x)[:, 1] - layer(without_input_0)[:, 1], torch.zeros(30, dtype=torch.float64))
+    layer(x).sum().backward()
+    assert layer.spline_weight.grad[1, 0].abs().max() == 0
+    assert layer.base_weight.grad[1, 0] == 0 and layer.spline_scale.grad[1, 0] == 0
+
+
+def test_initial_parameters_follow_pykan():
+    layer = KANLayer(16, 8, grid_size=5, noise_scale=0.3, generator=torch.Generator().manual_seed(0))
+    bound = 1 / 16**0.5
+    assert layer.base_weight.abs().max() <= bound
+    assert layer.base_weight.std() > bound / 3  # spread over the interval, not collapsed
+    assert torch.all(layer.spline_scale == bound)
+    assert layer.spline_weight.abs().max() <= 0.5 * 0.3 / 5
+    assert torch.all(layer.edge_mask == 1)
+
+
+def test_same_seed_gives_the_same_network_and_leaves_the_global_generator_alone():
+    state = torch.random.get_rng_state()
+    first, second = KAN([3, 4, 2], seed=7), KAN([3, 4, 2], seed=7)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+        assert torch.equal(a, b)
+    other = KAN([3, 4, 2], seed=8)
+    assert not torch.equal(first.layers[0].base_weight, other.layers[0].base_weight)
+
+
+def test_reset_parameters_draws_new_values():
+    layer = KANLayer(3, 3)
+    before = layer.base_weight.detach().clone()
+    layer.reset_parameters(torch.Generator().manual_seed(123))
+    assert not torch.equal(before, layer.base_weight)
+
+
+def test_layer_follows_nn_linear_conventions():
+    layer = KANLayer(3, 4, grid_size=7, spline_order=2)
+    assert (layer.in_features, layer.out_features) == (3, 4)
+    assert "in_features=3, out_features=4, grid_size=7, spline_order=2" in repr(layer)
+    assert "grid" in dict(layer.named_buffers()) and "edge_mask" in dict(layer.named_buffers())
+    assert layer.grid.shape == (3, 7 + 2 * 2 + 1)
+    assert layer.spline_weight.shape == (4, 3, 9)
+    assert {name for name, _ in layer.named_parameters()} == {"base_weight", "spline_weight", "spline_scale"}
+
+
+def test_network_holds_its_layers_and_their_inputs():
+    model = KAN([2, 5, 3, 1], grid_size=4, seed=0)
+    assert isinstance(model.layers, nn.ModuleList) and len(model.layers) == 3
+    assert [(layer.in_features, layer.out_features) for layer in model.layers] == [(2, 5), (5, 3), (3, 1)]
+    x = torch.rand(10, 2)
+    inputs = model.layer_inputs(x)
+    assert [t.shape for t in inputs] == [(10, 2), (10, 5), (10, 3)]
+    assert torch.equal(inputs[0], x)
+    torch.testing.assert_close(model.layers[2](inputs[2]), model(x))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_network_runs_on_every_device_and_dtype(device, dtype):
+    model = KAN([2, 3, 1], seed=0).to(device=device, dtype=dtype)
+    x = torch.rand(8, 2, device=device, dtype=dtype)
+    y = model(x)
+    y.sum().backward()
+    assert y.device.type == device and y.dtype == dtype
+    assert model.layers[0].spline_weight.grad.device.type == device
+    model.update_grid(x)
+    assert model.refine(7)(x).device.type == device
+
+
+def test_update_grid_places_the_knots_at_the_sample_quantiles():
+    layer = KANLayer(1, 1, grid_size=4, dtype=torch.float64)
+    x = torch.linspace(0, 1, 401, dtype=torch.float64).unsqueeze(1) ** 2  # dense near 0
+    layer.update_grid(x, grid_eps=0.02)
+    interior = layer.grid[0, 3:8]
+    quantiles = torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0], dtype=torch.float64) ** 2
+    expected = 0.02 * torch.linspace(0, 1, 5, dtype=torch.float64) + 0.98 * quantiles
+    torch.testing.assert_close(interior, expected)
+
+
+def test_update_grid_with_grid_eps_one_gives_a_uniform_grid_on_the_sample_range():
+    layer = KANLayer(2, 1, grid_size=5, dtype=torch.float64)
+    layer.update_grid(samples(300, 2, low=-3.0, high=0.5), grid_eps=1.0)
+    assert layer.uniform
+    lo, hi = layer.grid_range
+    assert torch.all(lo >= -3.0) and torch.all(hi <= 0.5) and torch.all(hi - lo > 3.4)
+
+
+def test_update_grid_keeps_the_function_on_the_samples():
+    model = KAN([2, 4, 1], grid_size=8, seed=0, dtype=torch.float64)
+    with torch.no_grad():  # smooth edges of moderate size instead of the near-zero initial ones
+        for layer in model.layers:
+            out_index, in_index, basis_index = torch.meshgrid(
+                *(torch.arange(n, dtype=torch.float64) for n in layer.spline_weight.shape), indexing="ij"
+            )
+            layer.spline_weight.copy_(torch.sin(0.4 * basis_index + in_index - out_index))
+    x = samples(500, 2, seed=1, low=-0.8, high=0.9)
+    before = model(x)
+    model.update_grid(x, grid_eps=1.0)
+    torch.testing.assert_close(model(x), before, rtol=0, atol=1e-2 * before.abs().max().item())
+
+
+@pytest.mark.parametrize("samples_of", ["constant", "repeated"])
+def test_update_grid_survives_degenerate_samples(samples_of):
+    layer = KANLayer(2, 3, dtype=torch.float64)
+    x = torch.full((20, 2), 0.3, dtype=torch.float64)
+    if samples_of == "repeated":
+        x[10:] = -0.2
+    before = layer(x)
+    layer.update_grid(x, grid_eps=0.02)
+    assert torch.isfinite(layer.grid).all() and torch.isfinite(layer.spline_weight).all()
+    assert torch.all(layer.grid.diff(dim=1) > 0)
+    torch.testing.assert_close(layer(x), before, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_refine_keeps_the_function_on_the_data_range(adaptive):
+    model = KAN([2, 3, 1], grid_size=5, seed=3, dtype=torch.float64)
+    x = samples(300, 2, seed=4)
+    if adaptive:
+        model.update_grid(x)
+    finer = model.refine(10)
+    assert finer.grid_size == 10 and model.grid_size == 5
+    assert finer.layers[0].spline_weight.shape == (3, 2, 13)
+    torch.testing.assert_close(finer(x), model(x), rtol=0, atol=1e-4)
+
+
+def test_refine_returns_a_new_model_and_leaves_the_old_one_alone():
+    model = KAN([2, 2, 1], grid_size=5, seed=0)
+    before = {name: t.clone() for name, t in model.state_dict().items()}
+    finer = model.refine(20)
+    assert finer is not model
+    for name, t in model.state_dict().items():
+        assert torch.equal(t, before[name])
+
+
+def test_state_dict_round_trip_restores_the_function():
+    model = KAN([2, 4, 1], grid_size=5, seed=0, dtype=torch.float64)
+    x = samples(40, 2)
+    model.update_grid(x)
+    copy = KAN([2, 4, 1], grid_size=5, seed=1, dtype=torch.float64)
+    copy.load_state_dict(model.state_dict())
+    assert copy.layers[0].uniform == model.layers[0].uniform
+    torch.testing.assert_close(copy(x), model(x), rtol=0, atol=0)
+
+
+def test_save_and_load_round_trip_a_refined_float64_model(tmp_path):
+    model = KAN([2, 3, 1], grid_size=5, seed=0, dtype=torch.float64).refine(9)
+    path = tmp_path / "model.pt"
+    kanlab.save(model, path)
+    loaded = kanlab.load(path)
+    x = samples(30, 2)
+    assert loaded.grid_size == 9 and next(loaded.parameters()).dtype == torch.float64
+    torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+    assert isinstance(torch.load(path, weights_only=True), dict)  # readable without unpickling code
+
+
+def test_load_rejects_a_file_that_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, path)
+    with pytest.raises(ValueError, match="checkpoint"):
+        kanlab.load(path)
+
+
+def test_save_rejects_a_model_that_is_not_a_kan(tmp_path):
+    with pytest.raises(TypeError, match="model"):
+        kanlab.save(nn.Linear(2, 1), tmp_path / "x.pt")
+
+
+@pytest.mark.parametrize(
+    "x, error, message",
+    [
+        (torch.rand(5, 3), ValueError, r"\(\.\.\., 2\)"),
+        (torch.ones(5, 2, dtype=torch.int64), TypeError, "floating"),
+        (torch.tensor([[0.1, float("nan")]]), ValueError, "finite"),
+        (torch.tensor([[float("inf"), 0.1]]), ValueError, "finite"),
+        ([[0.1, 0.2]], TypeError, "Tensor"),
+    ],
+)
+def test_bad_input_is_rejected_with_a_clear_error(x, error, message):
+    model = KAN([2, 3, 1], seed=0)
+    with pytest.raises(error, match=message):
+        model(x)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(widths=[2]), "widths"),
+        (dict(widths=5), "widths"),
+        (dict(widths=[2, 0, 1]), "out_features"),
+        (dict(widths=[2, 1], grid_size=0), "grid_size"),
+        (dict(widths=[2, 1], spline_order=-1), "spline_order"),
+        (dict(widths=[2, 1], grid_range=(1, 1)), "grid_range"),
+    ],
+)
+def test_bad_architecture_is_rejected_with_a_clear_error(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        KAN(**arguments)
+
+
+def test_update_grid_rejects_bad_grid_eps():
+    with pytest.raises(ValueError, match="grid_eps"):
+        KANLayer(2, 1).update_grid(torch.rand(10, 2), grid_eps=0.0)

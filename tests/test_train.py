@@ -1,0 +1,176 @@
+"""kanlab.fit and kanlab.data.function_dataset: histories, optimisers, batches, grid updates,
+determinism, errors."""
+
+import pytest
+import torch
+from torch import nn
+
+import kanlab
+from kanlab.data import function_dataset
+
+
+def product(x):
+    return x[:, 0] * x[:, 1]
+
+
+def small_problem(dtype=torch.float64):
+    return function_dataset(product, n_var=2, ranges=(-1, 1), n_train=200, n_test=100, seed=0, dtype=dtype)
+
+
+def test_function_dataset_samples_the_function_on_the_box():
+    data = function_dataset(product, n_var=2, ranges=[(-1, 1), (2, 3)], n_train=300, n_test=50, seed=1)
+    assert data.x_train.shape == (300, 2) and data.y_train.shape == (300, 1)
+    assert data.x_test.shape == (50, 2) and data.y_test.shape == (50, 1)
+    for x in (data.x_train, data.x_test):
+        assert x[:, 0].min() >= -1 and x[:, 0].max() <= 1
+        assert x[:, 1].min() >= 2 and x[:, 1].max() <= 3
+    torch.testing.assert_close(data.y_train[:, 0], data.x_train[:, 0] * data.x_train[:, 1])
+
+
+def test_function_dataset_is_reproducible_and_leaves_the_global_generator_alone():
+    state = torch.random.get_rng_state()
+    first = function_dataset(product, 2, seed=3)
+    second = function_dataset(product, 2, seed=3)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert torch.equal(first.x_train, second.x_train) and torch.equal(first.x_test, second.x_test)
+    assert not torch.equal(first.x_train, function_dataset(product, 2, seed=4).x_train)
+
+
+def test_function_dataset_keeps_several_outputs():
+    data = function_dataset(lambda x: torch.stack([x[:, 0], -x[:, 0]], dim=1), n_var=1, n_train=10, n_test=5)
+    assert data.y_train.shape == (10, 2)
+
+
+@pytest.mark.parametrize(
+    "f, message",
+    [
+        (lambda x: x[:5, 0], "shape"),
+        (lambda x: x.reshape(-1, 1, 2), "shape"),
+        (lambda x: 1.0, "shape"),
+    ],
+)
+def test_function_dataset_rejects_a_function_of_the_wrong_shape(f, message):
+    with pytest.raises(ValueError, match=message):
+        function_dataset(f, n_var=2, n_train=10, n_test=10)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(n_var=0), "n_var"),
+        (dict(ranges=(1, -1)), "ranges"),
+        (dict(ranges=[(0, 1)] * 3), "ranges"),
+        (dict(n_train=0), "n_train"),
+        (dict(dtype=torch.int64), "dtype"),
+    ],
+)
+def test_function_dataset_rejects_bad_arguments(arguments, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        function_dataset(product, **{"n_var": 2, **arguments})
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_fit_lowers_the_error_and_records_one_entry_per_step(optimizer):
+    data = small_problem()
+    model = kanlab.KAN([2, 3, 1], grid_size=5, seed=0, dtype=torch.float64)
+    start = torch.sqrt(torch.mean((model(data.x_test) - data.y_test) ** 2)).item()
+    lr = {"lbfgs": 1.0, "adam": 0.05}[optimizer]
+    history = kanlab.fit(model, data, steps=15, optimizer=optimizer, lr=lr, progress=False)
+    assert len(history.train_rmse) == len(history.test_rmse) == 15
+    assert history.test_rmse[-1] < 0.5 * start
+    assert history.train_rmse[-1] < history.train_rmse[0]
+
+
+def test_fit_records_the_rmse_of_the_model_it_returns():
+    data = small_problem()
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    history = kanlab.fit(model, data, steps=3, progress=False)
+    final = torch.sqrt(torch.mean((model(data.x_test) - data.y_test) ** 2)).item()
+    assert history.test_rmse[-1] == pytest.approx(final, rel=1e-12)
+
+
+def test_fit_with_mini_batches_is_reproducible():
+    data = small_problem()
+    histories = []
+    for _ in range(2):
+        model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+        histories.append(kanlab.fit(model, data, steps=5, optimizer="adam", batch_size=32, seed=9, progress=False))
+    assert histories[0].train_rmse == histories[1].train_rmse
+
+
+def test_fit_updates_the_grid_at_the_requested_steps():
+    data = small_problem()
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    history = kanlab.fit(model, data, steps=12, optimizer="adam", update_grid_every=4, update_grid_until=9, progress=False)
+    assert history.grid_updates == [0, 4, 8]
+    lo, hi = model.layers[0].grid_range
+    assert torch.all(lo >= data.x_train.min(0).values) and torch.all(hi <= data.x_train.max(0).values)
+
+
+def test_fit_adds_the_penalty_to_the_loss():
+    data = small_problem()
+    calls = []
+
+    def weight_decay(model, x):
+        calls.append(x.shape)
+        return 10.0 * sum((p**2).sum() for p in model.parameters())
+
+    def size(model):
+        return sum(p.abs().sum() for p in model.parameters()).item()
+
+    plain, penalised = (kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64) for _ in range(2))
+    kanlab.fit(plain, data, steps=10, optimizer="adam", lr=0.05, progress=False)
+    kanlab.fit(penalised, data, steps=10, optimizer="adam", lr=0.05, penalty=weight_decay, progress=False)
+    assert calls[0] == (200, 2)
+    assert size(penalised) < 0.7 * size(plain)
+
+
+def test_fit_trains_any_module_and_follows_its_dtype():
+    data = small_problem(dtype=torch.float32)
+    mlp = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1)).double()
+    history = kanlab.fit(mlp, data, steps=5, progress=False)
+    assert history.test_rmse[-1] < history.test_rmse[0] or history.test_rmse[0] < 1e-3
+
+
+def test_fit_shows_a_progress_bar_only_when_asked(capsys):
+    data = small_problem()
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    kanlab.fit(model, data, steps=2, optimizer="adam", progress=False)
+    assert capsys.readouterr().err == ""
+    kanlab.fit(model, data, steps=2, optimizer="adam", progress=True)
+    assert "2/2" in capsys.readouterr().err
+
+
+def test_fit_stops_with_a_clear_error_when_the_loss_is_not_finite():
+    data = small_problem()
+    data.y_train[3] = float("inf")
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    with pytest.raises(FloatingPointError, match="step 0"):
+        kanlab.fit(model, data, steps=3, progress=False)
+
+
+def test_fit_writes_no_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    kanlab.fit(model, small_problem(), steps=2, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "arguments, error, message",
+    [
+        (dict(optimizer="sgd"), ValueError, "optimizer"),
+        (dict(steps=-1), ValueError, "steps"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(update_grid_every=0), ValueError, "update_grid_every"),
+    ],
+)
+def test_fit_rejects_bad_arguments(arguments, error, message):
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0)
+    with pytest.raises(error, match=message):
+        kanlab.fit(model, small_problem(), progress=False, **arguments)
+
+
+def test_fit_refuses_grid_updates_for_a_model_without_a_grid():
+    with pytest.raises(TypeError, match="update_grid"):
+        kanlab.fit(nn.Linear(2, 1), small_problem(), update_grid_every=5, progress=False)
