@@ -151,7 +151,9 @@ def decision_line(ax, w, b, X=None, y=None, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), 
         w: two weights (sequence or tensor); b: the bias.
         X, y: optional points of shape (N, 2) and their 0/1 labels, drawn coloured by label.
         xlim, ylim: the box shown.
+        shade: colour the two half-planes.
         normal: draw the weight vector as an arrow from the line towards the positive side.
+        color, label: of the line (the label is its legend entry).
 
     Returns:
         The Axes.
