@@ -113,6 +113,8 @@ def kan_penalty(lamb: float, lamb_l1: float = 1.0, lamb_entropy: float = 2.0):
 
 def model_edge_scales(model, x: Tensor) -> list[Tensor]:
     """The normalised scale of every edge of a KAN on samples x (batch, n_0): one (n_l, n_{l-1}) per layer."""
+    if not (hasattr(model, "layers") and hasattr(model, "symbolic")):
+        raise TypeError(f"edge scales and the sparsity penalty (lamb > 0) need a kanlab.KAN, got {type(model).__name__}")
     scales = []
     for layer, symbolic in zip(model.layers, model.symbolic):
         activations = layer.edge_activations(x) + symbolic.edge_activations(x)

@@ -72,3 +72,28 @@ def test_negative_weights_and_wrong_shapes_are_rejected():
         edge_scale(torch.zeros(3, 4))
     with pytest.raises(ValueError, match="at least one layer"):
         sparsity_penalty([])
+
+
+def test_fit_with_lamb_needs_a_kan_and_a_non_negative_lamb():
+    import kanlab
+
+    data = kanlab.data.function_dataset(lambda v: v[:, 0], n_var=2, n_train=20, n_test=20, seed=0)
+    with pytest.raises(TypeError, match="need a kanlab.KAN, got Linear"):
+        kanlab.fit(torch.nn.Linear(2, 1), data, steps=1, lamb=1e-2, progress=False)
+    with pytest.raises(ValueError, match="lamb must be a number >= 0"):
+        kanlab.fit(kanlab.KAN([2, 1]), data, steps=1, lamb=-1.0, progress=False)
+
+
+def test_fit_with_lamb_makes_the_edges_sparser_than_without():
+    import kanlab
+    from kanlab.regularization import model_edge_scales
+
+    data = kanlab.data.function_dataset(lambda v: torch.sin(3 * v[:, 0]), n_var=2, n_train=200, n_test=50, seed=0,
+                                        dtype=torch.float64)
+    totals = []
+    for lamb in (0.0, 1e-2):
+        model = kanlab.KAN([2, 3, 1], seed=0, dtype=torch.float64)
+        kanlab.fit(model, data, steps=8, lamb=lamb, progress=False)
+        with torch.no_grad():
+            totals.append(float(sum(s.sum() for s in model_edge_scales(model, data.x_train))))
+    assert totals[1] < 0.7 * totals[0]
