@@ -314,7 +314,8 @@ class KAN(nn.Module):
 
     def forward(self, x):
         for layer, symbolic in zip(self.layers, self.symbolic):
-            x = layer(x) + symbolic(x)
+            y = layer(x)
+            x = y + symbolic(x) if len(symbolic.edges) else y  # no extra work while no edge is symbolic
         return x
 
     def layer_inputs(self, x):
