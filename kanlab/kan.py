@@ -330,7 +330,9 @@ class KAN(nn.Module):
         """phi_{j,i}(x_i) of every edge, spline or symbolic: one (batch, n_l, n_{l-1}) tensor per layer."""
         activations = []
         for layer, symbolic in zip(self.layers, self.symbolic):
-            activations.append(layer.edge_activations(x) + symbolic.edge_activations(x))
+            activations.append(layer.edge_activations(x))
+            if len(symbolic.edges):
+                activations[-1] = activations[-1] + symbolic.edge_activations(x)
             x = activations[-1].sum(dim=-1)
         return activations
 

@@ -117,7 +117,9 @@ def model_edge_scales(model, x: Tensor) -> list[Tensor]:
         raise TypeError(f"edge scales and the sparsity penalty (lamb > 0) need a kanlab.KAN, got {type(model).__name__}")
     scales = []
     for layer, symbolic in zip(model.layers, model.symbolic):
-        activations = layer.edge_activations(x) + symbolic.edge_activations(x)
+        activations = layer.edge_activations(x)
+        if len(symbolic.edges):
+            activations = activations + symbolic.edge_activations(x)
         scales.append(normalised_edge_scale(activations, x))
         x = activations.sum(dim=-1)  # the next layer's input, without a second forward pass
     return scales
