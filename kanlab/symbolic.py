@@ -483,7 +483,7 @@ def _check_edge(model, layer: int, i: int, j: int) -> None:
 
 
 def _samples(model, x: Tensor | None) -> Tensor:
-    from kanlab.pruning import input_box_samples
+    from kanlab.pruning import input_box_samples  # here, not on top: kanlab.pruning imports this module
 
     if x is None:
         return input_box_samples(model)
