@@ -150,7 +150,8 @@ def open_page(browser, base_url, offline_assets):
         opened.problems.append(f"external request {url}")
         return route_.abort()
 
-    def opener(path: str) -> OpenedPage:
+    def opener(path: str, lands_on: str | None = None) -> OpenedPage:
+        """Open ``path``; a page that redirects names the page it ``lands_on``."""
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         contexts.append(context)
         page = context.new_page()
@@ -163,6 +164,8 @@ def open_page(browser, base_url, offline_assets):
         )
         page.route("**/*", functools.partial(route, opened))
         page.goto(base_url + path, wait_until="load")
+        if lands_on is not None:
+            page.wait_for_url(base_url + lands_on, wait_until="load")
         # MathJax (deferred) has run by "load"; wait until it has typeset the page.
         page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise.then(() => true) : true")
         return opened

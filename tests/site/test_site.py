@@ -20,8 +20,8 @@ def test_every_page_loads_without_console_errors_page_errors_or_external_request
 
 
 def test_the_site_root_leads_to_the_first_page(open_page):
-    opened = open_page("index.html")
-    assert opened.page.url.endswith(page_url_path(toc_files()[0]))
+    opened = open_page("index.html", lands_on=page_url_path(toc_files()[0]))
+    assert opened.page.locator("h1").first.inner_text().startswith(book_config()["title"])
     assert opened.problems == []
 
 
