@@ -33,7 +33,15 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["edge_scale", "kan_penalty", "layer_entropy", "layer_l1", "model_edge_scales", "normalised_edge_scale", "sparsity_penalty"]
+__all__ = [
+    "edge_scale",
+    "kan_penalty",
+    "layer_entropy",
+    "layer_l1",
+    "model_edge_scales",
+    "normalised_edge_scale",
+    "sparsity_penalty",
+]
 
 
 def edge_scale(activations: Tensor) -> Tensor:
@@ -114,7 +122,9 @@ def kan_penalty(lamb: float, lamb_l1: float = 1.0, lamb_entropy: float = 2.0):
 def model_edge_scales(model, x: Tensor) -> list[Tensor]:
     """The normalised scale of every edge of a KAN on samples x (batch, n_0): one (n_l, n_{l-1}) per layer."""
     if not (hasattr(model, "layers") and hasattr(model, "symbolic")):
-        raise TypeError(f"edge scales and the sparsity penalty (lamb > 0) need a kanlab.KAN, got {type(model).__name__}")
+        raise TypeError(
+            f"edge scales and the sparsity penalty (lamb > 0) need a kanlab.KAN, got {type(model).__name__}"
+        )
     scales = []
     for layer, symbolic in zip(model.layers, model.symbolic):
         activations = layer.edge_activations(x)

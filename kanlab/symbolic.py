@@ -14,6 +14,11 @@ Functions whose domain is not the whole real line (log, sqrt, 1/x, tan) are only
 where they are finite: the search skips every (b, c) that sends the samples outside the domain,
 and when a fitted symbolic edge keeps training, its argument is clamped into the domain so that
 no step can produce NaN.
+
+On a KAN (edge (layer, i, j) joins input node i to output node j of ``model.layers[layer]``):
+``suggest`` ranks the library for one edge, ``set_symbolic`` and ``auto_symbolic`` snap edges to
+formulas (kept in the model's `SymbolicEdges`, whose a, b, c, d keep training), and ``formula``
+writes the whole network as a sympy expression once every live edge is symbolic.
 """
 
 from __future__ import annotations
@@ -26,7 +31,20 @@ import sympy
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Candidate", "Fit", "LIBRARY", "SymbolicEdges", "candidate", "fit_candidate", "suggest_for_samples"]
+__all__ = [
+    "Candidate",
+    "Fit",
+    "LIBRARY",
+    "SymbolicEdges",
+    "auto_symbolic",
+    "candidate",
+    "fit_candidate",
+    "formula",
+    "set_symbolic",
+    "spline_edges",
+    "suggest",
+    "suggest_for_samples",
+]
 
 # How close to the edge of its domain a candidate's argument may come.
 _DOMAIN_MARGIN = 1e-3
@@ -275,7 +293,13 @@ def _canonical(name: str, a: float, b: float, c: float, d: float) -> tuple[float
 
 
 def fit_candidate(
-    x: Tensor, y: Tensor, name: str, scale: float = 10.0, points: int = 41, zooms: int = 4, max_search_samples: int = 256
+    x: Tensor,
+    y: Tensor,
+    name: str,
+    scale: float = 10.0,
+    points: int = 41,
+    zooms: int = 4,
+    max_search_samples: int = 256,
 ) -> Fit:
     """Fit y ~ a * f(b * x + c) + d for the library function ``name``.
 
@@ -317,7 +341,9 @@ def fit_candidate(
     return Fit(name, r2, (a, b, c, d))
 
 
-def suggest_for_samples(x: Tensor, y: Tensor, lib: Sequence[str] | None = None, complexity_weight: float = 0.5) -> list[Fit]:
+def suggest_for_samples(
+    x: Tensor, y: Tensor, lib: Sequence[str] | None = None, complexity_weight: float = 0.5
+) -> list[Fit]:
     """Every candidate of ``lib`` (default: the whole library) fitted to (x, y), best first.
 
     Ranking: by the score log10(1 - R^2) (capped below at -8, so that fits good to rounding
@@ -347,7 +373,9 @@ def _as_samples(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     x = torch.as_tensor(x).detach().to(torch.float64).cpu()
     y = torch.as_tensor(y).detach().to(torch.float64).cpu()
     if x.ndim != 1 or y.shape != x.shape or len(x) < 2:
-        raise ValueError(f"x and y must be 1-D with the same length >= 2, got shapes {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"x and y must be 1-D with the same length >= 2, got shapes {tuple(x.shape)} and {tuple(y.shape)}"
+        )
     if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
         raise ValueError("x and y must be finite (found NaN or inf)")
     return x, y
