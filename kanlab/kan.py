@@ -49,11 +49,12 @@ class _EdgeFeatures(torch.autograd.Function):
         first, values, *slopes = splines.local_basis(x, grid, spline_order, uniform, derivative=needs_slopes)
         size = grid.shape[-1] - spline_order - 1
         features = x.new_zeros(x.shape[0], size + 1, x.shape[1])
-        # one plane of values at a time, into rows c + r: a single index plane, shifted in place,
-        # allocates far less than a (k + 1)-plane index and runs faster on CPU
+        # one plane of values at a time, into rows first + r: a single index plane, shifted in
+        # place, allocates far less than a (k + 1)-plane index and runs faster on CPU; rows
+        # outside 0 .. size - 1 carry zero values and are folded onto the ends
         row = first.unsqueeze(1).clone()
         for plane in values:
-            features.scatter_(1, row, plane.unsqueeze(1))
+            features.scatter_add_(1, row.clamp(0, size - 1), plane.unsqueeze(1))
             row.add_(1)
         features[:, size] = F.silu(x)
         if needs_slopes:
@@ -65,9 +66,10 @@ class _EdgeFeatures(torch.autograd.Function):
         x, first, slopes = ctx.saved_tensors
         sigmoid = torch.sigmoid(x)
         grad_x = grad_features[:, -1] * sigmoid * (1 + x * (1 - sigmoid))  # silu'(x)
+        size = grad_features.shape[1] - 1
         row = first.unsqueeze(1).clone()
         for slope in slopes:
-            grad_x += grad_features.gather(1, row).squeeze(1) * slope
+            grad_x += grad_features.gather(1, row.clamp(0, size - 1)).squeeze(1) * slope
             row.add_(1)
         return grad_x, None, None, None
 

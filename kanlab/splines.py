@@ -15,14 +15,15 @@ t_k = lo, ..., t_{G+k} = hi, extended by k knots on each side, so its grid holds
 and its basis G + k functions, all of which are non-zero somewhere in [lo, hi]. Grids are stored
 one row per input: shape (in_features, G + 2k + 1), increasing along each row.
 
-Outside the grid. An input x below lo or above hi is clamped to [lo, hi] before the basis is
-evaluated: the spline holds its boundary value s(lo) or s(hi) and has zero slope there. (pykan and
-efficient-kan instead let the B-splines fade out over the k extension cells, so their splines fall
-to zero just outside the range.)
+Outside the grid. The basis is exactly the Cox-de Boor one on the whole knot vector, as in pykan
+and efficient-kan: beyond lo or hi the B-splines fade to zero over the k extension cells, and for
+x < t_0 or x >= t_{G+2k} every basis function is 0 (so a spline is 0 there, and its slope too).
+`KANLayer.update_grid` moves the grid onto the samples, so that training data stays inside.
 
-Locality. On the interior cell c (t_{k+c} <= x < t_{k+c+1}, c = 0 .. G-1) only the k + 1 functions
-B_c .. B_{c+k} are non-zero. `local_basis` computes just those values, from which `basis` builds
-the dense (..., in, G + k) matrix. On a uniform grid the local values are a fixed polynomial of the
+Locality. On the cell J (t_J <= x < t_{J+1}, J = 0 .. G+2k-1) only B_{J-k} .. B_J can be non-zero,
+those of them with an index in 0 .. G+k-1. `local_basis` computes just these k + 1 values (zero
+for the missing indices near the ends), from which `basis` builds the dense (..., in, G + k)
+matrix. On a uniform grid the local values are a fixed polynomial of the
 position u in the cell,  values = [1, u, ..., u^k] @ M_k,  which is the fast path; on any other grid
 they come from de Boor's triangular scheme (the general path). Both give the Cox-de Boor values.
 (The values are kept as k + 1 planes of shape (..., in), r first: elementwise work on a small
@@ -121,44 +122,49 @@ def _power_matrices(spline_order, dtype, device):
 
 
 def local_basis(x, grid, spline_order, uniform=None, derivative=False):
-    """The k + 1 non-zero B-spline values at each input, and (optionally) their x-derivatives.
+    """The k + 1 B-spline values that can be non-zero at each input, and optionally their slopes.
 
     Args:
-        x: (..., in) inputs; clamped to each row's range [t_k, t_{G+k}] (see the module docstring).
+        x: (..., in) inputs.
         grid: (in, G + 2k + 1) knots, increasing along each row.
         spline_order: k >= 0.
         uniform: whether each row of grid is equally spaced (fast path); None checks it.
-        derivative: also return d B_{first + r}(x) / dx (zero where x was clamped).
+        derivative: also return d B_{first + r}(x) / dx.
 
     Returns:
-        first: (..., in) int64, the index c of the first non-zero basis function (0 .. G - 1);
-        values: (k + 1, ..., in), values[r] = B_{first + r}(x) (one contiguous plane per r, the
-            layout that keeps every elementwise operation vectorised over the inputs);
+        first: (..., in) int64, J - k for the cell J holding x (-k .. G + k - 1);
+        values: (k + 1, ..., in), values[r] = B_{first + r}(x), and 0 where first + r is not a
+            basis index (0 .. G + k - 1) or x lies outside the grid (one contiguous plane per r,
+            the layout that keeps every elementwise operation vectorised over the inputs);
         slopes: (k + 1, ..., in), d values / dx, when derivative=True.
 
     Differentiable with respect to x through autograd (`basis` relies on it).
     """
     k = spline_order
-    grid_size = grid.shape[-1] - 2 * k - 1
-    lo, hi = grid[:, k], grid[:, k + grid_size]
-    clamped = torch.clamp(x, lo, hi)
+    size = grid.shape[-1] - k - 1  # G + k basis functions
     if uniform is None:
         uniform = is_uniform(grid)
     if uniform:
-        first, values, slopes = _uniform_local_basis(clamped, lo, hi, grid_size, k, derivative)
+        cell, values, slopes = _uniform_local_basis(x, grid, k, derivative)
     else:
-        first, values, slopes = _general_local_basis(clamped, grid, grid_size, k, derivative)
+        cell, values, slopes = _general_local_basis(x, grid, k, derivative)
+    first = cell - k
+    index = first + torch.arange(k + 1, device=x.device).view(-1, *([1] * x.dim()))
+    inside = (x >= grid[:, 0]) & (x < grid[:, -1])
+    keep = ((index >= 0) & (index < size) & inside).to(x.dtype)
     if not derivative:
-        return first, values
-    return first, values, slopes * ((x >= lo) & (x <= hi))
+        return first, values * keep
+    return first, values * keep, slopes * keep
 
 
-def _uniform_local_basis(x, lo, hi, grid_size, k, derivative):
+def _uniform_local_basis(x, grid, k, derivative):
     """Fast path: values = M_k^T [1, u, ..., u^k] (one small matmul), u the position in the cell."""
-    scale = grid_size / (hi - lo)  # 1 / h, one per input
-    position = (x - lo) * scale  # in [0, G]
-    cell = position.detach().floor().clamp_(max=grid_size - 1)
-    u = (position - cell).reshape(1, -1)  # in [0, 1]
+    cells = grid.shape[-1] - 1
+    start = grid[:, 0]
+    scale = cells / (grid[:, -1] - start)  # 1 / h, one per input
+    position = (x - start) * scale  # in [0, G + 2k] on the grid
+    cell = position.detach().floor().clamp_(0, cells - 1)
+    u = (position - cell).reshape(1, -1)
     powers = u.expand(max(k, 1), -1).cumprod(0)  # u, u^2, ..., u^k
     matrix, derivative_matrix = _power_matrices(k, x.dtype, x.device)
     values = torch.addmm(matrix[0].unsqueeze(1), matrix[1:].t(), powers[:k]).reshape(k + 1, *x.shape)
@@ -171,22 +177,24 @@ def _uniform_local_basis(x, lo, hi, grid_size, k, derivative):
     return cell.long(), values, slopes
 
 
-def _general_local_basis(x, grid, grid_size, k, derivative):
-    """General path: de Boor's triangular scheme on the knots around each input's cell.
+def _general_local_basis(x, grid, k, derivative):
+    """General path: de Boor's triangular scheme on the knots around each input's cell J.
 
-    With J = c + k the knot starting the cell, left[r] = x - t_{J+1-r} and right[r] = t_{J+r} - x
-    (r = 1 .. k), degree d's values N_0 .. N_d follow from degree d - 1's by
+    With left[r] = x - t_{J+1-r} and right[r] = t_{J+r} - x (r = 1 .. k), degree d's values
+    N_0 .. N_d follow from degree d - 1's by
         N_r <- saved + right[r+1] * T,  saved <- left[d-r] * T,  T = N_r / (right[r+1] + left[d-r]).
+    Knots beyond the ends of the grid, needed only by the missing basis functions, are clamped.
     """
-    inner_knots = grid[:, k + 1 : k + grid_size].contiguous()  # (in, G - 1)
+    count = grid.shape[-1]
+    inner_knots = grid[:, 1:-1].contiguous()  # (in, G + 2k - 1)
     flat = x.reshape(-1, x.shape[-1]).t().contiguous()  # (in, N)
     cell = torch.searchsorted(inner_knots, flat.detach(), right=True).t().reshape(x.shape)
     if k == 0:
         values = torch.ones_like(x).unsqueeze(0)
         return cell, values, torch.zeros_like(values)
-    # knots[m] = t_{c+1+m}, m = 0 .. 2k - 1, read from the flattened grid
-    row_start = torch.arange(x.shape[-1], device=x.device) * grid.shape[-1]
-    knots = [grid.take(row_start + cell + 1 + m) for m in range(2 * k)]
+    # knots[m] = t_{J-k+1+m}, m = 0 .. 2k - 1, read from the flattened grid
+    row_start = torch.arange(x.shape[-1], device=x.device) * count
+    knots = [grid.take(row_start + (cell + m - k + 1).clamp(0, count - 1)) for m in range(2 * k)]
     left = [None] + [x - knots[k - r] for r in range(1, k + 1)]
     right = [None] + [knots[k - 1 + r] - x for r in range(1, k + 1)]
     values = [torch.ones_like(x)]
@@ -202,7 +210,7 @@ def _general_local_basis(x, grid, grid_size, k, derivative):
         values.append(saved)
     slopes = None
     if derivative:
-        # B'_{c+r} = k * (T_{r-1} - T_r) with the last degree's ratios T (T_{-1} = T_k = 0)
+        # B'_{J-k+r} = k * (T_{r-1} - T_r) with the last degree's ratios T (T_{-1} = T_k = 0)
         padded = [torch.zeros_like(x)] + ratios + [torch.zeros_like(x)]
         slopes = torch.stack([k * (padded[r] - padded[r + 1]) for r in range(k + 1)])
     return cell, torch.stack(values), slopes
@@ -216,8 +224,9 @@ def basis(x, grid, spline_order, uniform=None):
     """
     first, values = local_basis(x, grid, spline_order, uniform)
     size = grid.shape[-1] - spline_order - 1
-    index = first.unsqueeze(-1) + torch.arange(spline_order + 1, device=x.device)
-    return values.new_zeros(*x.shape, size).scatter(-1, index, values.movedim(0, -1))
+    index = (first.unsqueeze(-1) + torch.arange(spline_order + 1, device=x.device)).clamp(0, size - 1)
+    # values at missing indices are 0, so adding them where the index was clamped changes nothing
+    return values.new_zeros(*x.shape, size).scatter_add(-1, index, values.movedim(0, -1))
 
 
 def evaluate(x, grid, coefficients, spline_order, uniform=None):

@@ -87,7 +87,7 @@ def test_cubic_local_values_are_the_closed_form_cardinal_pieces():
     u = (x - first)[:, 0]
     expected = torch.stack([(1 - u) ** 3, 3 * u**3 - 6 * u**2 + 4, -3 * u**3 + 3 * u**2 + 3 * u + 1, u**3]) / 6
     torch.testing.assert_close(values[:, :, 0], expected, rtol=0, atol=1e-15)
-    assert first[:, 0].tolist() == [0, 0, 1, 2, 3]
+    assert first[:, 0].tolist() == [0, 0, 1, 2, 3]  # B_c .. B_{c+3} on the interior cell c
 
 
 @settings(max_examples=30, deadline=None)
@@ -105,17 +105,20 @@ def test_basis_is_a_partition_of_unity_with_order_plus_one_nonzeros(order, grid_
     assert (values > 0).sum() <= order + 1
 
 
-def test_inputs_outside_the_grid_take_the_boundary_value():
-    grid = splines.uniform_grid(5, 3, (-1.0, 1.0), 2, dtype=torch.float64)
-    outside = torch.tensor([[-7.0, 1.5], [-1.0001, 40.0]], dtype=torch.float64)
-    boundary = torch.tensor([[-1.0, 1.0], [-1.0, 1.0]], dtype=torch.float64)
-    torch.testing.assert_close(splines.basis(outside, grid, 3), splines.basis(boundary, grid, 3))
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("order", [0, 2, 3])
+def test_basis_matches_cox_de_boor_across_the_extension_cells_and_beyond(uniform, order):
+    generator = torch.Generator().manual_seed(order + 50)
+    grid = splines.uniform_grid(4, order, (-1.0, 2.0), 2, dtype=torch.float64) if uniform else random_grid(2, 4, order, generator)
+    x = inside_samples(60, 2, generator, -4.0, 5.0)  # well beyond both ends of every grid
+    torch.testing.assert_close(splines.basis(x, grid, order, uniform=uniform), reference_basis(x, grid, order), rtol=0, atol=1e-12)
 
 
-def test_inputs_outside_the_grid_have_zero_spline_slope():
+def test_basis_vanishes_beyond_the_extended_grid():
     grid = splines.uniform_grid(5, 3, (-1.0, 1.0), 1, dtype=torch.float64)
-    _, _, slopes = splines.local_basis(torch.tensor([[-3.0], [2.0]], dtype=torch.float64), grid, 3, derivative=True)
-    assert (slopes == 0).all()
+    beyond = torch.tensor([[-1.81], [1.8], [7.0]], dtype=torch.float64)  # t_0 = -2.2, t_last = 2.2 for h = 0.4
+    assert (splines.basis(beyond, grid, 3) != 0).any()  # -1.81 and 1.8 still lie in extension cells
+    assert (splines.basis(torch.tensor([[-2.21], [2.2], [7.0]], dtype=torch.float64), grid, 3) == 0).all()
 
 
 @pytest.mark.parametrize("uniform", [True, False])
@@ -136,7 +139,8 @@ def test_analytic_slopes_match_central_differences(uniform, order):
     first, _, slopes = splines.local_basis(x, grid, order, uniform=uniform, derivative=True)
     step = 1e-6
     dense_slopes = torch.zeros(50, 3, 6 + order, dtype=torch.float64)
-    dense_slopes.scatter_(-1, first.unsqueeze(-1) + torch.arange(order + 1), slopes.movedim(0, -1))
+    index = (first.unsqueeze(-1) + torch.arange(order + 1)).clamp(0, 5 + order)
+    dense_slopes.scatter_add_(-1, index, slopes.movedim(0, -1))
     differences = (splines.basis(x + step, grid, order) - splines.basis(x - step, grid, order)) / (2 * step)
     # central differences straddle a knot now and then (a kink for order 1, a jump for order 0)
     agree = (dense_slopes - differences).abs().amax(dim=-1) < 1e-5
