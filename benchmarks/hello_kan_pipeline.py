@@ -3,8 +3,8 @@
     python benchmarks/hello_kan_pipeline.py [--threads 2]
 
 Steps (the same as tests/test_interpretability.py): train a [2, 5, 1] KAN with the sparsity
-penalty, prune it to [2, 1, 1], train it briefly, snap every edge to a library function, train the
-formula's constants, and read the formula. Prints each stage's wall time, the recovered formula,
+penalty and prune it, again until it is [2, 1, 1] (or pruning removes nothing), train it briefly,
+snap every edge to a library function, train the formula's constants, and read the formula. Prints each stage's wall time, the recovered formula,
 and its test RMSE. Not a test: timings depend on the machine and on what else runs on it.
 """
 
@@ -38,13 +38,17 @@ def main():
     f = lambda v: torch.exp(torch.sin(torch.pi * v[:, 0]) + v[:, 1] ** 2)  # noqa: E731
     data = kanlab.data.function_dataset(f, n_var=2, n_train=1000, n_test=1000, seed=0, dtype=torch.float64)
     model = kanlab.KAN([2, 5, 1], grid_size=5, seed=1, dtype=torch.float64)
-    kanlab.fit(model, data, steps=20, lamb=1e-2, lamb_entropy=2.0, update_grid_every=5, update_grid_until=20,
-               progress=False)
-    stage("sparsify [2,5,1] (20 LBFGS steps, lamb=1e-2)")
-    small = model.prune(node_threshold=1e-2, edge_threshold=3e-2, x=data.x_train)
-    with torch.no_grad():
-        prune_change = float((small(data.x_test) - model(data.x_test)).abs().max())
-    stage(f"prune to {small.widths}")
+    prune_change = 0.0
+    while True:  # sparsify and prune until pruning removes nothing or the hidden layer is one node
+        kanlab.fit(model, data, steps=20, lamb=1e-2, lamb_entropy=2.0, update_grid_every=5, update_grid_until=20,
+                   progress=False)
+        small = model.prune(node_threshold=1e-2, edge_threshold=3e-2, x=data.x_train)
+        with torch.no_grad():
+            prune_change = max(prune_change, float((small(data.x_test) - model(data.x_test)).abs().max()))
+        stage(f"sparsify {model.widths} (20 LBFGS steps, lamb=1e-2) and prune to {small.widths}")
+        if small.widths == model.widths or small.widths[1] == 1:
+            break
+        model = small
     kanlab.fit(small, data, steps=10, update_grid_every=5, update_grid_until=10, progress=False)
     stage("train the pruned KAN (10 steps)")
     fits = symbolic.auto_symbolic(small, lib=LIB, r2_threshold=0.999, x=data.x_train)
