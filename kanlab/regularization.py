@@ -35,11 +35,11 @@ from torch import Tensor
 
 __all__ = [
     "edge_scale",
-    "kan_penalty",
     "layer_entropy",
     "layer_l1",
     "model_edge_scales",
     "normalised_edge_scale",
+    "sparse_objective",
     "sparsity_penalty",
 ]
 
@@ -104,23 +104,35 @@ def sparsity_penalty(scales: Sequence[Tensor], lamb_l1: float = 1.0, lamb_entrop
     return lamb_l1 * l1 + lamb_entropy * entropy
 
 
-def kan_penalty(lamb: float, lamb_l1: float = 1.0, lamb_entropy: float = 2.0):
-    """The loss term of eq. 2.20 on normalised scales, as a function penalty(model, x) for `kanlab.fit`:
+def sparse_objective(lamb: float, lamb_l1: float = 1.0, lamb_entropy: float = 2.0):
+    """The training loss of eq. 2.20 on normalised scales, for `kanlab.fit` (same signature as
+    `kanlab.train.objective`):
 
-        penalty(model, x) = lamb * sparsity_penalty(normalised scales of model on x, lamb_l1, lamb_entropy).
+        loss(model, x, y, penalty=None) = mean (y_hat - y)^2
+                                          + lamb * sparsity_penalty(scales, lamb_l1, lamb_entropy)
+                                          (+ penalty(model, x) when given),
+
+    where y_hat, the sum of the last layer's edge activations, is the model's output: one pass
+    through the network gives the prediction and every edge's scale.
     """
     for name, value in (("lamb", lamb), ("lamb_l1", lamb_l1), ("lamb_entropy", lamb_entropy)):
         if not isinstance(value, (int, float)) or value < 0:
             raise ValueError(f"{name} must be a number >= 0, got {value!r}")
 
-    def penalty(model, x: Tensor) -> Tensor:
-        return lamb * sparsity_penalty(model_edge_scales(model, x), lamb_l1, lamb_entropy)
+    def loss(model, x: Tensor, y: Tensor, penalty=None) -> Tensor:
+        scales, y_hat = _scales_and_output(model, x)
+        total = torch.mean((y_hat - y) ** 2) + lamb * sparsity_penalty(scales, lamb_l1, lamb_entropy)
+        return total if penalty is None else total + penalty(model, x)
 
-    return penalty
+    return loss
 
 
 def model_edge_scales(model, x: Tensor) -> list[Tensor]:
     """The normalised scale of every edge of a KAN on samples x (batch, n_0): one (n_l, n_{l-1}) per layer."""
+    return _scales_and_output(model, x)[0]
+
+
+def _scales_and_output(model, x: Tensor) -> tuple[list[Tensor], Tensor]:
     if not (hasattr(model, "layers") and hasattr(model, "symbolic")):
         raise TypeError(
             f"edge scales and the sparsity penalty (lamb > 0) need a kanlab.KAN, got {type(model).__name__}"
@@ -132,4 +144,4 @@ def model_edge_scales(model, x: Tensor) -> list[Tensor]:
             activations = activations + symbolic.edge_activations(x)
         scales.append(normalised_edge_scale(activations, x))
         x = activations.sum(dim=-1)  # the next layer's input, without a second forward pass
-    return scales
+    return scales, x

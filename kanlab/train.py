@@ -71,7 +71,7 @@ def fit(
         penalty: optional function penalty(model, x) -> scalar added to the loss.
         lamb, lamb_l1, lamb_entropy: when lamb > 0, the KAN paper's sparsity penalty
             lamb * (lamb_l1 * sum_l |Phi_l|_1 + lamb_entropy * sum_l S(Phi_l)) is added to the loss
-            (`kanlab.regularization.kan_penalty`; needs a `KAN`).
+            (`kanlab.regularization.sparse_objective`; needs a `KAN`).
         seed: seeds the local generator drawing mini-batches.
         progress: show a tqdm.auto progress bar (a widget in notebooks, text in terminals).
 
@@ -93,8 +93,7 @@ def fit(
     x_train, y_train, x_test, y_test = (
         _as_model_tensor(getattr(data, name), name, parameter) for name in ("x_train", "y_train", "x_test", "y_test")
     )
-    if lamb:
-        penalty = _sum_of_penalties(penalty, regularization.kan_penalty(lamb, lamb_l1, lamb_entropy))
+    loss_function = regularization.sparse_objective(lamb, lamb_l1, lamb_entropy) if lamb else objective
     generator = torch.Generator().manual_seed(seed)
     history = History()
     solver = _make_optimizer(model, optimizer, lr)
@@ -110,7 +109,7 @@ def fit(
 
         def closure():
             solver.zero_grad()
-            loss = objective(model, x, y, penalty)
+            loss = loss_function(model, x, y, penalty)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"the loss became {loss.item()} at step {step}; lower lr or check the data for outliers"
@@ -122,12 +121,6 @@ def fit(
         history.train_rmse.append(_rmse(model, x_train, y_train))
         history.test_rmse.append(_rmse(model, x_test, y_test))
     return history
-
-
-def _sum_of_penalties(first, second):
-    if first is None:
-        return second
-    return lambda model, x: first(model, x) + second(model, x)
 
 
 def _make_optimizer(model, name, lr):
