@@ -1,6 +1,6 @@
 """The hello-KAN pipeline end to end: from samples of f(x, y) = exp(sin(pi x) + y^2) back to the formula.
 
-    python benchmarks/hello_kan_pipeline.py [--threads 2]
+    python benchmarks/hello_kan_pipeline.py [--threads 1]
 
 Steps (the same as tests/test_interpretability.py): train a [2, 5, 1] KAN with the sparsity
 penalty and prune it, again until it is [2, 1, 1] (or pruning removes nothing), train it briefly,
@@ -22,7 +22,9 @@ LIB = ["x", "x^2", "x^3", "exp", "sin", "tanh", "sqrt", "log"]
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    # One thread by default: the tensors are small (1000 x 5), so more threads add only
+    # synchronisation; on a 2-core machine shared with other jobs, 2 threads ran several times slower.
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
