@@ -103,7 +103,7 @@ def contenders(batch, widths, device, compile_model):
         pass
     else:
         for mode in ("default", "speed()"):
-            other = PyKAN(width=widths, grid=GRID_SIZE, k=SPLINE_ORDER, seed=0, auto_save=False, device=device)
+            other = PyKAN(width=list(widths), grid=GRID_SIZE, k=SPLINE_ORDER, seed=0, auto_save=False, device=device)
             if mode == "speed()":
                 other.speed()
             found.append((f"pykan {mode}", make_training_step(other, batch, widths, device), None))

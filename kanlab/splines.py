@@ -149,6 +149,9 @@ def local_basis(x, grid, spline_order, uniform=None, derivative=False):
     else:
         cell, values, slopes = _general_local_basis(x, grid, k, derivative)
     first = cell - k
+    lo, hi = grid[:, k], grid[:, -k - 1]
+    if bool(((x >= lo) & (x < hi)).all()):  # the usual case: all k + 1 indices exist
+        return (first, values) if not derivative else (first, values, slopes)
     index = first + torch.arange(k + 1, device=x.device).view(-1, *([1] * x.dim()))
     inside = (x >= grid[:, 0]) & (x < grid[:, -1])
     keep = ((index >= 0) & (index < size) & inside).to(x.dtype)
