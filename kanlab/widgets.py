@@ -106,7 +106,7 @@ class Interactive:
         page = _PLAYER_TEMPLATE.format(
             controls=controls,
             first_frame=first_frame,
-            alt=html.escape(f"{self.draw.__name__} for " + ", ".join(names), quote=True),
+            alt=html.escape(f"{_name_of(self.draw)} for " + ", ".join(names), quote=True),
             frames=json.dumps(frames),
             order=json.dumps(frame_of_combination),
             sizes=json.dumps(sizes),
@@ -161,7 +161,12 @@ class Interactive:
 
     def __repr__(self) -> str:
         ranges = ", ".join(f"{name}={values[0]:g}..{values[-1]:g}" for name, values in self.values.items())
-        return f"Interactive({self.draw.__name__}, {ranges}, frames={self.n_frames})"
+        return f"Interactive({_name_of(self.draw)}, {ranges}, frames={self.n_frames})"
+
+
+def _name_of(draw: Callable) -> str:
+    """A readable name for ``draw``, also for a ``functools.partial`` or a callable object."""
+    return getattr(draw, "__name__", None) or getattr(getattr(draw, "func", None), "__name__", type(draw).__name__)
 
 
 def _checked_figsize(figsize) -> tuple[float, float]:
@@ -219,9 +224,13 @@ def _step_of(values: list[float]) -> float:
 
 
 def _decimals(values: list[float]) -> int:
-    """Digits after the point that show every value exactly: those of the step (0.25 -> 2, 1.0 -> 0)."""
-    step = repr(_step_of(values))
-    return 0 if step.endswith(".0") or "." not in step else min(len(step.split(".")[1]), 6)
+    """Digits after the point that show every value exactly (-1.75, -1.25, ... -> 2; 1.0, 2.0 -> 0)."""
+    return max(_decimals_of(value) for value in values)
+
+
+def _decimals_of(value: float) -> int:
+    text = repr(value)
+    return 0 if text.endswith(".0") or "." not in text else min(len(text.split(".")[1]), 6)
 
 
 def _flat_index(positions: list[int], values: dict[str, list[float]]) -> int:

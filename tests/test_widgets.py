@@ -1,6 +1,7 @@
 """kanlab.widgets: one object, a live ipywidgets face and a kernel-free static HTML face."""
 
 import base64
+import functools
 import io
 import json
 import re
@@ -150,6 +151,22 @@ def test_static_html_labels_every_parameter_with_its_name_and_every_value():
         ["0", "1", "2"],
     ]
     assert re.findall(r'<span class="kanlab-name">(\w+)</span>', page) == ["red", "green"]
+
+
+def test_labels_show_every_value_exactly_when_the_low_end_has_more_digits_than_the_step():
+    page = interactive(plot_values, b=(-1.75, 0.25, 0.5)).to_html()
+    assert json.loads(PlayerParts(page).inputs[0]["data-values"]) == ["-1.75", "-1.25", "-0.75", "-0.25", "0.25"]
+
+
+def test_live_readout_shows_every_value_exactly():
+    slider = interactive(plot_values, b=(-1.75, 0.25, 0.5)).widget().children[0]
+    assert slider.readout_format == ".2f"
+
+
+def test_a_partial_draw_function_is_named_after_the_function_it_wraps():
+    figure = interactive(functools.partial(plot_values, green=1.0), red=(0.0, 1.0, 0.5))
+    assert repr(figure).startswith("Interactive(plot_values, ")
+    assert 'alt="plot_values for red"' in figure.to_html()
 
 
 def test_static_html_loads_nothing_from_outside_the_page():
