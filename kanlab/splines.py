@@ -17,7 +17,8 @@ one row per input: shape (in_features, G + 2k + 1), increasing along each row.
 
 Outside the grid. The basis is exactly the Cox-de Boor one on the whole knot vector, as in pykan
 and efficient-kan: beyond lo or hi the B-splines fade to zero over the k extension cells, and for
-x < t_0 or x >= t_{G+2k} every basis function is 0 (so a spline is 0 there, and its slope too).
+x < t_0 or x > t_{G+2k} every basis function is 0 (so a spline is 0 there, and its slope too).
+The last cell is closed on the right, so the order-0 basis sums to 1 at x = hi too.
 `KANLayer.update_grid` moves the grid onto the samples, so that training data stays inside.
 
 Locality. On the cell J (t_J <= x < t_{J+1}, J = 0 .. G+2k-1) only B_{J-k} .. B_J can be non-zero,
@@ -153,7 +154,7 @@ def local_basis(x, grid, spline_order, uniform=None, derivative=False):
     if bool(((x >= lo) & (x < hi)).all()):  # the usual case: all k + 1 indices exist
         return (first, values) if not derivative else (first, values, slopes)
     index = first + torch.arange(k + 1, device=x.device).view(-1, *([1] * x.dim()))
-    inside = (x >= grid[:, 0]) & (x < grid[:, -1])
+    inside = (x >= grid[:, 0]) & (x <= grid[:, -1])  # the last cell is closed on the right
     keep = ((index >= 0) & (index < size) & inside).to(x.dtype)
     if not derivative:
         return first, values * keep
