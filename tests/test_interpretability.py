@@ -7,6 +7,8 @@ import torch
 import kanlab
 from kanlab import symbolic
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 # cos(z) = sin(z + pi/2): either name identifies either function exactly.
 _SAME_FUNCTION = {"sin": {"sin", "cos"}, "cos": {"sin", "cos"}}
 
@@ -58,15 +60,6 @@ def _formula_rmse(expression, symbols, x, y):
     return float(torch.sqrt(torch.mean((values - y[:, 0]) ** 2)))
 
 
-@pytest.fixture
-def one_thread():
-    """Small tensors train fastest on one thread, and results then do not depend on the thread count."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _sparsify_and_prune(model, data, steps=20, lamb=1e-2):
     """Train with the sparsity penalty and prune, again and again, until pruning removes nothing or
     every hidden layer is down to one node (one round often leaves a node that a second removes)."""
@@ -82,7 +75,6 @@ def _sparsify_and_prune(model, data, steps=20, lamb=1e-2):
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("one_thread")
 def test_hello_kan_recovers_exp_of_sin_pi_x_plus_y_squared_from_samples():
     f = lambda v: torch.exp(torch.sin(torch.pi * v[:, 0]) + v[:, 1] ** 2)  # noqa: E731
     data = kanlab.data.function_dataset(f, n_var=2, n_train=1000, n_test=1000, seed=0, dtype=torch.float64)
@@ -103,7 +95,6 @@ def test_hello_kan_recovers_exp_of_sin_pi_x_plus_y_squared_from_samples():
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("one_thread")
 def test_kan_recovers_x_times_y_as_a_difference_of_squares():
     f = lambda v: v[:, 0] * v[:, 1]  # noqa: E731
     data = kanlab.data.function_dataset(f, n_var=2, n_train=1000, n_test=1000, seed=0, dtype=torch.float64)

@@ -5,6 +5,8 @@ import torch
 
 import kanlab
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _samples(n=300, seed=0):
     generator = torch.Generator().manual_seed(seed)

@@ -7,6 +7,8 @@ import torch
 
 from kanlab.regularization import edge_scale, layer_entropy, layer_l1, normalised_edge_scale, sparsity_penalty
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _activations(batch, out_features, in_features, seed):
     generator = torch.Generator().manual_seed(seed)

@@ -9,6 +9,8 @@ import torch
 from kanlab import symbolic
 from kanlab.symbolic import LIBRARY, candidate, fit_candidate, suggest_for_samples
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 X = torch.linspace(-1, 1, 101, dtype=torch.float64)
 
 

@@ -9,6 +9,8 @@ import torch
 import kanlab
 from kanlab import splines, symbolic
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _samples(n=200, n_var=2, seed=0):
     generator = torch.Generator().manual_seed(seed)
