@@ -14,6 +14,9 @@ import torch
 
 import kanlab
 
+# small tensors train fastest on one thread (two were several times slower on a busy 2-core machine)
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def target(x):
     return torch.exp(torch.sin(torch.pi * x[:, 0]) + x[:, 1] ** 2)

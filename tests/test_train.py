@@ -8,6 +8,9 @@ from torch import nn
 import kanlab
 from kanlab.data import function_dataset
 
+# small tensors train fastest on one thread (two were several times slower on a busy 2-core machine)
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def product(x):
     return x[:, 0] * x[:, 1]
