@@ -69,13 +69,7 @@ def network_diagram(widths, ax=None, radius=0.22, title="A fully connected neura
     ax.set_xlim(-0.6, last * gap + 0.6)
     ax.set_ylim(bottom - 0.8, max(widths) / 2 + 0.1)
     ax.set_aspect("equal")
-    ax.set_xlabel("signals flow from left to right")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.set_title(title)
-    return ax
+    return _diagram_frame(ax, title, xlabel="signals flow from left to right")
 
 
 def perceptron_diagram(n_inputs=2, ax=None, title="A perceptron: $y = f(\\mathbf{w}\\cdot\\mathbf{x} + b)$"):
@@ -104,7 +98,13 @@ def perceptron_diagram(n_inputs=2, ax=None, title="A perceptron: $y = f(\\mathbf
     ax.set_xlim(-0.5, 3.8)
     ax.set_ylim(-half_height - 0.2, half_height + 0.1)
     ax.set_aspect("equal")
-    ax.set_xlabel("input layer (left) and output neuron (right)")
+    return _diagram_frame(ax, title, xlabel="input layer (left) and output neuron (right)")
+
+
+def _diagram_frame(ax, title, xlabel="", ylabel=""):
+    """A diagram's axes: no ticks or frame, only the title and a label that says how to read it."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
@@ -559,11 +559,8 @@ def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN 
                     spine.set_alpha(alpha)
                 if name:
                     inset.set_title(name, fontsize=8, color="red", pad=2)
-    ax.set_xlabel("nodes; each edge's learned function in its box (red: symbolic)")
-    ax.set_ylabel("layers (inputs at the bottom)")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.set_title(title)
-    return ax
+    return _diagram_frame(
+        ax, title,
+        xlabel="nodes; each edge's learned function in its box (red: symbolic)",
+        ylabel="layers (inputs at the bottom)",
+    )
