@@ -37,7 +37,6 @@ import functools
 
 import numpy as np
 import torch
-from torch import Tensor
 
 __all__ = [
     "uniform_grid",

@@ -1,7 +1,19 @@
 """Fixtures shared by the test modules."""
 
-import pytest
-import torch
+import matplotlib
+
+matplotlib.use("Agg")  # figures draw off-screen, on every machine
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every pyplot figure a test opened, so none leaks memory into the next."""
+    yield
+    plt.close("all")
 
 
 @pytest.fixture

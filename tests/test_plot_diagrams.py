@@ -1,22 +1,12 @@
 """Specification of chapter 1-2 figures in kanlab.plot: they draw what they claim, with titles and labels."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.patches import Circle, Polygon
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.patches import Circle, Polygon  # noqa: E402
-
-from kanlab import plot  # noqa: E402
-from kanlab.data import logic_gate, voting_age  # noqa: E402
-from kanlab.perceptron import Perceptron, rosenblatt_rule  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from kanlab import plot
+from kanlab.data import logic_gate, voting_age
+from kanlab.perceptron import Perceptron, rosenblatt_rule
 
 
 def circles(ax):

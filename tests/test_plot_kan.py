@@ -1,22 +1,11 @@
 """The KAN figures of kanlab.plot: they draw, with a title, labelled axes, and one inset per live edge."""
 
-import matplotlib
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-import kanlab  # noqa: E402
-from kanlab import plot  # noqa: E402
-from kanlab.train import History  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+import kanlab
+from kanlab import plot
+from kanlab.train import History
 
 
 def _has_title_and_labels(ax):
