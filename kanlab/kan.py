@@ -48,15 +48,9 @@ class _EdgeFeatures(torch.autograd.Function):
         needs_slopes = ctx.needs_input_grad[0]
         first, values, *slopes = splines.local_basis(x, grid, spline_order, uniform, derivative=needs_slopes)
         size = grid.shape[-1] - spline_order - 1
-        features = x.new_zeros(x.shape[0], size + 1, x.shape[1])
-        # one plane of values at a time, into rows first + r: a single index plane, shifted in
-        # place, allocates far less than a (k + 1)-plane index and runs faster on CPU; rows
-        # outside 0 .. size - 1 carry zero values and are folded onto the ends
-        row = first.unsqueeze(1).clone()
-        for plane in values:
-            features.scatter_add_(1, row.clamp(0, size - 1), plane.unsqueeze(1))
-            row.add_(1)
-        features[:, size] = F.silu(x)
+        features = x.new_empty(x.shape[0], size + 1, x.shape[1])
+        splines.dense_basis(first, values, size, out=features[:, :size])
+        torch.sigmoid(x, out=features[:, size]).mul_(x)  # silu(x), written in place
         if needs_slopes:
             ctx.save_for_backward(x, first, slopes[0])
         return features
@@ -66,11 +60,15 @@ class _EdgeFeatures(torch.autograd.Function):
         x, first, slopes = ctx.saved_tensors
         sigmoid = torch.sigmoid(x)
         grad_x = grad_features[:, -1] * sigmoid * (1 + x * (1 - sigmoid))  # silu'(x)
-        size = grad_features.shape[1] - 1
-        row = first.unsqueeze(1).clone()
-        for slope in slopes:
-            grad_x += grad_features.gather(1, row.clamp(0, size - 1)).squeeze(1) * slope
-            row.add_(1)
+        grad_basis = grad_features[:, :-1]
+        size, k = grad_basis.shape[1], slopes.shape[0] - 1
+        index = first.unsqueeze(1)
+        if splines._within(first, 0, size - k - 1):  # rows first + r all exist: read shifted views
+            for r, slope in enumerate(slopes.unbind(0)):
+                grad_x.addcmul_(grad_basis[:, r:].gather(1, index).squeeze(1), slope)
+        else:  # rows beyond the ends have zero slopes; clamp them onto the ends
+            for r, slope in enumerate(slopes.unbind(0)):
+                grad_x.addcmul_(grad_basis.gather(1, (index + r).clamp_(0, size - 1)).squeeze(1), slope)
         return grad_x, None, None, None
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "is_uniform",
     "local_basis",
     "basis",
+    "dense_basis",
     "evaluate",
     "fit_coefficients",
 ]
@@ -149,8 +150,10 @@ def local_basis(x, grid, spline_order, uniform=None, derivative=False):
     else:
         cell, values, slopes = _general_local_basis(x, grid, k, derivative)
     first = cell - k
-    lo, hi = grid[:, k], grid[:, -k - 1]
-    if bool(((x >= lo) & (x < hi)).all()):  # the usual case: all k + 1 indices exist
+    # the usual case, x in [lo, hi): all k + 1 indices exist (for k = 0 the cell index is clamped
+    # onto the grid, so it cannot tell; x itself is compared)
+    usual = _within(first, 0, size - k - 1) if k else bool(((x >= grid[:, 0]) & (x < grid[:, -1])).all())
+    if usual:
         return (first, values) if not derivative else (first, values, slopes)
     index = first + torch.arange(k + 1, device=x.device).view(-1, *([1] * x.dim()))
     inside = (x >= grid[:, 0]) & (x <= grid[:, -1])  # the last cell is closed on the right
@@ -165,10 +168,13 @@ def _uniform_local_basis(x, grid, k, derivative):
     cells = grid.shape[-1] - 1
     start = grid[:, 0]
     scale = cells / (grid[:, -1] - start)  # 1 / h, one per input
-    position = (x - start) * scale  # in [0, G + 2k] on the grid
+    position = torch.addcmul(-start * scale, x, scale)  # (x - t_0) / h, in [0, G + 2k] on the grid
     cell = position.detach().floor().clamp_(0, cells - 1)
-    u = (position - cell).reshape(1, -1)
-    powers = u.expand(max(k, 1), -1).cumprod(0)  # u, u^2, ..., u^k
+    u = (position - cell).reshape(-1)
+    powers = [u]  # u, u^2, ..., u^k
+    for _ in range(1, k):
+        powers.append(powers[-1] * u)
+    powers = torch.stack(powers)
     matrix, derivative_matrix = _power_matrices(k, x.dtype, x.device)
     values = torch.addmm(matrix[0].unsqueeze(1), matrix[1:].t(), powers[:k]).reshape(k + 1, *x.shape)
     slopes = None
@@ -178,6 +184,12 @@ def _uniform_local_basis(x, grid, k, derivative):
         slopes = torch.addmm(derivative_matrix[:1].t(), derivative_matrix[1:].t(), powers[: k - 1])
         slopes = slopes.reshape(k + 1, *x.shape) * scale
     return cell.long(), values, slopes
+
+
+def _within(index, low, high):
+    """True when every entry of the integer tensor index lies in [low, high] (one pass)."""
+    smallest, largest = torch.aminmax(index)
+    return bool((smallest >= low) & (largest <= high))
 
 
 def _general_local_basis(x, grid, k, derivative):
@@ -227,9 +239,33 @@ def basis(x, grid, spline_order, uniform=None):
     """
     first, values = local_basis(x, grid, spline_order, uniform)
     size = grid.shape[-1] - spline_order - 1
-    index = (first.unsqueeze(-1) + torch.arange(spline_order + 1, device=x.device)).clamp(0, size - 1)
-    # values at missing indices are 0, so adding them where the index was clamped changes nothing
-    return values.new_zeros(*x.shape, size).scatter_add(-1, index, values.movedim(0, -1))
+    flat = dense_basis(first.reshape(-1, x.shape[-1]), values.reshape(spline_order + 1, -1, x.shape[-1]), size)
+    return flat.transpose(1, 2).reshape(*x.shape, size)
+
+
+def dense_basis(first, values, size, out=None):
+    """Spread the local values of `local_basis` into the dense basis, basis-major:
+
+        D[n, first[n, i] + r, i] = values[r, n, i],   zero elsewhere.
+
+    Shape: first (N, in), values (k + 1, N, in) -> D (N, size, in), size = G + k. `out`, if given,
+    receives D in place and may be a strided view (e.g. the first rows of a larger matrix).
+    Differentiable with respect to values.
+    """
+    k = values.shape[0] - 1
+    if out is None:
+        out = values.new_empty(first.shape[0], size, first.shape[1])
+    out.zero_()
+    if _within(first, 0, size - k - 1):
+        # every index exists: plane r goes into the view that starts r rows down, at rows `first`
+        index = first.unsqueeze(1)
+        for r, plane in enumerate(values.unbind(0)):
+            out[:, r:].scatter_(1, index, plane.unsqueeze(1))
+        return out
+    # some indices lie beyond the ends; their values are 0, so folding them onto the ends is exact
+    for r, plane in enumerate(values.unbind(0)):
+        out.scatter_add_(1, (first + r).clamp_(0, size - 1).unsqueeze(1), plane.unsqueeze(1))
+    return out
 
 
 def evaluate(x, grid, coefficients, spline_order, uniform=None):

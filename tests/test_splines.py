@@ -115,6 +115,27 @@ def test_basis_matches_cox_de_boor_across_the_extension_cells_and_beyond(uniform
     torch.testing.assert_close(splines.basis(x, grid, order, uniform=uniform), reference_basis(x, grid, order), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("beyond_the_ends", [False, True])
+def test_dense_basis_places_each_local_value_at_its_index_like_a_plain_loop(beyond_the_ends):
+    generator = torch.Generator().manual_seed(7)
+    size, order, batch, inputs = 8, 3, 6, 4
+    low, high = (-order, size) if beyond_the_ends else (0, size - order)
+    first = torch.randint(low, high, (batch, inputs), generator=generator)
+    values = torch.rand(order + 1, batch, inputs, generator=generator, dtype=torch.float64)
+    index = first + torch.arange(order + 1).view(-1, 1, 1)
+    values = torch.where((index >= 0) & (index < size), values, 0)  # local_basis's contract
+    expected = torch.zeros(batch, size, inputs, dtype=torch.float64)
+    for r in range(order + 1):
+        for n in range(batch):
+            for i in range(inputs):
+                if 0 <= first[n, i] + r < size:
+                    expected[n, first[n, i] + r, i] = values[r, n, i]
+    wider = torch.full((batch, size + 1, inputs), math.nan, dtype=torch.float64)  # out: a strided view
+    splines.dense_basis(first, values, size, out=wider[:, :size])
+    torch.testing.assert_close(wider[:, :size], expected, rtol=0, atol=0)
+    assert wider[:, size].isnan().all()  # nothing written outside out
+
+
 def test_basis_vanishes_beyond_the_extended_grid():
     grid = splines.uniform_grid(5, 3, (-1.0, 1.0), 1, dtype=torch.float64)
     beyond = torch.tensor([[-1.81], [1.8], [7.0]], dtype=torch.float64)  # t_0 = -2.2, t_last = 2.2 for h = 0.4
