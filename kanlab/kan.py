@@ -162,7 +162,8 @@ class KANLayer(nn.Module):
 
     def features(self, x):
         """F(x) (N, (G + k + 1) * in): every input's B-spline basis, then silu(x), basis-major."""
-        return _EdgeFeatures.apply(x, self.grid, self.spline_order, self.uniform).reshape(x.shape[0], -1)
+        features = _EdgeFeatures.apply(x, self.grid, self.spline_order, self.uniform)
+        return features.reshape(x.shape[0], features.shape[1] * features.shape[2])
 
     def forward(self, x):
         _check_input(x, self.in_features)

@@ -188,6 +188,8 @@ def _uniform_local_basis(x, grid, k, derivative):
 
 def _within(index, low, high):
     """True when every entry of the integer tensor index lies in [low, high] (one pass)."""
+    if index.numel() == 0:
+        return True
     smallest, largest = torch.aminmax(index)
     return bool((smallest >= low) & (largest <= high))
 

@@ -62,6 +62,14 @@ def test_layer_accepts_any_leading_dimensions(shape):
     torch.testing.assert_close(layer(x).reshape(-1, 4), layer(x.reshape(-1, 3)))
 
 
+def test_layer_maps_an_empty_batch_to_an_empty_batch_like_nn_linear():
+    layer = KANLayer(3, 4)
+    x = torch.empty(0, 3, requires_grad=True)
+    y = layer(x)
+    y.sum().backward()
+    assert y.shape == (0, 4) and x.grad.shape == (0, 3)
+
+
 @pytest.mark.parametrize("uniform_grid", [True, False])
 def test_layer_gradients_pass_gradcheck(uniform_grid):
     layer = KANLayer(3, 2, grid_size=4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
