@@ -15,9 +15,10 @@ F[n, :, i] = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, G + k + 1, in) m
 W[j, :, i] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W^T, both
 flattened to (., (G + k + 1) * in).
 Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Python loop runs over
-edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally
-(`kanlab.splines.local_basis`), and the gradient with respect to x is their analytic derivative
-(a custom autograd function), so backward costs one gather instead of re-running the recursion.
+edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
+written straight into F (`kanlab.splines.write_basis`, with one plane of scratch memory), and the
+gradient with respect to x is their analytic derivative (a custom autograd function), so backward
+costs one gather per value instead of re-running the recursion.
 """
 
 from __future__ import annotations
@@ -46,13 +47,12 @@ class _EdgeFeatures(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, grid, spline_order, uniform):
         needs_slopes = ctx.needs_input_grad[0]
-        first, values, *slopes = splines.local_basis(x, grid, spline_order, uniform, derivative=needs_slopes)
         size = grid.shape[-1] - spline_order - 1
         features = x.new_empty(x.shape[0], size + 1, x.shape[1])
-        splines.dense_basis(first, values, size, out=features[:, :size])
+        first, slopes = splines.write_basis(x, grid, spline_order, features[:, :size], uniform, needs_slopes)
         torch.sigmoid(x, out=features[:, size]).mul_(x)  # silu(x), written in place
         if needs_slopes:
-            ctx.save_for_backward(x, first, slopes[0])
+            ctx.save_for_backward(x, first, slopes)
         return features
 
     @staticmethod

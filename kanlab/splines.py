@@ -45,6 +45,7 @@ __all__ = [
     "local_basis",
     "basis",
     "dense_basis",
+    "write_basis",
     "evaluate",
     "fit_coefficients",
 ]
@@ -149,7 +150,7 @@ def local_basis(x, grid, spline_order, uniform=None, derivative=False):
         cell, values, slopes = _uniform_local_basis(x, grid, k, derivative)
     else:
         cell, values, slopes = _general_local_basis(x, grid, k, derivative)
-    first = cell - k
+    first = cell.sub_(k)  # in place: the index planes are the largest integer temporaries
     # the usual case, x in [lo, hi): all k + 1 indices exist (for k = 0 the cell index is clamped
     # onto the grid, so it cannot tell; x itself is compared)
     usual = _within(first, 0, size - k - 1) if k else bool(((x >= grid[:, 0]) & (x < grid[:, -1])).all())
@@ -163,14 +164,21 @@ def local_basis(x, grid, spline_order, uniform=None, derivative=False):
     return first, values * keep, slopes * keep
 
 
-def _uniform_local_basis(x, grid, k, derivative):
-    """Fast path: values = M_k^T [1, u, ..., u^k] (one small matmul), u the position in the cell."""
+def _uniform_cells(x, grid):
+    """On a uniform grid: the cell J of each x (float, clamped to the grid), u = (x - t_J) / h in
+    [0, 1) inside the grid (u is differentiable in x), and 1 / h per input."""
     cells = grid.shape[-1] - 1
     start = grid[:, 0]
     scale = cells / (grid[:, -1] - start)  # 1 / h, one per input
     position = torch.addcmul(-start * scale, x, scale)  # (x - t_0) / h, in [0, G + 2k] on the grid
     cell = position.detach().floor().clamp_(0, cells - 1)
-    u = (position - cell).reshape(-1)
+    return cell, position.sub_(cell), scale  # u in place: one plane fewer to allocate
+
+
+def _uniform_local_basis(x, grid, k, derivative):
+    """Fast path: values = M_k^T [1, u, ..., u^k] (one small matmul), u the position in the cell."""
+    cell, u, scale = _uniform_cells(x, grid)
+    u = u.reshape(-1)
     powers = [u]  # u, u^2, ..., u^k
     for _ in range(1, k):
         powers.append(powers[-1] * u)
@@ -243,6 +251,50 @@ def basis(x, grid, spline_order, uniform=None):
     size = grid.shape[-1] - spline_order - 1
     flat = dense_basis(first.reshape(-1, x.shape[-1]), values.reshape(spline_order + 1, -1, x.shape[-1]), size)
     return flat.transpose(1, 2).reshape(*x.shape, size)
+
+
+@torch.no_grad()
+def write_basis(x, grid, spline_order, out, uniform=None, derivative=False):
+    """Write the dense basis of x, basis-major, into out: out[n, b, i] = B_b(x_{n,i}).
+
+    Shape: x (N, in), grid (in, G + 2k + 1), out (N, G + k, in) (may be a strided view).
+    The values are those of `basis` (transposed), computed with little temporary memory and not
+    differentiable: it returns (first, slopes) as `local_basis` defines them (slopes None unless
+    derivative=True), from which a custom backward gets dB/dx. On a uniform grid with every x in
+    [lo, hi), the usual case, each local value B_{first+r}(x) = sum_p M_k[p, r] u^p is evaluated
+    by Horner's rule into one reused plane and scattered at once; other cases go through
+    `local_basis` and `dense_basis`.
+    """
+    k = spline_order
+    size = grid.shape[-1] - k - 1
+    if (is_uniform(grid) if uniform is None else uniform) and k > 0:
+        cell, u, scale = _uniform_cells(x, grid)
+        first = cell.to(torch.long).sub_(k)
+        del cell
+        if _within(first, 0, size - k - 1):
+            out.zero_()
+            index = first.unsqueeze(1)
+            matrix, derivative_matrix = _power_matrices(k, x.dtype, x.device)
+            plane = torch.empty_like(x)
+            for r in range(k + 1):
+                out[:, r:].scatter_(1, index, _horner(u, matrix[:, r], out=plane).unsqueeze(1))
+            if not derivative:
+                return first, None
+            slopes = x.new_empty(k + 1, *x.shape)
+            for r in range(k + 1):
+                _horner(u, derivative_matrix[:, r], out=slopes[r]).mul_(scale)
+            return first, slopes
+    first, values, *slopes = local_basis(x, grid, k, uniform, derivative)
+    dense_basis(first, values, size, out=out)
+    return first, (slopes[0] if derivative else None)
+
+
+def _horner(u, coefficients, out):
+    """out = sum_p coefficients[p] u^p, evaluated in place by Horner's rule."""
+    out.fill_(coefficients[-1])
+    for coefficient in coefficients[:-1].flip(0):
+        torch.addcmul(coefficient, out, u, out=out)
+    return out
 
 
 def dense_basis(first, values, size, out=None):
