@@ -378,4 +378,4 @@ def _check_input(x, in_features):
 def _finite(x):
     """True when x holds no NaN and no inf (one pass: NaN propagates through aminmax)."""
     low, high = torch.aminmax(x)
-    return bool(torch.isfinite(low) & torch.isfinite(high))
+    return math.isfinite(low.item()) and math.isfinite(high.item())

@@ -199,7 +199,7 @@ def _within(index, low, high):
     if index.numel() == 0:
         return True
     smallest, largest = torch.aminmax(index)
-    return bool((smallest >= low) & (largest <= high))
+    return low <= smallest.item() and largest.item() <= high
 
 
 def _general_local_basis(x, grid, k, derivative):
@@ -253,6 +253,11 @@ def basis(x, grid, spline_order, uniform=None):
     return flat.transpose(1, 2).reshape(*x.shape, size)
 
 
+# the scratch memory `write_basis` may use for value planes: small enough to be served again by the
+# memory allocator at the next call (large temporaries cost fresh, page-faulting memory every step)
+SCRATCH_BYTES = 2**20
+
+
 @torch.no_grad()
 def write_basis(x, grid, spline_order, out, uniform=None, derivative=False):
     """Write the dense basis of x, basis-major, into out: out[n, b, i] = B_b(x_{n,i}).
@@ -275,25 +280,30 @@ def write_basis(x, grid, spline_order, out, uniform=None, derivative=False):
             out.zero_()
             index = first.unsqueeze(1)
             matrix, derivative_matrix = _power_matrices(k, x.dtype, x.device)
-            plane = torch.empty_like(x)
-            for r in range(k + 1):
-                out[:, r:].scatter_(1, index, _horner(u, matrix[:, r], out=plane).unsqueeze(1))
+            # as many value planes at once as fit in the scratch budget (all of them for small x)
+            count = max(1, min(k + 1, SCRATCH_BYTES // max(1, x.numel() * x.element_size())))
+            scratch = x.new_empty(count, *x.shape)
+            for low in range(0, k + 1, count):
+                block = _horner(u, matrix[:, low : low + count], out=scratch[: min(count, k + 1 - low)])
+                for r, plane in enumerate(block.unbind(0), start=low):
+                    out[:, r:].scatter_(1, index, plane.unsqueeze(1))
             if not derivative:
                 return first, None
-            slopes = x.new_empty(k + 1, *x.shape)
-            for r in range(k + 1):
-                _horner(u, derivative_matrix[:, r], out=slopes[r]).mul_(scale)
-            return first, slopes
+            return first, _horner(u, derivative_matrix, out=x.new_empty(k + 1, *x.shape)).mul_(scale)
     first, values, *slopes = local_basis(x, grid, k, uniform, derivative)
     dense_basis(first, values, size, out=out)
     return first, (slopes[0] if derivative else None)
 
 
 def _horner(u, coefficients, out):
-    """out = sum_p coefficients[p] u^p, evaluated in place by Horner's rule."""
-    out.fill_(coefficients[-1])
-    for coefficient in coefficients[:-1].flip(0):
-        torch.addcmul(coefficient, out, u, out=out)
+    """out[r] = sum_p coefficients[p, r] u^p for every plane r, in place by Horner's rule.
+
+    Shape: u (N, in), coefficients (P, R), out (R, N, in).
+    """
+    coefficients = coefficients.view(*coefficients.shape, 1, 1)
+    out.copy_(coefficients[-1].expand_as(out))
+    for row in coefficients[:-1].flip(0):
+        torch.addcmul(row, out, u, out=out)
     return out
 
 
