@@ -1,4 +1,5 @@
-r"""One fit loop for every model in the book: Adam or LBFGS, full or mini-batch, optional grid updates.
+r"""One fit loop for every model in the book: Adam, LBFGS or Levenberg-Marquardt, full or mini-batch,
+optional grid updates.
 
 Each step minimises `objective`, the mean squared error
 
@@ -10,6 +11,7 @@ test sets. Nothing is written to disk.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -17,7 +19,7 @@ from tqdm.auto import tqdm
 
 from kanlab import regularization
 
-__all__ = ["History", "objective", "fit"]
+__all__ = ["History", "objective", "fit", "LevenbergMarquardt"]
 
 
 @dataclass
@@ -47,6 +49,7 @@ def fit(
     update_grid_every=None,
     update_grid_until=50,
     grid_eps=0.02,
+    grid_samples=None,
     penalty=None,
     lamb=0.0,
     lamb_l1=1.0,
@@ -61,13 +64,19 @@ def fit(
         data: an object with x_train, y_train, x_test, y_test (e.g. `kanlab.data.function_dataset`);
             they are moved to the model's device and dtype.
         steps: number of optimiser steps. One LBFGS step runs up to 20 iterations with a
-            strong-Wolfe line search (torch.optim.LBFGS defaults otherwise, history 10).
-        optimizer: "lbfgs" or "adam".
-        lr: learning rate; default 1 for LBFGS, 1e-2 for Adam.
+            strong-Wolfe line search (torch.optim.LBFGS defaults otherwise, history 10); one
+            Levenberg-Marquardt step is one damped Gauss-Newton update (see `LevenbergMarquardt`).
+        optimizer: "lbfgs", "adam" or "lm" (Levenberg-Marquardt: for small models only, since it
+            builds the Jacobian, samples * outputs by parameters; the loss must be the plain mean
+            squared error, without penalty or lamb).
+        lr: learning rate; default 1 for LBFGS, 1e-2 for Adam; not used by "lm".
         batch_size: samples per step, drawn afresh each step; None uses the whole training set.
-        update_grid_every: if set, call model.update_grid(x_train, grid_eps) before every
+        update_grid_every: if set, call model.update_grid(grid_samples, grid_eps) before every
             update_grid_every-th step while step < update_grid_until (the optimiser restarts then,
             since its memory refers to the old grid).
+        grid_samples: the inputs (m, n_in) that grid updates follow; None uses x_train. Samples
+            spanning the whole input domain (x_train plus a lattice of the domain, say) keep points
+            that the training set misses, near the domain's edges, inside every layer's grid.
         penalty: optional function penalty(model, x) -> scalar added to the loss.
         lamb, lamb_l1, lamb_entropy: when lamb > 0, the KAN paper's sparsity penalty
             lamb * (lamb_l1 * sum_l |Phi_l|_1 + lamb_entropy * sum_l S(Phi_l)) is added to the loss
@@ -78,8 +87,10 @@ def fit(
     Raises:
         FloatingPointError: the loss became NaN or infinite (lower lr, or check the data).
     """
-    if optimizer not in ("lbfgs", "adam"):
-        raise ValueError(f'optimizer must be "lbfgs" or "adam", got {optimizer!r}')
+    if optimizer not in ("lbfgs", "adam", "lm"):
+        raise ValueError(f'optimizer must be "lbfgs", "adam" or "lm", got {optimizer!r}')
+    if optimizer == "lm" and (penalty is not None or lamb):
+        raise ValueError('optimizer "lm" minimises the mean squared error alone; use "lbfgs" or "adam" with penalty or lamb')
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
@@ -93,13 +104,17 @@ def fit(
     x_train, y_train, x_test, y_test = (
         _as_model_tensor(getattr(data, name), name, parameter) for name in ("x_train", "y_train", "x_test", "y_test")
     )
+    if grid_samples is not None:
+        grid_samples = _as_model_tensor(grid_samples, "grid_samples", parameter)
+    else:
+        grid_samples = x_train
     loss_function = regularization.sparse_objective(lamb, lamb_l1, lamb_entropy) if lamb else objective
     generator = torch.Generator().manual_seed(seed)
     history = History()
     solver = _make_optimizer(model, optimizer, lr)
     for step in tqdm(range(steps), disable=not progress, desc="fit"):
         if update_grid_every is not None and step < update_grid_until and step % update_grid_every == 0:
-            model.update_grid(x_train, grid_eps)
+            model.update_grid(grid_samples, grid_eps)
             history.grid_updates.append(step)
             solver = _make_optimizer(model, optimizer, lr)
         x, y = x_train, y_train
@@ -117,13 +132,18 @@ def fit(
             loss.backward()
             return loss
 
-        solver.step(closure)
+        if optimizer == "lm":
+            solver.step(x, y)
+        else:
+            solver.step(closure)
         history.train_rmse.append(_rmse(model, x_train, y_train))
         history.test_rmse.append(_rmse(model, x_test, y_test))
     return history
 
 
 def _make_optimizer(model, name, lr):
+    if name == "lm":
+        return LevenbergMarquardt(model)
     if name == "adam":
         return torch.optim.Adam(model.parameters(), lr=1e-2 if lr is None else lr)
     return torch.optim.LBFGS(
@@ -136,6 +156,87 @@ def _make_optimizer(model, name, lr):
     )
 
 
+class LevenbergMarquardt:
+    r"""Levenberg-Marquardt steps on the squared error of a model: a Gauss-Newton method for least squares.
+
+    With the residuals r = model(x) - y (flattened to n * n_out) and their Jacobian J (n * n_out, P)
+    with respect to the P trainable parameters theta, one step proposes
+
+        delta = -(J^T J + mu diag(J^T J))^{-1} J^T r,
+
+    and keeps theta + delta if it lowers ||r||^2, trying again with a larger damping mu otherwise (up
+    to 20 times, then theta stays). mu follows Nielsen's rule: with rho the actual decrease of
+    ||r||^2 over the decrease delta^T (mu diag(J^T J) delta - J^T r) that the linear model predicts,
+    an accepted step multiplies mu by max(1/3, 1 - (2 rho - 1)^3), a rejected one by 2, 4, 8, ...
+    Small mu is Gauss-Newton, large mu a short gradient step scaled per parameter (Marquardt).
+    Where the squared error has long, narrow valleys (a KAN on a fine grid), LBFGS's ten-pair memory
+    of the curvature crawls along them while J^T J sees all P curvatures at once.
+
+    Cost: J is (n * n_out, P) and takes one backward pass per residual, so this suits small models
+    (hundreds to a few thousand parameters, a few thousand samples). The linear solve runs in float64.
+    """
+
+    def __init__(self, model, damping=1e-3):
+        self.model = model
+        self.parameters = [p for p in model.parameters() if p.requires_grad]
+        self.damping = damping
+
+    def jacobian(self, x):
+        """J (n * n_out, P): d model(x)_{s,o} / d theta, one row per residual, parameters flattened in order.
+
+        One backward pass per residual, through a forward pass of 32 samples at a time.
+        """
+        rows = []
+        for chunk in x.split(32):
+            out = self.model(chunk).reshape(-1)
+            for value in out:
+                grads = torch.autograd.grad(value, self.parameters, retain_graph=True, allow_unused=True)
+                rows.append(torch.cat([_flat(g, p) for g, p in zip(grads, self.parameters)]))
+        return torch.stack(rows)
+
+    def step(self, x, y):
+        """One Levenberg-Marquardt step on the samples (x, y); returns the squared error it leaves."""
+        jacobian = self.jacobian(x).double()
+        with torch.no_grad():
+            residual = (self.model(x) - y).reshape(-1)
+            error = float(residual.double().pow(2).sum())
+            if not math.isfinite(error):
+                raise FloatingPointError(f"the squared error became {error}; check the data for outliers")
+            curvature = jacobian.T @ jacobian
+            gradient = jacobian.T @ residual.double()
+            # parameters the samples do not reach (zero columns) get a tiny scale, hence no step
+            scale = curvature.diagonal().clamp_min(1e-12 * float(curvature.diagonal().max().clamp_min(1e-300)))
+            start = [p.detach().clone() for p in self.parameters]
+            growth = 2.0
+            for _ in range(20):
+                delta, info = torch.linalg.solve_ex(curvature + self.damping * torch.diag(scale), -gradient)
+                if info == 0 and torch.isfinite(delta).all():
+                    self._set(start, delta)
+                    trial = float((self.model(x) - y).double().pow(2).sum())  # NaN fails the test below
+                    predicted = float(delta @ (self.damping * scale * delta - gradient))
+                    if trial < error and predicted > 0:
+                        gain = (error - trial) / predicted
+                        self.damping = max(self.damping * max(1 / 3, 1 - (2 * gain - 1) ** 3), 1e-15)
+                        return trial
+                self.damping *= growth
+                growth *= 2
+            self._set(start)
+            return error
+
+    def _set(self, start, delta=None):
+        """theta = start + delta (delta flattened in parameter order; None: theta = start)."""
+        offset = 0
+        for p, p0 in zip(self.parameters, start):
+            p.copy_(p0)
+            if delta is not None:
+                p.add_(delta[offset : offset + p.numel()].view_as(p).to(p.dtype))
+            offset += p.numel()
+
+
+def _flat(gradient, parameter):
+    return (torch.zeros_like(parameter) if gradient is None else gradient).reshape(-1)
+
+
 @torch.no_grad()
 def _rmse(model, x, y):
     return torch.sqrt(torch.mean((model(x) - y) ** 2)).item()
@@ -143,5 +244,6 @@ def _rmse(model, x, y):
 
 def _as_model_tensor(value, name, parameter):
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"data.{name} must be a torch.Tensor, got {type(value).__name__}")
+        name = name if name == "grid_samples" else f"data.{name}"
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     return value.to(device=parameter.device, dtype=parameter.dtype)

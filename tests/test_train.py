@@ -1,6 +1,8 @@
 """kanlab.fit and kanlab.data.function_dataset: histories, optimisers, batches, grid updates,
 determinism, errors."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
@@ -72,12 +74,12 @@ def test_function_dataset_rejects_bad_arguments(arguments, message):
         function_dataset(product, **{"n_var": 2, **arguments})
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam", "lm"])
 def test_fit_lowers_the_error_and_records_one_entry_per_step(optimizer):
     data = small_problem()
     model = kanlab.KAN([2, 3, 1], grid_size=5, seed=0, dtype=torch.float64)
     start = torch.sqrt(torch.mean((model(data.x_test) - data.y_test) ** 2)).item()
-    lr = {"lbfgs": 1.0, "adam": 0.05}[optimizer]
+    lr = {"lbfgs": 1.0, "adam": 0.05, "lm": None}[optimizer]
     history = kanlab.fit(model, data, steps=15, optimizer=optimizer, lr=lr, progress=False)
     assert len(history.train_rmse) == len(history.test_rmse) == 15
     assert history.test_rmse[-1] < 0.5 * start
@@ -110,6 +112,17 @@ def test_fit_updates_the_grid_at_the_requested_steps():
     assert torch.all(lo >= data.x_train.min(0).values) and torch.all(hi <= data.x_train.max(0).values)
 
 
+def test_fit_updates_the_grid_on_the_given_samples():
+    data = small_problem()
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    corners = torch.tensor([[-1.0, -1.0], [1.0, 1.0]], dtype=torch.float64)
+    samples = torch.cat([data.x_train, corners])
+    kanlab.fit(model, data, steps=2, optimizer="adam", update_grid_every=1, grid_eps=1.0, grid_samples=samples, progress=False)
+    lo, hi = model.layers[0].grid_range
+    assert torch.all(lo == -1) and torch.all(hi == 1)
+    assert torch.all(data.x_train.min(0).values > -1) and torch.all(data.x_train.max(0).values < 1)
+
+
 def test_fit_adds_the_penalty_to_the_loss():
     data = small_problem()
     calls = []
@@ -126,6 +139,51 @@ def test_fit_adds_the_penalty_to_the_loss():
     kanlab.fit(penalised, data, steps=10, optimizer="adam", lr=0.05, penalty=weight_decay, progress=False)
     assert calls[0] == (200, 2)
     assert size(penalised) < 0.7 * size(plain)
+
+
+def test_levenberg_marquardt_steps_never_raise_the_training_error():
+    data = small_problem()
+    model = kanlab.KAN([2, 3, 1], grid_size=5, seed=1, dtype=torch.float64)
+    history = kanlab.fit(model, data, steps=10, optimizer="lm", progress=False)
+    assert all(later <= earlier for earlier, later in zip(history.train_rmse, history.train_rmse[1:]))
+
+
+def test_levenberg_marquardt_solves_a_linear_least_squares_problem_exactly():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(50, 3, generator=generator, dtype=torch.float64)
+    y = x @ torch.tensor([[1.0, -2.0], [0.5, 0.0], [3.0, 1.0]], dtype=torch.float64) + 0.1 * torch.randn(
+        50, 2, generator=generator, dtype=torch.float64
+    )
+    data = SimpleNamespace(x_train=x, y_train=y, x_test=x, y_test=y)
+    model = nn.Linear(3, 2).double()
+    kanlab.fit(model, data, steps=5, optimizer="lm", progress=False)
+    design = torch.cat([x, torch.ones(50, 1, dtype=torch.float64)], dim=1)
+    solution = torch.linalg.lstsq(design, y).solution  # (4, 2): weights, then bias
+    assert torch.allclose(model.weight.detach(), solution[:3].t(), atol=1e-10)
+    assert torch.allclose(model.bias.detach(), solution[3], atol=1e-10)
+
+
+def test_levenberg_marquardt_jacobian_matches_autograd_functional_jacobian():
+    model = kanlab.KAN([2, 3, 2], grid_size=4, seed=0, dtype=torch.float64)
+    x = torch.rand(40, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 2 - 1
+    parameters = dict(model.layers.named_parameters())
+
+    def through_layers(*values):
+        out = x
+        state = dict(zip(parameters, values))
+        for index, layer in enumerate(model.layers):
+            prefix = f"{index}."
+            layer_state = {name[len(prefix) :]: v for name, v in state.items() if name.startswith(prefix)}
+            out = torch.func.functional_call(layer, layer_state, (out,))
+        return out.reshape(-1)
+
+    reference = torch.autograd.functional.jacobian(through_layers, tuple(parameters.values()))
+    expected = torch.cat([block.reshape(80, -1) for block in reference], dim=1)
+    solver = kanlab.train.LevenbergMarquardt(model)
+    jacobian = solver.jacobian(x)
+    # the solver orders model.parameters(): the layers' parameters first, then the symbolic ones (unused: zero)
+    assert torch.allclose(jacobian[:, : expected.shape[1]], expected, atol=1e-12)
+    assert torch.all(jacobian[:, expected.shape[1] :] == 0)
 
 
 def test_fit_trains_any_module_and_follows_its_dtype():
@@ -152,6 +210,14 @@ def test_fit_stops_with_a_clear_error_when_the_loss_is_not_finite():
         kanlab.fit(model, data, steps=3, progress=False)
 
 
+def test_levenberg_marquardt_stops_with_a_clear_error_when_the_error_is_not_finite():
+    data = small_problem()
+    data.y_train[3] = float("inf")
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    with pytest.raises(FloatingPointError, match="squared error"):
+        kanlab.fit(model, data, steps=3, optimizer="lm", progress=False)
+
+
 def test_fit_writes_no_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
@@ -163,9 +229,12 @@ def test_fit_writes_no_files(tmp_path, monkeypatch):
     "arguments, error, message",
     [
         (dict(optimizer="sgd"), ValueError, "optimizer"),
+        (dict(optimizer="lm", lamb=0.01), ValueError, "lm"),
+        (dict(optimizer="lm", penalty=lambda model, x: 0.0), ValueError, "lm"),
         (dict(steps=-1), ValueError, "steps"),
         (dict(batch_size=0), ValueError, "batch_size"),
         (dict(update_grid_every=0), ValueError, "update_grid_every"),
+        (dict(update_grid_every=1, grid_samples=[[0.0, 0.0]]), TypeError, "grid_samples"),
     ],
 )
 def test_fit_rejects_bad_arguments(arguments, error, message):
