@@ -2,9 +2,17 @@
 on [-1, 1]^2: a [2,5,1] KAN refined from G = 5 to 10 to 20, and the [2,1,1] scaling law
 RMSE ~ G^-(k+1) (slope -4 for cubic splines) in float32 and in float64. Seeded and deterministic.
 
-Recipe for both: 200 Adam steps with grid updates (a [2,1,1] KAN trained by LBFGS from its random
-start often settles with the x-edge still flat, at test RMSE ~0.6; Adam gets past that), then 30
-LBFGS steps per grid, each grid extension followed by two grid updates.
+Both start with 200 Adam steps with grid updates (a [2,1,1] KAN trained by LBFGS from its random
+start often settles with the x-edge still flat, at test RMSE ~0.6; Adam gets past that).
+
+The [2,1,1] KAN then takes 30 LBFGS steps per grid, each grid extension followed by two grid updates.
+
+The [2,5,1] KAN takes 20 Levenberg-Marquardt steps per grid, in float64. With LBFGS it stalls near
+train RMSE 1e-4 at G = 20 in every schedule we tried (its five hidden nodes share the function, and the
+squared error has long narrow valleys that LBFGS's short curvature memory crawls along); from the
+same point Levenberg-Marquardt goes on to ~1e-5. Its grids are updated on the training inputs plus a
+lattice of the domain: a grid spanning only the training inputs leaves test points near the edges of
+[-1, 1]^2 in the splines' fading extension cells, where their error grew to many times the interior's.
 """
 
 import math
@@ -32,6 +40,18 @@ def warm_start(widths, grid_size, data, dtype):
     return model
 
 
+def domain_lattice(dtype, points=21):
+    """points x points inputs on a regular lattice of [-1, 1]^2 (the domain, not the test set)."""
+    line = torch.linspace(-1, 1, points, dtype=dtype)
+    return torch.cartesian_prod(line, line)
+
+
+def levenberg_marquardt(model, data, grid_samples, update_grid=True):
+    updates = dict(update_grid_every=5, update_grid_until=10, grid_eps=1.0, grid_samples=grid_samples) if update_grid else {}
+    history = kanlab.fit(model, data, steps=20, optimizer="lm", progress=False, **updates)
+    return history.test_rmse[-1]
+
+
 def lbfgs(model, data):
     history = kanlab.fit(model, data, steps=30, update_grid_every=5, update_grid_until=10, grid_eps=1.0, progress=False)
     return history.test_rmse[-1]
@@ -46,20 +66,20 @@ def slope(grid_sizes, errors):
 
 @pytest.mark.slow
 def test_a_2_5_1_kan_reaches_the_papers_accuracy_with_grid_extension():
-    data = dataset(torch.float32)
-    model = warm_start([2, 5, 1], 5, data, torch.float32)
-    errors = {5: lbfgs(model, data)}
-    for grid_size in (10, 20):
-        model = model.refine(grid_size)
-        errors[grid_size] = lbfgs(model, data)
-    assert errors[5] <= 1e-2
-    assert errors[10] <= 1e-3
-    assert errors[20] <= GRID_20_BOUND, errors
-
-
-# The issue asks for 1e-4 at G = 20; this recipe reaches 2.4e-4 (train RMSE 1.3e-4). The bound
-# records what is reached, so that a regression still fails the test.
-GRID_20_BOUND = 3e-4
+    dtype = torch.float64
+    data = dataset(dtype)
+    grid_samples = torch.cat([data.x_train, domain_lattice(dtype)])
+    model = warm_start([2, 5, 1], 5, data, dtype)
+    errors = {5: levenberg_marquardt(model, data, grid_samples)}
+    model = model.refine(10)
+    errors[10] = levenberg_marquardt(model, data, grid_samples)
+    # on the finest grid the grid stays put: an update refits the splines by least squares, an
+    # error of its own that the last steps would have to undo
+    model = model.refine(20)
+    errors[20] = levenberg_marquardt(model, data, grid_samples, update_grid=False)
+    assert errors[5] <= 1e-2, errors
+    assert errors[10] <= 1e-3, errors
+    assert errors[20] <= 1e-4, errors
 
 
 @pytest.mark.slow
