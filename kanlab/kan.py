@@ -160,6 +160,9 @@ class KANLayer(nn.Module):
         base = (self.base_weight * self.edge_mask).unsqueeze(1)
         return torch.cat([spline.transpose(1, 2), base], dim=1).reshape(self.out_features, -1)
 
+    # torch.compile runs the features as they are (their custom autograd and data-dependent checks
+    # would split the graph into many pieces) and compiles the rest of the model around them
+    @torch.compiler.disable
     def features(self, x):
         """F(x) (N, (G + k + 1) * in): every input's B-spline basis, then silu(x), basis-major."""
         features = _EdgeFeatures.apply(x, self.grid, self.spline_order, self.uniform)
@@ -364,6 +367,7 @@ def _uniform(shape, low, high, generator):
     return torch.rand(shape, generator=generator, dtype=torch.float64).mul_(high - low).add_(low)
 
 
+@torch.compiler.disable  # the finiteness check reads a value; torch.compile runs it as it is
 def _check_input(x, in_features):
     if not isinstance(x, Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")

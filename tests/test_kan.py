@@ -91,6 +91,23 @@ def test_network_input_gradient_passes_gradcheck():
     assert torch.autograd.gradcheck(model, (x,))
 
 
+def test_torch_compile_gives_the_same_outputs_and_gradients():
+    model = KAN([3, 4, 2], grid_size=5, seed=0, dtype=torch.float64)
+    x = samples(50, 3, seed=2)
+    compiled = torch.compile(model, backend="aot_eager")  # dynamo and AOT autograd, no C++ compiler needed
+    outputs, gradients = [], []
+    for run in (model, compiled):
+        model.zero_grad(set_to_none=True)
+        y = run(x)
+        y.square().sum().backward()
+        outputs.append(y.detach())
+        gradients.append([p.grad.clone() for p in model.parameters() if p.grad is not None])
+    torch.testing.assert_close(outputs[1], outputs[0])
+    assert len(gradients[1]) == len(gradients[0]) > 0
+    for compiled_gradient, eager_gradient in zip(gradients[1], gradients[0]):
+        torch.testing.assert_close(compiled_gradient, eager_gradient)
+
+
 def test_layer_never_stores_batch_by_in_by_out_values():
     batch, in_features, out_features = 64, 16, 256
     layer = KANLayer(in_features, out_features, grid_size=5)
