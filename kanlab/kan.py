@@ -65,7 +65,8 @@ class _EdgeFeatures(torch.autograd.Function):
         index = first.unsqueeze(1)
         if splines._within(first, 0, size - k - 1):  # rows first + r all exist: read shifted views
             for r, slope in enumerate(slopes.unbind(0)):
-                grad_x.addcmul_(grad_basis[:, r:].gather(1, index).squeeze(1), slope)
+                shifted = grad_basis[:, r:] if r else grad_basis  # (a full slice is an alias, which vmap cannot batch)
+                grad_x.addcmul_(shifted.gather(1, index).squeeze(1), slope)
         else:  # rows beyond the ends have zero slopes; clamp them onto the ends
             for r, slope in enumerate(slopes.unbind(0)):
                 grad_x.addcmul_(grad_basis.gather(1, (index + r).clamp_(0, size - 1)).squeeze(1), slope)
