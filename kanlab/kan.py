@@ -16,7 +16,7 @@ W[j, :, i] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F 
 flattened to (., (G + k + 1) * in).
 Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Python loop runs over
 edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
-written straight into F (`kanlab.splines.write_basis`, with one plane of scratch memory), and the
+written straight into F (`kanlab.splines.write_basis`, with at most 1 MiB of scratch memory), and the
 gradient with respect to x is their analytic derivative (a custom autograd function), so backward
 costs one gather per value instead of re-running the recursion.
 """

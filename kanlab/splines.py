@@ -285,8 +285,7 @@ def write_basis(x, grid, spline_order, out, uniform=None, derivative=False):
             scratch = x.new_empty(count, *x.shape)
             for low in range(0, k + 1, count):
                 block = _horner(u, matrix[:, low : low + count], out=scratch[: min(count, k + 1 - low)])
-                for r, plane in enumerate(block.unbind(0), start=low):
-                    out[:, r:].scatter_(1, index, plane.unsqueeze(1))
+                _scatter_shifted(out, index, block, low)
             if not derivative:
                 return first, None
             return first, _horner(u, derivative_matrix, out=x.new_empty(k + 1, *x.shape)).mul_(scale)
@@ -307,6 +306,13 @@ def _horner(u, coefficients, out):
     return out
 
 
+def _scatter_shifted(out, index, planes, start=0):
+    """out[n, index[n, 0, i] + r, i] = planes[r - start, n, i] for r = start, start + 1, ...: plane r
+    goes into the view of out that starts r rows down (every row index must exist)."""
+    for r, plane in enumerate(planes.unbind(0), start=start):
+        out[:, r:].scatter_(1, index, plane.unsqueeze(1))
+
+
 def dense_basis(first, values, size, out=None):
     """Spread the local values of `local_basis` into the dense basis, basis-major:
 
@@ -322,9 +328,7 @@ def dense_basis(first, values, size, out=None):
     out.zero_()
     if _within(first, 0, size - k - 1):
         # every index exists: plane r goes into the view that starts r rows down, at rows `first`
-        index = first.unsqueeze(1)
-        for r, plane in enumerate(values.unbind(0)):
-            out[:, r:].scatter_(1, index, plane.unsqueeze(1))
+        _scatter_shifted(out, first.unsqueeze(1), values)
         return out
     # some indices lie beyond the ends; their values are 0, so folding them onto the ends is exact
     for r, plane in enumerate(values.unbind(0)):

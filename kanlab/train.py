@@ -102,7 +102,8 @@ def fit(
             raise TypeError(f"update_grid_every needs a model with update_grid (a KAN), got {type(model).__name__}")
     parameter = next(model.parameters())
     x_train, y_train, x_test, y_test = (
-        _as_model_tensor(getattr(data, name), name, parameter) for name in ("x_train", "y_train", "x_test", "y_test")
+        _as_model_tensor(getattr(data, name), f"data.{name}", parameter)
+        for name in ("x_train", "y_train", "x_test", "y_test")
     )
     if grid_samples is not None:
         grid_samples = _as_model_tensor(grid_samples, "grid_samples", parameter)
@@ -249,6 +250,5 @@ def _rmse(model, x, y):
 
 def _as_model_tensor(value, name, parameter):
     if not isinstance(value, torch.Tensor):
-        name = name if name == "grid_samples" else f"data.{name}"
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     return value.to(device=parameter.device, dtype=parameter.dtype)
