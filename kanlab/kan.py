@@ -11,14 +11,16 @@ w^s the spline scales, c the spline coefficients and m the edge mask (1 for a li
 pruned one).
 
 How it is computed. silu is treated as one more basis function per input, so the features
-F[n, :, i] = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, G + k + 1, in) meet the weights
-W[j, :, i] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W^T, both
-flattened to (., (G + k + 1) * in).
+F[n, i, :] = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, in, G + k + 1) meet the weights
+W[i, :, j] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W, both
+flattened to in * (G + k + 1) along the shared axis.
 Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Python loop runs over
 edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
-written straight into F (`kanlab.splines.write_basis`, with at most 1 MiB of scratch memory), and the
-gradient with respect to x is their analytic derivative (a custom autograd function), so backward
-costs one gather per value instead of re-running the recursion.
+written straight into F, and the gradient with respect to x is their analytic derivative (a
+custom autograd function), so backward reads k + 2 values per input instead of re-running the
+recursion. On the CPU this is one pass of a small C kernel (`kanlab.kernels`); elsewhere, or
+without a C compiler, PyTorch operations compute the same numbers (`kanlab.splines.write_basis`,
+with at most 1 MiB of scratch memory).
 """
 
 from __future__ import annotations
@@ -30,46 +32,56 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from kanlab import pruning, splines
+from kanlab import kernels, pruning, splines
 from kanlab.symbolic import SymbolicEdges
 
 __all__ = ["KANLayer", "KAN"]
 
 
 class _EdgeFeatures(torch.autograd.Function):
-    """F(x)[n, b, i] = B_b(x_{n,i}) for b < G + k and F(x)[n, G + k, i] = silu(x_{n,i}).
+    """F(x)[n, i, b] = B_b(x_{n,i}) for b < G + k and F(x)[n, i, G + k] = silu(x_{n,i}).
 
-    Shape: x (N, in) -> (N, G + k + 1, in), basis-major so that each plane F[:, b, :] is written
-    with vectorised operations over the inputs.
-    Backward: dL/dx_i = sum_r dL/dF_{c+r, i} B'_{c+r}(x_i) + dL/dF_{G+k, i} silu'(x_i).
+    Shape: x (N, in) -> (N, in, G + k + 1): each input's features side by side.
+    Backward: dL/dx_i = sum_r dL/dF_{i, c+r} B'_{c+r}(x_i) + dL/dF_{i, G+k} silu'(x_i).
+    Both run in `kanlab.kernels` where they can (CPU, float32/64), else in PyTorch.
     """
 
     @staticmethod
     def forward(ctx, x, grid, spline_order, uniform):
-        needs_slopes = ctx.needs_input_grad[0]
+        ctx.spline_order, ctx.uniform = spline_order, uniform
+        if kernels.supports(x, grid):  # one pass in C; backward recomputes the slopes there too
+            ctx.save_for_backward(x, grid)
+            return kernels.write_features(x, grid, spline_order, uniform)
         size = grid.shape[-1] - spline_order - 1
-        features = x.new_empty(x.shape[0], size + 1, x.shape[1])
-        first, slopes = splines.write_basis(x, grid, spline_order, features[:, :size], uniform, needs_slopes)
-        torch.sigmoid(x, out=features[:, size]).mul_(x)  # silu(x), written in place
-        if needs_slopes:
-            ctx.save_for_backward(x, first, slopes)
+        features = x.new_empty(x.shape[0], x.shape[1], size + 1)
+        needs_slopes = ctx.needs_input_grad[0]
+        first, slopes = splines.write_basis(x, grid, spline_order, features[:, :, :size], uniform, needs_slopes)
+        features[:, :, size] = F.silu(x)
+        ctx.save_for_backward(x, grid, first, slopes)
         return features
 
     @staticmethod
     def backward(ctx, grad_features):
-        x, first, slopes = ctx.saved_tensors
+        x, grid, *local = ctx.saved_tensors
+        k = ctx.spline_order
+        if not local and kernels.supports(x, grad_features) and grad_features.stride()[1:] == (grad_features.shape[2], 1):
+            return kernels.features_grad(x, grid, k, ctx.uniform, grad_features), None, None, None
         sigmoid = torch.sigmoid(x)
-        grad_x = grad_features[:, -1] * sigmoid * (1 + x * (1 - sigmoid))  # silu'(x)
-        grad_basis = grad_features[:, :-1]
-        size, k = grad_basis.shape[1], slopes.shape[0] - 1
-        index = first.unsqueeze(1)
-        if splines._within(first, 0, size - k - 1):  # rows first + r all exist: read shifted views
+        grad_x = grad_features[:, :, -1] * sigmoid * (1 + x * (1 - sigmoid))  # silu'(x)
+        grad_basis = grad_features[:, :, :-1]
+        if local:
+            first, slopes = local
+        else:  # the kernels' forward saved no slopes, and this backward runs under vmap
+            first, _, slopes = splines.local_basis(x, grid, k, ctx.uniform, derivative=True)
+        size = grad_basis.shape[2]
+        index = first.unsqueeze(2)
+        if splines._within(first, 0, size - k - 1):  # columns first + r all exist: read shifted views
             for r, slope in enumerate(slopes.unbind(0)):
-                shifted = grad_basis[:, r:] if r else grad_basis  # (a full slice is an alias, which vmap cannot batch)
-                grad_x.addcmul_(shifted.gather(1, index).squeeze(1), slope)
-        else:  # rows beyond the ends have zero slopes; clamp them onto the ends
+                shifted = grad_basis[:, :, r:] if r else grad_basis  # (a full slice is an alias, which vmap cannot batch)
+                grad_x.addcmul_(shifted.gather(2, index).squeeze(2), slope)
+        else:  # columns beyond the ends have zero slopes; clamp them onto the ends
             for r, slope in enumerate(slopes.unbind(0)):
-                grad_x.addcmul_(grad_basis.gather(1, (index + r).clamp_(0, size - 1)).squeeze(1), slope)
+                grad_x.addcmul_(grad_basis.gather(2, (index + r).clamp_(0, size - 1)).squeeze(2), slope)
         return grad_x, None, None, None
 
 
@@ -156,23 +168,27 @@ class KANLayer(nn.Module):
             self.spline_scale.fill_(bound)
 
     def edge_weights(self):
-        """W (out, (G + k + 1) * in): W[j, b, i] = m_{j,i} w^s_{j,i} c_{j,i,b}, W[j, G + k, i] = m_{j,i} w^b_{j,i}."""
-        spline = self.spline_weight * (self.spline_scale * self.edge_mask).unsqueeze(-1)
-        base = (self.base_weight * self.edge_mask).unsqueeze(1)
-        return torch.cat([spline.transpose(1, 2), base], dim=1).reshape(self.out_features, -1)
+        """W (in * (G + k + 1), out), the right operand of y = F @ W: W[i, b, j] = m_{j,i} w^s_{j,i} c_{j,i,b}
+        for b < G + k and W[i, G + k, j] = m_{j,i} w^b_{j,i}.
+
+        Contiguous in this layout, so that backward's product F^T @ dL/dy is the fast one.
+        """
+        spline = self.spline_weight * (self.spline_scale * self.edge_mask).unsqueeze(-1)  # (out, in, G + k)
+        base = (self.base_weight * self.edge_mask).unsqueeze(-1)  # (out, in, 1)
+        return torch.cat([spline.permute(1, 2, 0), base.permute(1, 2, 0)], dim=1).reshape(-1, self.out_features)
 
     # torch.compile runs the features as they are (their custom autograd and data-dependent checks
     # would split the graph into many pieces) and compiles the rest of the model around them
     @torch.compiler.disable
     def features(self, x):
-        """F(x) (N, (G + k + 1) * in): every input's B-spline basis, then silu(x), basis-major."""
+        """F(x) (N, in * (G + k + 1)): every input's B-spline basis and then silu(x), input after input."""
         features = _EdgeFeatures.apply(x, self.grid, self.spline_order, self.uniform)
         return features.reshape(x.shape[0], features.shape[1] * features.shape[2])
 
     def forward(self, x):
         _check_input(x, self.in_features)
         flat = x.reshape(-1, self.in_features)
-        y = self.features(flat) @ self.edge_weights().t()
+        y = self.features(flat) @ self.edge_weights()
         return y.reshape(*x.shape[:-1], self.out_features)
 
     def edge_activations(self, x):

@@ -250,7 +250,7 @@ def basis(x, grid, spline_order, uniform=None):
     first, values = local_basis(x, grid, spline_order, uniform)
     size = grid.shape[-1] - spline_order - 1
     flat = dense_basis(first.reshape(-1, x.shape[-1]), values.reshape(spline_order + 1, -1, x.shape[-1]), size)
-    return flat.transpose(1, 2).reshape(*x.shape, size)
+    return flat.reshape(*x.shape, size)
 
 
 # the scratch memory `write_basis` may use for value planes: small enough to be served again by the
@@ -260,15 +260,15 @@ SCRATCH_BYTES = 2**20
 
 @torch.no_grad()
 def write_basis(x, grid, spline_order, out, uniform=None, derivative=False):
-    """Write the dense basis of x, basis-major, into out: out[n, b, i] = B_b(x_{n,i}).
+    """Write the dense basis of x into out: out[n, i, b] = B_b(x_{n,i}).
 
-    Shape: x (N, in), grid (in, G + 2k + 1), out (N, G + k, in) (may be a strided view).
-    The values are those of `basis` (transposed), computed with little temporary memory and not
+    Shape: x (N, in), grid (in, G + 2k + 1), out (N, in, G + k) (may be a strided view).
+    The values are those of `basis`, computed with little temporary memory and not
     differentiable: it returns (first, slopes) as `local_basis` defines them (slopes None unless
     derivative=True), from which a custom backward gets dB/dx. On a uniform grid with every x in
     [lo, hi), the usual case, each local value B_{first+r}(x) = sum_p M_k[p, r] u^p is evaluated
     by Horner's rule into one reused plane and scattered at once; other cases go through
-    `local_basis` and `dense_basis`.
+    `local_basis` and `dense_basis`. (`kanlab.kernels` does the same work in C on the CPU.)
     """
     k = spline_order
     size = grid.shape[-1] - k - 1
@@ -278,7 +278,7 @@ def write_basis(x, grid, spline_order, out, uniform=None, derivative=False):
         del cell
         if _within(first, 0, size - k - 1):
             out.zero_()
-            index = first.unsqueeze(1)
+            index = first.unsqueeze(2)
             matrix, derivative_matrix = _power_matrices(k, x.dtype, x.device)
             # as many value planes at once as fit in the scratch budget (all of them for small x)
             count = max(1, min(k + 1, SCRATCH_BYTES // max(1, x.numel() * x.element_size())))
@@ -307,32 +307,32 @@ def _horner(u, coefficients, out):
 
 
 def _scatter_shifted(out, index, planes, start=0):
-    """out[n, index[n, 0, i] + r, i] = planes[r - start, n, i] for r = start, start + 1, ...: plane r
-    goes into the view of out that starts r rows down (every row index must exist)."""
+    """out[n, i, index[n, i, 0] + r] = planes[r - start, n, i] for r = start, start + 1, ...: plane
+    r goes into the view of out that starts r columns on (every column index must exist)."""
     for r, plane in enumerate(planes.unbind(0), start=start):
-        out[:, r:].scatter_(1, index, plane.unsqueeze(1))
+        out[:, :, r:].scatter_(2, index, plane.unsqueeze(2))
 
 
 def dense_basis(first, values, size, out=None):
-    """Spread the local values of `local_basis` into the dense basis, basis-major:
+    """Spread the local values of `local_basis` into the dense basis:
 
-        D[n, first[n, i] + r, i] = values[r, n, i],   zero elsewhere.
+        D[n, i, first[n, i] + r] = values[r, n, i],   zero elsewhere.
 
-    Shape: first (N, in), values (k + 1, N, in) -> D (N, size, in), size = G + k. `out`, if given,
-    receives D in place and may be a strided view (e.g. the first rows of a larger matrix).
+    Shape: first (N, in), values (k + 1, N, in) -> D (N, in, size), size = G + k. `out`, if given,
+    receives D in place and may be a strided view (e.g. the first columns of a larger matrix).
     Differentiable with respect to values.
     """
     k = values.shape[0] - 1
     if out is None:
-        out = values.new_empty(first.shape[0], size, first.shape[1])
+        out = values.new_empty(first.shape[0], first.shape[1], size)
     out.zero_()
     if _within(first, 0, size - k - 1):
-        # every index exists: plane r goes into the view that starts r rows down, at rows `first`
-        _scatter_shifted(out, first.unsqueeze(1), values)
+        # every index exists: plane r goes into the view that starts r columns on, at `first`
+        _scatter_shifted(out, first.unsqueeze(2), values)
         return out
     # some indices lie beyond the ends; their values are 0, so folding them onto the ends is exact
     for r, plane in enumerate(values.unbind(0)):
-        out.scatter_add_(1, (first + r).clamp_(0, size - 1).unsqueeze(1), plane.unsqueeze(1))
+        out.scatter_add_(2, (first + r).clamp_(0, size - 1).unsqueeze(2), plane.unsqueeze(2))
     return out
 
 

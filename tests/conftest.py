@@ -24,3 +24,16 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(params=["c-kernels", "pytorch"])
+def feature_path(request, monkeypatch):
+    """Run a test twice: with a KAN layer's features from the C kernels (`kanlab.kernels`), and from
+    PyTorch operations, the path taken on other devices or without a C compiler."""
+    from kanlab import kernels
+
+    if request.param == "pytorch":
+        monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+    elif not kernels.available():
+        pytest.skip(f"the C kernels are not available here: {kernels.unavailable_reason()}")
+    return request.param

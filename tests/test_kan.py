@@ -32,13 +32,13 @@ def samples(n, in_features, seed=0, low=-1.0, high=1.0, dtype=torch.float64):
     return low + (high - low) * torch.rand(n, in_features, generator=generator, dtype=dtype)
 
 
-def test_layer_matches_a_loop_over_edges():
+def test_layer_matches_a_loop_over_edges(feature_path):
     layer = KANLayer(3, 4, grid_size=6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     x = samples(50, 3)
     torch.testing.assert_close(layer(x), edge_by_edge(layer, x), rtol=0, atol=1e-12)
 
 
-def test_layer_on_an_adaptive_grid_matches_a_loop_over_edges():
+def test_layer_on_an_adaptive_grid_matches_a_loop_over_edges(feature_path):
     layer = KANLayer(3, 4, grid_size=6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     layer.update_grid(samples(200, 3, seed=2) ** 3)
     assert not layer.uniform
@@ -62,7 +62,7 @@ def test_layer_accepts_any_leading_dimensions(shape):
     torch.testing.assert_close(layer(x).reshape(-1, 4), layer(x.reshape(-1, 3)))
 
 
-def test_layer_maps_an_empty_batch_to_an_empty_batch_like_nn_linear():
+def test_layer_maps_an_empty_batch_to_an_empty_batch_like_nn_linear(feature_path):
     layer = KANLayer(3, 4)
     x = torch.empty(0, 3, requires_grad=True)
     y = layer(x)
@@ -71,7 +71,7 @@ def test_layer_maps_an_empty_batch_to_an_empty_batch_like_nn_linear():
 
 
 @pytest.mark.parametrize("uniform_grid", [True, False])
-def test_layer_gradients_pass_gradcheck(uniform_grid):
+def test_layer_gradients_pass_gradcheck(uniform_grid, feature_path):
     layer = KANLayer(3, 2, grid_size=4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     if not uniform_grid:
         layer.update_grid(samples(100, 3, seed=5, low=-1.5) ** 3)
@@ -85,7 +85,7 @@ def test_layer_gradients_pass_gradcheck(uniform_grid):
     assert torch.autograd.gradcheck(run, (x, *(parameters[n] for n in ("base_weight", "spline_weight", "spline_scale"))))
 
 
-def test_network_input_gradient_passes_gradcheck():
+def test_network_input_gradient_passes_gradcheck(feature_path):
     model = KAN([2, 3, 2], grid_size=4, seed=0, dtype=torch.float64)
     x = samples(5, 2).requires_grad_()
     assert torch.autograd.gradcheck(model, (x,))
@@ -120,7 +120,7 @@ def test_layer_never_stores_batch_by_in_by_out_values():
     assert sum(per_sample) < batch * in_features * out_features
 
 
-def test_a_masked_edge_contributes_nothing_and_stays_dead_in_training():
+def test_a_masked_edge_contributes_nothing_and_stays_dead_in_training(feature_path):
     layer = KANLayer(2, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     layer.edge_mask[1, 0] = 0
     x = samples(30, 2)

@@ -124,16 +124,16 @@ def test_dense_basis_places_each_local_value_at_its_index_like_a_plain_loop(beyo
     values = torch.rand(order + 1, batch, inputs, generator=generator, dtype=torch.float64)
     index = first + torch.arange(order + 1).view(-1, 1, 1)
     values = torch.where((index >= 0) & (index < size), values, 0)  # local_basis's contract
-    expected = torch.zeros(batch, size, inputs, dtype=torch.float64)
+    expected = torch.zeros(batch, inputs, size, dtype=torch.float64)
     for r in range(order + 1):
         for n in range(batch):
             for i in range(inputs):
                 if 0 <= first[n, i] + r < size:
-                    expected[n, first[n, i] + r, i] = values[r, n, i]
-    wider = torch.full((batch, size + 1, inputs), math.nan, dtype=torch.float64)  # out: a strided view
-    splines.dense_basis(first, values, size, out=wider[:, :size])
-    torch.testing.assert_close(wider[:, :size], expected, rtol=0, atol=0)
-    assert wider[:, size].isnan().all()  # nothing written outside out
+                    expected[n, i, first[n, i] + r] = values[r, n, i]
+    wider = torch.full((batch, inputs, size + 1), math.nan, dtype=torch.float64)  # out: a strided view
+    splines.dense_basis(first, values, size, out=wider[:, :, :size])
+    torch.testing.assert_close(wider[:, :, :size], expected, rtol=0, atol=0)
+    assert wider[:, :, size].isnan().all()  # nothing written outside out
 
 
 @pytest.mark.parametrize("uniform", [True, False])
@@ -143,10 +143,10 @@ def test_write_basis_gives_the_basis_and_local_slopes(uniform, order, beyond):
     generator = torch.Generator().manual_seed(order + 20)
     grid = splines.uniform_grid(5, order, (-1.0, 2.0), 3, dtype=torch.float64) if uniform else random_grid(3, 5, order, generator)
     x = inside_samples(30, 3, generator, -3.0, 4.0) if beyond else inside_samples(30, 3, generator)
-    out = torch.full((30, 5 + order + 1, 3), math.nan, dtype=torch.float64)
-    first, slopes = splines.write_basis(x, grid, order, out[:, :-1], uniform=uniform, derivative=True)
-    torch.testing.assert_close(out[:, :-1].transpose(1, 2), reference_basis(x, grid, order), rtol=0, atol=1e-12)
-    assert out[:, -1].isnan().all()
+    out = torch.full((30, 3, 5 + order + 1), math.nan, dtype=torch.float64)
+    first, slopes = splines.write_basis(x, grid, order, out[:, :, :-1], uniform=uniform, derivative=True)
+    torch.testing.assert_close(out[:, :, :-1], reference_basis(x, grid, order), rtol=0, atol=1e-12)
+    assert out[:, :, -1].isnan().all()
     expected_first, _, expected_slopes = splines.local_basis(x, grid, order, uniform=uniform, derivative=True)
     assert torch.equal(first, expected_first)
     torch.testing.assert_close(slopes, expected_slopes, rtol=0, atol=1e-10)

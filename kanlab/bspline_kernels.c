@@ -1,0 +1,407 @@
+/* The feature matrix of a KAN layer and its gradient with respect to the inputs: CPU kernels for
+ * kanlab.kernels, which compiles this file once per dtype (-DREAL=float or -DREAL=double) and
+ * loads it with ctypes. Plain C, no Python or torch headers, so a build takes about a second.
+ *
+ * Features. For x of shape (N, in), row-major, and a grid of G + 2k + 1 knots per input, sample
+ * n's row of the output holds, for each input in turn, its size + 1 = G + k + 1 features
+ * (input-major, as kanlab.kan):
+ *     out[n * row_stride + i * (size + 1) + b] = B_b(x[n, i])    for b < size,
+ *     out[n * row_stride + i * (size + 1) + size] = silu(x[n, i]) = x / (1 + e^-x).
+ * Gradient. With grad laid out like out (dL/dF),
+ *     grad_x[n, i] = sum_b grad[n, i, b] B_b'(x[n, i]) + grad[n, i, size] silu'(x[n, i]),
+ *     silu'(x) = s (1 + x (1 - s)),  s = 1 / (1 + e^-x).
+ * The B-splines are those of kanlab.splines (Cox-de Boor on the whole knot vector; 0 outside
+ * [t_0, t_{G+2k}]; the last cell closed on the right). Only k + 1 of them are non-zero at x:
+ * B_{J-k} .. B_J on the cell J holding x. On a uniform grid (start t_0, scale 1/h per input) they
+ * are B_{J-k+r}(x) = sum_p M[p, r] u^p with u = (x - t_0)/h - J (kanlab.splines._power_to_bspline);
+ * on any other grid they come from de Boor's triangular scheme.
+ *
+ * The work goes in tiles of at most TILE inputs (whole rows when rows are short), in passes that
+ * the compiler vectorises: cells and positions, the k + 1 value planes, silu; then a pass writes
+ * (or reads) each input's size + 1 features, which lie side by side. Each output belongs to one
+ * thread, so the results do not depend on the number of threads.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef REAL
+#define REAL double
+#endif
+typedef REAL real;
+
+#define TILE 256
+
+/* e^x, to about 1 ulp, written so that loops over it vectorise (no branches, no library call):
+ * x = n ln 2 + r with n = round(x / ln 2) (the 1.5 * 2^m shift rounds), e^r by a Cephes
+ * polynomial (float) or Pade form (double), then 2^n from the exponent bits. */
+static inline real exponential(real x) {
+#if REAL_IS_DOUBLE
+    x = x > -708.0 ? x : -708.0;
+    x = x < 709.0 ? x : 709.0;
+    double shifted = x * 1.4426950408889634074 + 6755399441055744.0; /* 1.5 * 2^52 */
+    int64_t whole;
+    memcpy(&whole, &shifted, sizeof whole);
+    double n = shifted - 6755399441055744.0;
+    double r = x - n * 6.93145751953125e-1 - n * 1.42860682030941723212e-6;
+    double rr = r * r;
+    double p = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr + 1.0);
+    double q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr
+                + 2.27265548208155028766e-1) * rr + 2.0;
+    int64_t bits = (whole - 0x4338000000000000LL + 1023) << 52;
+    double power;
+    memcpy(&power, &bits, sizeof power);
+    return (1.0 + 2.0 * p / (q - p)) * power;
+#else
+    x = x > -87.0f ? x : -87.0f;
+    x = x < 88.0f ? x : 88.0f;
+    float shifted = x * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23 */
+    int32_t whole;
+    memcpy(&whole, &shifted, sizeof whole);
+    float n = shifted - 12582912.0f;
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float y = 1.9875691500e-4f;
+    y = y * r + 1.3981999507e-3f;
+    y = y * r + 8.3334519073e-3f;
+    y = y * r + 4.1665795894e-2f;
+    y = y * r + 1.6666665459e-1f;
+    y = y * r + 5.0000001201e-1f;
+    int32_t bits = (whole - 0x4B400000 + 127) << 23;
+    float power;
+    memcpy(&power, &bits, sizeof power);
+    return (y * r * r + r + 1.0f) * power;
+#endif
+}
+
+/* first[j] for an input outside the grid: every row first + r (r <= k) is then negative */
+#define OUTSIDE(k) (-2 * (int32_t)(k) - 2)
+
+/* What the kernels know of a layer's grid. */
+typedef struct {
+    const real *knots;  /* (in, cells + 1) row-major */
+    const real *start;  /* uniform grid: t_0 per input (repeated to fill a tile when rows are short) */
+    const real *scale;  /* uniform grid: 1 / h per input (likewise) */
+    const real *matrix; /* uniform grid: M (k + 1, k + 1), or D (k, k + 1) for the slopes */
+    int64_t in, cells, k;
+    int uniform;
+} Grid;
+
+/* A tile: rows [row, row + rows) and inputs [column, column + width); its count = rows * width
+ * inputs, numbered j = r * width + c, are contiguous in x. */
+typedef struct {
+    int64_t row, rows, column, width;
+} Tile;
+
+/* Uniform grid: first[j] = J - k for the cell J holding x (OUTSIDE beyond the grid) and
+ * u[j] = (x - t_0) / h - J. */
+__attribute__((noinline)) static void uniform_cells(const real *restrict x, const real *restrict start,
+                                                    const real *restrict scale, int64_t count,
+                                                    int64_t cells, int64_t k, real *restrict u,
+                                                    int32_t *restrict first) {
+    const real top = (real)(cells - 1), last = (real)cells;
+    const int32_t order = (int32_t)k;
+    for (int64_t j = 0; j < count; j++) {
+        real position = (x[j] - start[j]) * scale[j];
+        real cell = position >= 0 ? position : 0; /* NaN lands here too, and is then OUTSIDE */
+        cell = cell < top ? cell : top;
+        int32_t whole = (int32_t)cell;
+        u[j] = position - (real)whole;
+        /* arithmetic, not `?:` or `&&`: the compiler turns those into branches, which stop it
+         * from vectorising the loop */
+        int32_t inside = (position >= 0) & (position <= last);
+        first[j] = OUTSIDE(order) + inside * (whole - order - OUTSIDE(order));
+    }
+}
+
+/* values[r * TILE + j] = sum_p matrix[p * (k + 1) + r] u^p for p = 0 .. degree (Horner's rule).
+ * Inlined with constant k and degree, the loops over r and p unroll and the loop over the tile
+ * vectorises: one pass for all k + 1 planes. */
+static inline __attribute__((always_inline)) void horner_pass(const real *restrict u,
+                                                              const real *restrict matrix,
+                                                              int64_t count, const int64_t k,
+                                                              const int64_t degree,
+                                                              real *restrict values) {
+    for (int64_t j = 0; j < count; j++) {
+        const real position = u[j];
+        for (int64_t r = 0; r <= k; r++) {
+            real value = matrix[degree * (k + 1) + r];
+            for (int64_t p = degree - 1; p >= 0; p--) value = value * position + matrix[p * (k + 1) + r];
+            values[r * TILE + j] = value;
+        }
+    }
+}
+
+/* The same for any k: the common orders get their own unrolled pass, others a pass per plane
+ * and power. */
+static void horner(const real *restrict u, const real *restrict matrix, int64_t count, int64_t k,
+                   int64_t degree, real *restrict values) {
+#define FIXED(K, DEGREE) \
+    if (k == K && degree == DEGREE) return horner_pass(u, matrix, count, K, DEGREE, values)
+    FIXED(1, 1); FIXED(1, 0); FIXED(2, 2); FIXED(2, 1); FIXED(3, 3); FIXED(3, 2);
+#undef FIXED
+    for (int64_t r = 0; r <= k; r++) {
+        real *restrict plane = values + r * TILE;
+        const real leading = matrix[degree * (k + 1) + r];
+        for (int64_t j = 0; j < count; j++) plane[j] = leading;
+        for (int64_t p = degree - 1; p >= 0; p--) {
+            const real coefficient = matrix[p * (k + 1) + r];
+            for (int64_t j = 0; j < count; j++) plane[j] = plane[j] * u[j] + coefficient;
+        }
+    }
+}
+
+/* Any grid: de Boor's scheme (as kanlab.splines._general_local_basis) for one input v on knots t.
+ * Writes the k + 1 values, or with `slopes` the derivatives B'_{J-k+r} = k (T_{r-1} - T_r) from the
+ * last degree's ratios T, at stride TILE; returns J - k, or OUTSIDE. work: 4 (k + 1) reals. */
+static int32_t de_boor(real v, const real *t, int64_t cells, int64_t k, int slopes, real *values,
+                       real *work) {
+    if (!(v >= t[0] && v <= t[cells])) return OUTSIDE(k);
+    int64_t low = 0, high = cells - 1; /* the last J in 0 .. cells - 1 with t_J <= v */
+    while (low < high) {
+        int64_t middle = (low + high + 1) / 2;
+        if (t[middle] <= v) low = middle; else high = middle - 1;
+    }
+    real *left = work, *right = work + (k + 1), *local = work + 2 * (k + 1), *ratio = work + 3 * (k + 1);
+    for (int64_t r = 1; r <= k; r++) { /* knots beyond the ends (only missing B-splines use them) clamp */
+        int64_t below = low + 1 - r, above = low + r;
+        left[r] = v - t[below < 0 ? 0 : below];
+        right[r] = t[above > cells ? cells : above] - v;
+    }
+    local[0] = 1;
+    for (int64_t d = 1; d <= k; d++) {
+        real saved = 0;
+        for (int64_t r = 0; r < d; r++) {
+            real width = right[r + 1] + left[d - r];
+            ratio[r] = width > 0 ? local[r] / width : 0;
+            local[r] = saved + right[r + 1] * ratio[r];
+            saved = left[d - r] * ratio[r];
+        }
+        local[d] = saved;
+    }
+    for (int64_t r = 0; r <= k; r++)
+        values[r * TILE] = !slopes ? local[r]
+                         : k == 0  ? 0
+                                   : k * ((r > 0 ? ratio[r - 1] : 0) - (r < k ? ratio[r] : 0));
+    return (int32_t)(low - k);
+}
+
+/* The k + 1 local values (or slopes) of every input of a tile, and first[j]. */
+static void tile_values(const real *x, const Grid *grid, const Tile *tile, int slopes,
+                        real *values, int32_t *first, real *u, real *work) {
+    const int64_t count = tile->rows * tile->width, k = grid->k;
+    if (grid->uniform) {
+        uniform_cells(x, grid->start + tile->column, grid->scale + tile->column, count, grid->cells,
+                      k, u, first);
+        if (slopes && k == 0) {
+            memset(values, 0, sizeof(real) * TILE);
+            return;
+        }
+        horner(u, grid->matrix, count, k, slopes ? k - 1 : k, values);
+        if (slopes) /* d/dx = d/du / h */
+            for (int64_t r = 0; r <= k; r++)
+                for (int64_t j = 0; j < count; j++) values[r * TILE + j] *= grid->scale[tile->column + j];
+        return;
+    }
+    for (int64_t j = 0; j < count; j++) {
+        int64_t input = tile->column + j % tile->width;
+        first[j] = de_boor(x[j], grid->knots + input * (grid->cells + 1), grid->cells, k, slopes,
+                           values + j, work);
+    }
+}
+
+/* Per-thread scratch: k + 1 value planes, u, silu, first and de Boor's work. */
+typedef struct {
+    real *values, *u, *silu, *work;
+    int32_t *first;
+} Scratch;
+
+static int scratch_alloc(Scratch *s, int64_t k) {
+    s->values = malloc(sizeof(real) * ((k + 3) * TILE + 4 * (k + 1)));
+    s->first = malloc(sizeof(int32_t) * TILE);
+    if (!s->values || !s->first) { /* the caller frees nothing then */
+        free(s->values);
+        free(s->first);
+        return 0;
+    }
+    s->u = s->values + (k + 1) * TILE;
+    s->silu = s->u + TILE;
+    s->work = s->silu + TILE;
+    return 1;
+}
+
+/* Rows per tile: whole rows when a row is shorter than TILE, else one row in pieces. */
+static int64_t rows_per_tile(int64_t in) { return in >= TILE ? 1 : TILE / in; }
+
+/* A uniform grid's start t_0 and scale 1/h = cells / (t_cells - t_0) for each input, repeated
+ * over the rows of a tile when rows are short (so that a tile reads them like its inputs).
+ * Returns 0 if out of memory. */
+static int uniform_steps(Grid *grid, real **buffer) {
+    const int64_t rows = rows_per_tile(grid->in), in = grid->in, cells = grid->cells;
+    *buffer = NULL;
+    if (!grid->uniform) return 1;
+    *buffer = malloc(sizeof(real) * 2 * rows * in);
+    if (!*buffer) return 0;
+    real *start = *buffer, *scale = *buffer + rows * in;
+    for (int64_t i = 0; i < in; i++) {
+        const real *t = grid->knots + i * (cells + 1);
+        start[i] = t[0];
+        scale[i] = (real)cells / (t[cells] - t[0]);
+    }
+    for (int64_t r = 1; r < rows; r++) {
+        memcpy(start + r * in, start, sizeof(real) * in);
+        memcpy(scale + r * in, scale, sizeof(real) * in);
+    }
+    grid->start = start;
+    grid->scale = scale;
+    return 1;
+}
+
+/* The tiles, in order: rows in groups of rows_per_tile, each group's inputs in pieces of TILE. */
+static int64_t tile_count(int64_t rows, int64_t in) {
+    int64_t per = rows_per_tile(in);
+    return (rows + per - 1) / per * ((in + TILE - 1) / TILE);
+}
+
+static Tile tile_at(int64_t index, int64_t rows, int64_t in) {
+    int64_t per = rows_per_tile(in), pieces = (in + TILE - 1) / TILE;
+    Tile tile;
+    tile.row = index / pieces * per;
+    tile.rows = rows - tile.row < per ? rows - tile.row : per;
+    tile.column = index % pieces * TILE;
+    tile.width = in - tile.column < TILE ? in - tile.column : TILE;
+    return tile;
+}
+
+/* Writes the features of `count` inputs lying `width` = size + 1 apart: zeros, the k + 1 values
+ * at first[j] .. first[j] + k (those inside 0 .. size - 1), silu last. Inlined with a constant k
+ * (below), the loops over the k + 1 values unroll. */
+static inline __attribute__((always_inline)) void place(real *features, const real *values,
+                                                        const int32_t *first, const real *silu,
+                                                        int64_t count, int64_t size, const int64_t k) {
+    for (int64_t j = 0; j < count; j++, features += size + 1) {
+        const int64_t f = first[j];
+        const real *value = values + j;
+        /* zeros by plain stores, input by input: a memset of the tile may bypass the cache, and
+         * the value stores right after it would then wait on memory */
+        for (int64_t b = 0; b < size; b++) features[b] = 0;
+        features[size] = silu[j];
+        if (f >= 0 && f + k < size) {
+            for (int64_t q = 0; q <= k; q++) features[f + q] = value[q * TILE];
+        } else {
+            for (int64_t q = 0; q <= k; q++)
+                if (f + q >= 0 && f + q < size) features[f + q] = value[q * TILE];
+        }
+    }
+}
+
+/* target[j] = grad[size] silu'[j] + sum_q grad[first[j] + q] slope_q, for `count` inputs whose
+ * gradients lie size + 1 apart; inlined like `place`. */
+static inline __attribute__((always_inline)) void gather(real *target, const real *grad,
+                                                         const real *slopes, const int32_t *first,
+                                                         const real *silu_slope, int64_t count,
+                                                         int64_t size, const int64_t k) {
+    for (int64_t j = 0; j < count; j++, grad += size + 1) {
+        const int64_t f = first[j];
+        const real *slope = slopes + j;
+        real total = grad[size] * silu_slope[j];
+        if (f >= 0 && f + k < size) {
+            for (int64_t q = 0; q <= k; q++) total += grad[f + q] * slope[q * TILE];
+        } else {
+            for (int64_t q = 0; q <= k; q++)
+                if (f + q >= 0 && f + q < size) total += grad[f + q] * slope[q * TILE];
+        }
+        target[j] = total;
+    }
+}
+
+/* `place` and `gather` for any k, with their own copies for the common orders. */
+static void place_any(real *features, const real *values, const int32_t *first, const real *silu,
+                      int64_t count, int64_t size, int64_t k) {
+    if (k == 1) place(features, values, first, silu, count, size, 1);
+    else if (k == 2) place(features, values, first, silu, count, size, 2);
+    else if (k == 3) place(features, values, first, silu, count, size, 3);
+    else place(features, values, first, silu, count, size, k);
+}
+
+static void gather_any(real *target, const real *grad, const real *slopes, const int32_t *first,
+                       const real *silu_slope, int64_t count, int64_t size, int64_t k) {
+    if (k == 1) gather(target, grad, slopes, first, silu_slope, count, size, 1);
+    else if (k == 2) gather(target, grad, slopes, first, silu_slope, count, size, 2);
+    else if (k == 3) gather(target, grad, slopes, first, silu_slope, count, size, 3);
+    else gather(target, grad, slopes, first, silu_slope, count, size, k);
+}
+
+/* Returns 0 on success, 1 if out of memory (out is then incomplete). */
+int write_features(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows, int64_t in, int64_t cells,
+                   int64_t k, real *out, int64_t row_stride, int threads) {
+    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    const int64_t size = cells - k, width = size + 1, tiles = tile_count(rows, in);
+    real *repeated;
+    if (!uniform_steps(&grid, &repeated)) return 1;
+    int failed = 0;
+#pragma omp parallel num_threads(threads) if (rows * in * (k + 2) > 65536) reduction(| : failed)
+    {
+        Scratch s = {0};
+        const int ready = scratch_alloc(&s, k);
+        failed = !ready;
+#pragma omp for schedule(static) /* every thread must reach the loop, ready or not */
+        for (int64_t index = 0; index < tiles; index++) {
+            if (!ready) continue;
+            Tile tile = tile_at(index, rows, in);
+            const int64_t count = tile.rows * tile.width;
+            const real *xs = x + tile.row * in + tile.column;
+            tile_values(xs, &grid, &tile, 0, s.values, s.first, s.u, s.work);
+            for (int64_t j = 0; j < count; j++) s.silu[j] = xs[j] / (1 + exponential(-xs[j]));
+            /* the tile's rows, or all of it at once when the rows lie end to end */
+            const int64_t pieces = row_stride == in * width ? 1 : tile.rows, length = count / pieces;
+            for (int64_t r = 0; r < pieces; r++)
+                place_any(out + (tile.row + r) * row_stride + tile.column * width, s.values + r * length,
+                          s.first + r * length, s.silu + r * length, length, size, k);
+        }
+        if (ready) {
+            free(s.values);
+            free(s.first);
+        }
+    }
+    free(repeated);
+    return failed;
+}
+
+/* Returns 0 on success, 1 if out of memory (grad_x is then incomplete). */
+int features_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows, int64_t in, int64_t cells,
+                  int64_t k, const real *grad, int64_t row_stride, real *grad_x, int threads) {
+    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    const int64_t size = cells - k, width = size + 1, tiles = tile_count(rows, in);
+    real *repeated;
+    if (!uniform_steps(&grid, &repeated)) return 1;
+    int failed = 0;
+#pragma omp parallel num_threads(threads) if (rows * in * (k + 2) > 65536) reduction(| : failed)
+    {
+        Scratch s = {0};
+        const int ready = scratch_alloc(&s, k);
+        failed = !ready;
+#pragma omp for schedule(static) /* every thread must reach the loop, ready or not */
+        for (int64_t index = 0; index < tiles; index++) {
+            if (!ready) continue;
+            Tile tile = tile_at(index, rows, in);
+            const int64_t count = tile.rows * tile.width;
+            const real *xs = x + tile.row * in + tile.column;
+            real *target = grad_x + tile.row * in + tile.column;
+            tile_values(xs, &grid, &tile, 1, s.values, s.first, s.u, s.work);
+            for (int64_t j = 0; j < count; j++) { /* silu'(x) */
+                real sigmoid = 1 / (1 + exponential(-xs[j]));
+                s.silu[j] = sigmoid * (1 + xs[j] * (1 - sigmoid));
+            }
+            const int64_t pieces = row_stride == in * width ? 1 : tile.rows, length = count / pieces;
+            for (int64_t r = 0; r < pieces; r++)
+                gather_any(target + r * length, grad + (tile.row + r) * row_stride + tile.column * width,
+                           s.values + r * length, s.first + r * length, s.silu + r * length, length, size, k);
+        }
+        if (ready) {
+            free(s.values);
+            free(s.first);
+        }
+    }
+    free(repeated);
+    return failed;
+}

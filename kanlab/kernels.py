@@ -1,0 +1,212 @@
+r"""C kernels for a KAN layer's features on the CPU, compiled on first use.
+
+A KAN layer's step is one matmul with the features F = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)]
+plus the work of building them. In PyTorch that work is a dozen passes over memory and k + 1
+scatters, each far slower per element than the matmul. `bspline_kernels.c` builds a sample's
+whole row of F in one pass: each input's cell, its k + 1 non-zero B-spline values (Horner's rule
+on a uniform grid, de Boor's scheme on any other) and silu(x), written side by side; backward
+reads dL/dF at the same places:
+
+    dL/dx_{n,i} = sum_r dL/dF[n, i, first + r] B'_{first + r}(x_{n,i}) + dL/dF[n, i, G + k] silu'(x_{n,i}).
+
+The numbers are those of `kanlab.splines` and `torch.nn.functional.silu` (the tests compare them
+to rounding), so the kernels only make things faster. Without a C compiler, on other devices,
+for other dtypes, or with KANLAB_KERNELS=0 in the environment, kanlab computes the same features
+in PyTorch.
+
+The source is plain C (no Python or torch headers): `cc -O3 -fopenmp -march=native` builds it in
+about a second per dtype, once per source version and machine, into a cache folder
+($KANLAB_CACHE_DIR, else ~/.cache/kanlab), and ctypes loads it. OpenMP threads follow
+`torch.get_num_threads()`; each sample belongs to one thread, so the results do not depend on
+the number of threads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import pathlib
+import platform
+import shlex
+import subprocess
+import sysconfig
+import tempfile
+
+import torch
+
+from kanlab import splines
+
+__all__ = ["available", "unavailable_reason", "supports", "write_features", "features_grad"]
+
+SOURCE = pathlib.Path(__file__).with_name("bspline_kernels.c")
+# tried in turn: tuned for this CPU with OpenMP threads, then more portable builds
+# (-fno-trapping-math lets the compiler vectorise the branch-free selects; it changes no result)
+FLAG_SETS = (
+    ["-O3", "-fno-trapping-math", "-fno-tree-loop-distribute-patterns", "-march=native", "-fopenmp"],
+    ["-O3", "-fno-trapping-math", "-fno-tree-loop-distribute-patterns", "-fopenmp"],
+    ["-O3", "-fno-trapping-math", "-fno-tree-loop-distribute-patterns"],
+)
+_REAL = {torch.float32: ["-DREAL=float"], torch.float64: ["-DREAL=double", "-DREAL_IS_DOUBLE=1"]}
+
+
+def available(dtype=torch.float32):
+    """True when the kernels for dtype are loaded (building them now if need be)."""
+    return dtype in _REAL and _library(dtype)[0] is not None
+
+
+def unavailable_reason(dtype=torch.float32):
+    """Why the kernels for dtype are not in use (None when they are)."""
+    if dtype not in _REAL:
+        return f"the kernels take float32 and float64, not {dtype}"
+    return _library(dtype)[1]
+
+
+def supports(*tensors):
+    """True when the kernels can take these tensors: CPU tensors of one dtype, float32 or float64,
+    with memory of their own (not the wrappers of a transform such as vmap), and the kernels for
+    that dtype are available."""
+    dtype = tensors[0].dtype
+    plain = all(t.device.type == "cpu" and t.dtype == dtype and _has_storage(t) for t in tensors)
+    return plain and available(dtype)
+
+
+def write_features(x, grid, spline_order, uniform, out=None):
+    """The features F (N, in, G + k + 1) of `kanlab.kan`: F[n, i, b] = B_b(x_{n,i}) for b < G + k,
+    F[n, i, G + k] = silu(x_{n,i}).
+
+    Shape: x (N, in), grid (in, G + 2k + 1). `out`, if given, receives F; its rows may be strided,
+    but each row (in, G + k + 1) must be contiguous.
+    """
+    size = grid.shape[-1] - spline_order - 1
+    if out is None:
+        out = x.new_empty(x.shape[0], x.shape[1], size + 1)
+    _check_rows("out", out, x, size + 1)
+    x = x.contiguous()
+    knots, matrix = _grid_operands(grid, spline_order, x.dtype, slopes=False)
+    _call(
+        "write_features", x.dtype, x, knots, matrix, int(uniform), x.shape[0], x.shape[1],
+        grid.shape[-1] - 1, spline_order, out, out.stride(0), torch.get_num_threads(),
+    )  # fmt: skip
+    return out
+
+
+def features_grad(x, grid, spline_order, uniform, grad):
+    """dL/dx (N, in) from dL/dF (N, in, G + k + 1), laid out as `write_features`'s out."""
+    _check_rows("grad", grad, x, grid.shape[-1] - spline_order)
+    x = x.contiguous()
+    grad_x = torch.empty_like(x)
+    knots, matrix = _grid_operands(grid, spline_order, x.dtype, slopes=True)
+    _call(
+        "features_grad", x.dtype, x, knots, matrix, int(uniform), x.shape[0], x.shape[1],
+        grid.shape[-1] - 1, spline_order, grad, grad.stride(0), grad_x, torch.get_num_threads(),
+    )  # fmt: skip
+    return grad_x
+
+
+def _has_storage(tensor):
+    try:
+        tensor.data_ptr()
+    except RuntimeError:  # "Cannot access data pointer of Tensor that doesn't have storage"
+        return False
+    return True
+
+
+def _check_rows(name, rows, x, features):
+    shape = (x.shape[0], x.shape[1], features)
+    layout = rows.ndim == 3 and rows.shape == shape and rows.dtype == x.dtype
+    if not layout or rows.stride(2) != 1 or rows.stride(1) != features:
+        raise ValueError(
+            f"{name} must have shape {shape} and dtype {x.dtype} with each row contiguous, "
+            f"got shape {tuple(rows.shape)}, strides {rows.stride()}, dtype {rows.dtype}"
+        )
+
+
+def _grid_operands(grid, spline_order, dtype, slopes):
+    """What the kernels read of the grid: its knots in x's dtype, and the power matrix M_k of the
+    uniform grid's values (or D_k for the slopes); the kernels work out t_0 and 1/h themselves."""
+    matrix, derivative = splines._power_matrices(spline_order, dtype, torch.device("cpu"))
+    return grid.to(dtype).contiguous(), derivative if slopes else matrix
+
+
+def _call(name, dtype, *arguments):
+    pointers = [a.data_ptr() if isinstance(a, torch.Tensor) else a for a in arguments]
+    if getattr(_library(dtype)[0], name)(*pointers) != 0:
+        raise MemoryError(f"kanlab.kernels.{name}: out of memory for its scratch buffers")
+
+
+@functools.lru_cache(maxsize=None)
+def _library(dtype):
+    """(the loaded library for dtype, None) or (None, why not)."""
+    if os.environ.get("KANLAB_KERNELS", "1") == "0":
+        return None, "disabled by KANLAB_KERNELS=0"
+    compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")[:1] or ["cc"]
+    errors = []
+    for flags in FLAG_SETS:
+        command = compiler + flags + _REAL[dtype] + ["-fPIC", "-shared"]
+        path = _cache_dir() / f"bspline_kernels-{_build_tag(command)}.so"
+        if not path.exists():
+            error = _compile(command, path)
+            if error:
+                errors.append(error)
+                continue
+        try:
+            library = ctypes.CDLL(str(path))
+        except OSError as error:
+            errors.append(str(error))
+            continue
+        _declare(library)
+        return library, None
+    return None, f"could not build {SOURCE.name}: " + " | ".join(errors)
+
+
+def _build_tag(command):
+    """Names a build by its source, command and machine (a -march=native build runs only on CPUs
+    like the one that built it, and a cache folder may be shared by several machines)."""
+    machine = [platform.system(), platform.machine(), platform.processor()]
+    if "-march=native" in command and os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as cpuinfo:
+            machine += sorted({line for line in cpuinfo if line.startswith(("model name", "flags"))})
+    text = "\n".join([*command, *machine]).encode()
+    return hashlib.sha256(SOURCE.read_bytes() + text).hexdigest()[:16]
+
+
+def _compile(command, path):
+    """Build the library at path; the compiler's complaint, or None. A build goes to a temporary
+    file renamed into place, so concurrent processes never load a partial library."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(suffix=".so", dir=path.parent)
+    os.close(handle)
+    try:
+        result = subprocess.run([*command, str(SOURCE), "-o", partial], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        os.unlink(partial)
+        return f"{command[0]}: {error}"
+    if result.returncode != 0:
+        os.unlink(partial)
+        return f"{' '.join(command)}: {result.stderr.strip()[-300:]}"
+    os.replace(partial, path)
+    return None
+
+
+def _cache_dir():
+    if os.environ.get("KANLAB_CACHE_DIR"):
+        return pathlib.Path(os.environ["KANLAB_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = pathlib.Path(base) / "kanlab"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.access(folder, os.W_OK):
+            return folder
+    except OSError:
+        pass
+    return pathlib.Path(tempfile.gettempdir()) / f"kanlab-{getattr(os, 'getuid', lambda: 'user')()}"
+
+
+def _declare(library):
+    pointer, size, flag = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int
+    head = [pointer, pointer, pointer, flag, size, size, size, size]
+    library.write_features.argtypes = [*head, pointer, size, flag]
+    library.features_grad.argtypes = [*head, pointer, size, pointer, flag]
+    library.write_features.restype = library.features_grad.restype = ctypes.c_int

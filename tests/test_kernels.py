@@ -1,0 +1,181 @@
+"""kanlab.kernels: the C kernels give the features and input gradients of kanlab.splines and
+torch's silu, on uniform and adaptive grids, inside and outside them, for any order; they build,
+cache and fall back cleanly."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import kanlab
+from kanlab import kernels, splines
+
+pytestmark = pytest.mark.skipif(
+    not kernels.available(), reason=f"the C kernels are not available here: {kernels.unavailable_reason()}"
+)
+
+
+def random_grid(in_features, grid_size, order, generator, dtype):
+    """Increasing interior knots on [-1, 1] drawn at random (an adaptive grid), extended by order."""
+    inner = torch.rand(in_features, grid_size - 1, generator=generator, dtype=torch.float64).sort(dim=1).values
+    interior = torch.cat([torch.zeros(in_features, 1), inner, torch.ones(in_features, 1)], dim=1) * 2 - 1
+    return splines.extend_grid(interior, order).to(dtype)
+
+
+def grid_for(uniform, in_features, grid_size, order, dtype, seed=0):
+    if uniform:
+        return splines.uniform_grid(grid_size, order, (-1.0, 1.0), in_features, dtype=dtype)
+    return random_grid(in_features, grid_size, order, torch.Generator().manual_seed(seed), dtype)
+
+
+def inputs(n, in_features, dtype, seed=0, spread=1.8):
+    """Samples on [-spread, spread]: inside the grid, in its extension cells and beyond it."""
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.rand(n, in_features, generator=generator, dtype=torch.float64) * 2 - 1).mul(spread).to(dtype)
+
+
+def features_in_pytorch(x, grid, order):
+    """F[n, i] = [B_0(x_ni) .. B_{G+k-1}(x_ni), silu(x_ni)] from splines.basis (Cox-de Boor values)."""
+    return torch.cat([splines.basis(x, grid, order), torch.nn.functional.silu(x).unsqueeze(-1)], dim=-1)
+
+
+TOLERANCE = {torch.float32: 2e-6, torch.float64: 1e-13}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("order", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("in_features", [3, 300])  # one tile holds several rows; a row spans tiles
+def test_features_match_the_cox_de_boor_basis_and_silu(dtype, uniform, order, in_features):
+    grid = grid_for(uniform, in_features, 5, order, dtype)
+    x = inputs(40, in_features, dtype)
+    x[0] = grid[:, 0]  # the first knot, the last knot (the last cell is closed) and the range ends
+    x[1] = grid[:, -1]
+    x[2] = grid[:, order]
+    x[3] = 40 * x[3]  # far outside
+    expected = features_in_pytorch(x, grid, order)
+    torch.testing.assert_close(kernels.write_features(x, grid, order, uniform), expected, rtol=0, atol=TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("order", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("in_features", [3, 300])
+def test_features_grad_is_the_gradient_autograd_takes_through_the_basis(dtype, uniform, order, in_features):
+    grid = grid_for(uniform, in_features, 5, order, dtype, seed=1)
+    x = inputs(40, in_features, dtype, seed=2).requires_grad_()
+    grad = torch.randn(40, in_features, 5 + order + 1, generator=torch.Generator().manual_seed(3), dtype=dtype)
+    (features_in_pytorch(x, grid, order) * grad).sum().backward()
+    got = kernels.features_grad(x.detach(), grid, order, uniform, grad)
+    torch.testing.assert_close(got, x.grad, rtol=50 * TOLERANCE[dtype], atol=50 * TOLERANCE[dtype])
+
+
+def test_features_and_their_gradient_pass_gradcheck_through_a_layer():
+    layer = kanlab.KANLayer(4, 3, grid_size=5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x = inputs(7, 4, torch.float64, seed=4, spread=1.2).requires_grad_()
+    assert kernels.supports(x, layer.grid)
+    assert torch.autograd.gradcheck(layer, (x,))
+
+
+def test_rows_of_out_and_grad_may_be_strided_views():
+    grid = grid_for(True, 5, 5, 3, torch.float32)
+    x = inputs(20, 5, torch.float32)
+    wide = torch.full((20, 5 * 9 + 7), float("nan"))
+    view = wide[:, 3 : 3 + 45].unflatten(1, (5, 9))
+    kernels.write_features(x, grid, 3, True, out=view)
+    assert torch.equal(view, kernels.write_features(x, grid, 3, True))
+    assert wide[:, :3].isnan().all() and wide[:, 48:].isnan().all()  # nothing written outside out
+    grad = torch.randn(20, 5 * 9 + 7)[:, 3 : 3 + 45].unflatten(1, (5, 9))
+    assert torch.equal(kernels.features_grad(x, grid, 3, True, grad), kernels.features_grad(x, grid, 3, True, grad.contiguous()))
+
+
+def test_results_do_not_depend_on_the_number_of_threads():
+    grid = grid_for(True, 64, 5, 3, torch.float32)
+    x = inputs(2048, 64, torch.float32)
+    grad = torch.randn(2048, 64, 9, generator=torch.Generator().manual_seed(5))
+    threads = torch.get_num_threads()
+    results = []
+    for count in (1, 2):
+        torch.set_num_threads(count)
+        results.append((kernels.write_features(x, grid, 3, True), kernels.features_grad(x, grid, 3, True, grad)))
+    torch.set_num_threads(threads)
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+
+
+def test_a_layer_computes_the_same_with_the_kernels_and_with_pytorch(monkeypatch):
+    model = kanlab.KAN([6, 5, 2], grid_size=5, seed=0)
+    model.update_grid(inputs(300, 6, torch.float32, seed=6, spread=1.0) ** 3)  # the second layer's grid is adaptive
+    x = inputs(64, 6, torch.float32, seed=7, spread=1.3).requires_grad_()
+    runs = []
+    for use_kernels in (True, False):
+        if not use_kernels:
+            monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+        model.zero_grad()
+        x.grad = None
+        y = model(x)
+        y.square().sum().backward()
+        runs.append([y.detach(), x.grad.clone()] + [p.grad.clone() for p in model.parameters() if p.grad is not None])
+    for with_kernels, with_pytorch in zip(*runs):
+        torch.testing.assert_close(with_kernels, with_pytorch, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name, tensor, message",
+    [
+        ("out", torch.empty(10, 9, 3), r"out must have shape \(10, 3, 9\)"),
+        ("out", torch.empty(10, 9, 3).transpose(1, 2), "each row contiguous"),
+        ("out", torch.empty(10, 3, 9, dtype=torch.float64), "dtype torch.float32"),
+        ("grad", torch.empty(10, 3, 8), r"grad must have shape \(10, 3, 9\)"),
+    ],
+)
+def test_bad_layouts_are_rejected_with_a_clear_error(name, tensor, message):
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    x = inputs(10, 3, torch.float32)
+    with pytest.raises(ValueError, match=message):
+        if name == "out":
+            kernels.write_features(x, grid, 3, True, out=tensor)
+        else:
+            kernels.features_grad(x, grid, 3, True, tensor)
+
+
+def test_only_cpu_float32_and_float64_tensors_with_storage_are_supported():
+    x = torch.rand(4, 3)
+    assert kernels.supports(x) and kernels.supports(x.double())
+    assert not kernels.supports(x.half()) and not kernels.supports(x.to(torch.bfloat16))
+    assert not kernels.supports(x, x.double())  # one dtype for all
+    assert "float16" in kernels.unavailable_reason(torch.float16)
+    seen = []
+    torch.vmap(lambda row: seen.append(kernels.supports(row)) or row)(x)
+    assert seen == [False]  # vmap's batched wrappers have no storage the kernels could read
+
+
+def _python(code, **environment):
+    """Run code in a fresh interpreter with the given environment variables; its stdout."""
+    env = {**os.environ, **environment}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_a_fresh_cache_folder_gets_a_build_that_loads(tmp_path):
+    code = "import torch; from kanlab import kernels; print(kernels.available(torch.float64))"
+    assert _python(code, KANLAB_CACHE_DIR=str(tmp_path)) == "True"
+    assert [p.suffix for p in tmp_path.iterdir()] == [".so"]  # no partial files left behind
+
+
+def test_without_a_compiler_the_layer_falls_back_to_pytorch_and_says_why(tmp_path):
+    code = (
+        "import torch, kanlab; from kanlab import kernels; "
+        "layer = kanlab.KANLayer(3, 2, generator=torch.Generator().manual_seed(0)); "
+        "print(kernels.available(), layer(torch.zeros(4, 3)).shape == (4, 2), kernels.unavailable_reason())"
+    )
+    output = _python(code, KANLAB_CACHE_DIR=str(tmp_path), CC="/nonexistent/cc")
+    assert output.startswith("False True could not build bspline_kernels.c")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_kanlab_kernels_0_switches_the_kernels_off(tmp_path):
+    code = "from kanlab import kernels; print(kernels.available(), kernels.unavailable_reason())"
+    assert _python(code, KANLAB_KERNELS="0", KANLAB_CACHE_DIR=str(tmp_path)) == "False disabled by KANLAB_KERNELS=0"
