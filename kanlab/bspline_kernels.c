@@ -33,8 +33,9 @@ typedef REAL real;
 #define TILE 256
 
 /* e^x, to about 1 ulp, written so that loops over it vectorise (no branches, no library call):
- * x = n ln 2 + r with n = round(x / ln 2) (the 1.5 * 2^m shift rounds), e^r by a Cephes
- * polynomial (float) or Pade form (double), then 2^n from the exponent bits. */
+ * x = n ln 2 + r with n = round(x / ln 2) (adding 1.5 * 2^m rounds), e^r by the published
+ * minimax polynomial (float) or Pade form (double) of Moshier's Cephes library, then 2^n from the
+ * exponent bits. */
 static inline real exponential(real x) {
 #if REAL_IS_DOUBLE
     x = x > -708.0 ? x : -708.0;
@@ -73,7 +74,7 @@ static inline real exponential(real x) {
 #endif
 }
 
-/* first[j] for an input outside the grid: every row first + r (r <= k) is then negative */
+/* first[j] for an input outside the grid: every index first + r (r <= k) is then negative */
 #define OUTSIDE(k) (-2 * (int32_t)(k) - 2)
 
 /* What the kernels know of a layer's grid. */
@@ -281,8 +282,8 @@ static inline __attribute__((always_inline)) void place(real *features, const re
     for (int64_t j = 0; j < count; j++, features += size + 1) {
         const int64_t f = first[j];
         const real *value = values + j;
-        /* zeros by plain stores, input by input: a memset of the tile may bypass the cache, and
-         * the value stores right after it would then wait on memory */
+        /* zeros input by input, so the value stores right after hit the same cache lines (the
+         * build's -fno-tree-loop-distribute-patterns keeps this loop from becoming a memset call) */
         for (int64_t b = 0; b < size; b++) features[b] = 0;
         features[size] = silu[j];
         if (f >= 0 && f + k < size) {

@@ -85,6 +85,33 @@ class _EdgeFeatures(torch.autograd.Function):
         return grad_x, None, None, None
 
 
+class _EdgeWeights(torch.autograd.Function):
+    """W[i, b, j] = m_{j,i} w^s_{j,i} c_{j,i,b} for b < G + k, W[i, G + k, j] = m_{j,i} w^b_{j,i},
+    flattened to (in * (G + k + 1), out): three products written in place, and a backward of
+    three more, instead of a dozen small autograd nodes (the fixed cost of small layers).
+    """
+
+    @staticmethod
+    def forward(ctx, spline_weight, spline_scale, base_weight, edge_mask):
+        out_features, in_features, size = spline_weight.shape
+        live_scale = spline_scale * edge_mask
+        weights = spline_weight.new_empty(in_features, size + 1, out_features)
+        torch.mul(spline_weight.permute(1, 2, 0), live_scale.t().unsqueeze(1), out=weights[:, :size])
+        torch.mul(base_weight.t(), edge_mask.t(), out=weights[:, size])
+        ctx.save_for_backward(spline_weight, live_scale, edge_mask)
+        return weights.view(-1, out_features)
+
+    @staticmethod
+    def backward(ctx, grad_weights):
+        spline_weight, live_scale, edge_mask = ctx.saved_tensors
+        out_features, in_features, size = spline_weight.shape
+        grad = grad_weights.reshape(in_features, size + 1, out_features)
+        grad_spline = grad[:, :size].permute(2, 0, 1)  # (out, in, G + k)
+        grad_scale = (grad_spline * spline_weight).sum(-1) * edge_mask  # (no einsum: vmap cannot batch it)
+        grad_base = grad[:, size].t() * edge_mask
+        return grad_spline * live_scale.unsqueeze(-1), grad_scale, grad_base, None
+
+
 class KANLayer(nn.Module):
     r"""A layer of learnable edge functions phi_{j,i}(x_i) = w^b silu(x_i) + w^s spline_{j,i}(x_i).
 
@@ -173,9 +200,7 @@ class KANLayer(nn.Module):
 
         Contiguous in this layout, so that backward's product F^T @ dL/dy is the fast one.
         """
-        spline = self.spline_weight * (self.spline_scale * self.edge_mask).unsqueeze(-1)  # (out, in, G + k)
-        base = (self.base_weight * self.edge_mask).unsqueeze(-1)  # (out, in, 1)
-        return torch.cat([spline.permute(1, 2, 0), base.permute(1, 2, 0)], dim=1).reshape(-1, self.out_features)
+        return _EdgeWeights.apply(self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
 
     # torch.compile runs the features as they are (their custom autograd and data-dependent checks
     # would split the graph into many pieces) and compiles the rest of the model around them
