@@ -332,13 +332,16 @@ static void gather_any(real *target, const real *grad, const real *slopes, const
     else gather(target, grad, slopes, first, silu_slope, count, size, k);
 }
 
-/* Returns 0 on success, 1 if out of memory (out is then incomplete). */
-int write_features(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows, int64_t in, int64_t cells,
-                   int64_t k, real *out, int64_t row_stride, int threads) {
+/* Both passes, tile by tile: with features, write them (slopes = 0); with grad and grad_x, take
+ * dL/dx (slopes = 1). Returns 0 on success, 1 if out of memory (the output is then incomplete). */
+static int run(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
+               int64_t in, int64_t cells, int64_t k, real *features, const real *grad,
+               int64_t row_stride, real *grad_x, int threads) {
     Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    const int slopes = features == NULL;
     const int64_t size = cells - k, width = size + 1, tiles = tile_count(rows, in);
-    real *repeated;
-    if (!uniform_steps(&grid, &repeated)) return 1;
+    real *steps;
+    if (!uniform_steps(&grid, &steps)) return 1;
     int failed = 0;
 #pragma omp parallel num_threads(threads) if (rows * in * (k + 2) > 65536) reduction(| : failed)
     {
@@ -349,60 +352,44 @@ int write_features(const real *x, const real *knots, const real *matrix, int uni
         for (int64_t index = 0; index < tiles; index++) {
             if (!ready) continue;
             Tile tile = tile_at(index, rows, in);
-            const int64_t count = tile.rows * tile.width;
-            const real *xs = x + tile.row * in + tile.column;
-            tile_values(xs, &grid, &tile, 0, s.values, s.first, s.u, s.work);
-            for (int64_t j = 0; j < count; j++) s.silu[j] = xs[j] / (1 + exponential(-xs[j]));
+            const int64_t count = tile.rows * tile.width, start = tile.row * in + tile.column;
+            const real *xs = x + start;
+            tile_values(xs, &grid, &tile, slopes, s.values, s.first, s.u, s.work);
+            for (int64_t j = 0; j < count; j++) { /* silu(x), or silu'(x) */
+                real sigmoid = 1 / (1 + exponential(-xs[j]));
+                s.silu[j] = slopes ? sigmoid * (1 + xs[j] * (1 - sigmoid)) : xs[j] * sigmoid;
+            }
             /* the tile's rows, or all of it at once when the rows lie end to end */
             const int64_t pieces = row_stride == in * width ? 1 : tile.rows, length = count / pieces;
-            for (int64_t r = 0; r < pieces; r++)
-                place_any(out + (tile.row + r) * row_stride + tile.column * width, s.values + r * length,
-                          s.first + r * length, s.silu + r * length, length, size, k);
+            for (int64_t r = 0; r < pieces; r++) {
+                const int64_t offset = (tile.row + r) * row_stride + tile.column * width, j = r * length;
+                if (slopes)
+                    gather_any(grad_x + start + j, grad + offset, s.values + j, s.first + j, s.silu + j,
+                               length, size, k);
+                else
+                    place_any(features + offset, s.values + j, s.first + j, s.silu + j, length, size, k);
+            }
         }
         if (ready) {
             free(s.values);
             free(s.first);
         }
     }
-    free(repeated);
+    free(steps);
     return failed;
 }
 
-/* Returns 0 on success, 1 if out of memory (grad_x is then incomplete). */
-int features_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows, int64_t in, int64_t cells,
-                  int64_t k, const real *grad, int64_t row_stride, real *grad_x, int threads) {
-    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
-    const int64_t size = cells - k, width = size + 1, tiles = tile_count(rows, in);
-    real *repeated;
-    if (!uniform_steps(&grid, &repeated)) return 1;
-    int failed = 0;
-#pragma omp parallel num_threads(threads) if (rows * in * (k + 2) > 65536) reduction(| : failed)
-    {
-        Scratch s = {0};
-        const int ready = scratch_alloc(&s, k);
-        failed = !ready;
-#pragma omp for schedule(static) /* every thread must reach the loop, ready or not */
-        for (int64_t index = 0; index < tiles; index++) {
-            if (!ready) continue;
-            Tile tile = tile_at(index, rows, in);
-            const int64_t count = tile.rows * tile.width;
-            const real *xs = x + tile.row * in + tile.column;
-            real *target = grad_x + tile.row * in + tile.column;
-            tile_values(xs, &grid, &tile, 1, s.values, s.first, s.u, s.work);
-            for (int64_t j = 0; j < count; j++) { /* silu'(x) */
-                real sigmoid = 1 / (1 + exponential(-xs[j]));
-                s.silu[j] = sigmoid * (1 + xs[j] * (1 - sigmoid));
-            }
-            const int64_t pieces = row_stride == in * width ? 1 : tile.rows, length = count / pieces;
-            for (int64_t r = 0; r < pieces; r++)
-                gather_any(target + r * length, grad + (tile.row + r) * row_stride + tile.column * width,
-                           s.values + r * length, s.first + r * length, s.silu + r * length, length, size, k);
-        }
-        if (ready) {
-            free(s.values);
-            free(s.first);
-        }
-    }
-    free(repeated);
-    return failed;
+/* The features of x into out (row i of sample n at out + n * row_stride + i * (G + k + 1)).
+ * Returns 0 on success, 1 if out of memory (out is then incomplete). */
+int write_features(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
+                   int64_t in, int64_t cells, int64_t k, real *out, int64_t row_stride, int threads) {
+    return run(x, knots, matrix, uniform, rows, in, cells, k, out, NULL, row_stride, NULL, threads);
+}
+
+/* dL/dx into grad_x (N, in) from dL/dF laid out like write_features's out.
+ * Returns 0 on success, 1 if out of memory (grad_x is then incomplete). */
+int features_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
+                  int64_t in, int64_t cells, int64_t k, const real *grad, int64_t row_stride,
+                  real *grad_x, int threads) {
+    return run(x, knots, matrix, uniform, rows, in, cells, k, NULL, grad, row_stride, grad_x, threads);
 }
