@@ -333,7 +333,8 @@ static void gather_any(real *target, const real *grad, const real *slopes, const
 }
 
 /* Both passes, tile by tile: with features, write them (slopes = 0); with grad and grad_x, take
- * dL/dx (slopes = 1). Returns 0 on success, 1 if out of memory (the output is then incomplete). */
+ * dL/dx (slopes = 1). Returns 0 on success, 1 if out of memory (the output is then incomplete),
+ * 2 if x holds NaN or inf (the output is then computed, but meaningless). */
 static int run(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                int64_t in, int64_t cells, int64_t k, real *features, const real *grad,
                int64_t row_stride, real *grad_x, int threads) {
@@ -355,10 +356,13 @@ static int run(const real *x, const real *knots, const real *matrix, int uniform
             const int64_t count = tile.rows * tile.width, start = tile.row * in + tile.column;
             const real *xs = x + start;
             tile_values(xs, &grid, &tile, slopes, s.values, s.first, s.u, s.work);
+            int nonfinite = 0; /* x - x is 0 for every finite x, NaN for NaN and inf */
             for (int64_t j = 0; j < count; j++) { /* silu(x), or silu'(x) */
                 real sigmoid = 1 / (1 + exponential(-xs[j]));
                 s.silu[j] = slopes ? sigmoid * (1 + xs[j] * (1 - sigmoid)) : xs[j] * sigmoid;
+                nonfinite |= xs[j] - xs[j] != 0;
             }
+            if (nonfinite) failed |= 2;
             /* the tile's rows, or all of it at once when the rows lie end to end */
             const int64_t pieces = row_stride == in * width ? 1 : tile.rows, length = count / pieces;
             for (int64_t r = 0; r < pieces; r++) {
@@ -380,14 +384,14 @@ static int run(const real *x, const real *knots, const real *matrix, int uniform
 }
 
 /* The features of x into out (row i of sample n at out + n * row_stride + i * (G + k + 1)).
- * Returns 0 on success, 1 if out of memory (out is then incomplete). */
+ * Returns 0, or as `run` says. */
 int write_features(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                    int64_t in, int64_t cells, int64_t k, real *out, int64_t row_stride, int threads) {
     return run(x, knots, matrix, uniform, rows, in, cells, k, out, NULL, row_stride, NULL, threads);
 }
 
 /* dL/dx into grad_x (N, in) from dL/dF laid out like write_features's out.
- * Returns 0 on success, 1 if out of memory (grad_x is then incomplete). */
+ * Returns 0, or as `run` says. */
 int features_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                   int64_t in, int64_t cells, int64_t k, const real *grad, int64_t row_stride,
                   real *grad_x, int threads) {

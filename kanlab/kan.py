@@ -20,7 +20,8 @@ written straight into F, and the gradient with respect to x is their analytic de
 custom autograd function), so backward reads k + 2 values per input instead of re-running the
 recursion. On the CPU this is one pass of a small C kernel (`kanlab.kernels`); elsewhere, or
 without a C compiler, PyTorch operations compute the same numbers (`kanlab.splines.write_basis`,
-with at most 1 MiB of scratch memory).
+with at most 1 MiB of scratch memory). Under torch.compile the features are one operator
+(`kanlab::edge_features`), so that a whole network compiles into one graph.
 """
 
 from __future__ import annotations
@@ -38,68 +39,103 @@ from kanlab.symbolic import SymbolicEdges
 __all__ = ["KANLayer", "KAN"]
 
 
-class _EdgeFeatures(torch.autograd.Function):
+def _features(x: Tensor, grid: Tensor, spline_order: int, uniform: bool) -> Tensor:
     """F(x)[n, i, b] = B_b(x_{n,i}) for b < G + k and F(x)[n, i, G + k] = silu(x_{n,i}).
 
-    Shape: x (N, in) -> (N, in, G + k + 1): each input's features side by side.
-    Backward: dL/dx_i = sum_r dL/dF_{i, c+r} B'_{c+r}(x_i) + dL/dF_{i, G+k} silu'(x_i).
-    Both run in `kanlab.kernels` where they can (CPU, float32/64), else in PyTorch.
+    Shape: x (N, in) -> (N, in, G + k + 1): each input's features side by side. Computed by
+    `kanlab.kernels` where it can (CPU, float32/64), else by PyTorch operations. Raises ValueError
+    if x holds NaN or inf.
     """
+    if kernels.supports(x, grid):
+        return kernels.write_features(x, grid, spline_order, uniform)
+    _check_finite(x)
+    size = grid.shape[-1] - spline_order - 1
+    features = x.new_empty(x.shape[0], x.shape[1], size + 1)
+    splines.write_basis(x, grid, spline_order, features[:, :, :size], uniform)
+    features[:, :, size] = F.silu(x)
+    return features
+
+
+def _features_grad(x: Tensor, grid: Tensor, spline_order: int, uniform: bool, grad: Tensor) -> Tensor:
+    """dL/dx_{n,i} = sum_r dL/dF_{n,i,c+r} B'_{c+r}(x_{n,i}) + dL/dF_{n,i,G+k} silu'(x_{n,i}), from
+    dL/dF (N, in, G + k + 1); c is the first of the k + 1 B-splines that can be non-zero at x."""
+    if kernels.supports(x, grid, grad) and grad.stride()[1:] == (grad.shape[2], 1):
+        return kernels.features_grad(x, grid, spline_order, uniform, grad)
+    sigmoid = torch.sigmoid(x)
+    grad_x = grad[:, :, -1] * sigmoid * (1 + x * (1 - sigmoid))  # silu'(x)
+    grad_basis = grad[:, :, :-1]
+    first, _, slopes = splines.local_basis(x, grid, spline_order, uniform, derivative=True)
+    size, k = grad_basis.shape[2], spline_order
+    index = first.unsqueeze(2)
+    if splines._within(first, 0, size - k - 1):  # columns first + r all exist: read shifted views
+        for r, slope in enumerate(slopes.unbind(0)):
+            shifted = grad_basis[:, :, r:] if r else grad_basis  # (a full slice is an alias, which vmap cannot batch)
+            grad_x.addcmul_(shifted.gather(2, index).squeeze(2), slope)
+    else:  # columns beyond the ends have zero slopes; clamp them onto the ends
+        for r, slope in enumerate(slopes.unbind(0)):
+            grad_x.addcmul_(grad_basis.gather(2, (index + r).clamp_(0, size - 1)).squeeze(2), slope)
+    return grad_x
+
+
+class _EdgeFeatures(torch.autograd.Function):
+    """`_features` with `_features_grad` as its backward, for eager mode."""
 
     @staticmethod
     def forward(ctx, x, grid, spline_order, uniform):
         ctx.spline_order, ctx.uniform = spline_order, uniform
-        if kernels.supports(x, grid):  # one pass in C; backward recomputes the slopes there too
-            ctx.save_for_backward(x, grid)
-            return kernels.write_features(x, grid, spline_order, uniform)
-        size = grid.shape[-1] - spline_order - 1
-        features = x.new_empty(x.shape[0], x.shape[1], size + 1)
-        needs_slopes = ctx.needs_input_grad[0]
-        first, slopes = splines.write_basis(x, grid, spline_order, features[:, :, :size], uniform, needs_slopes)
-        features[:, :, size] = F.silu(x)
-        ctx.save_for_backward(x, grid, first, slopes)
-        return features
+        ctx.save_for_backward(x, grid)
+        return _features(x, grid, spline_order, uniform)
 
     @staticmethod
-    def backward(ctx, grad_features):
-        x, grid, *local = ctx.saved_tensors
-        k = ctx.spline_order
-        if not local and kernels.supports(x, grad_features) and grad_features.stride()[1:] == (grad_features.shape[2], 1):
-            return kernels.features_grad(x, grid, k, ctx.uniform, grad_features), None, None, None
-        sigmoid = torch.sigmoid(x)
-        grad_x = grad_features[:, :, -1] * sigmoid * (1 + x * (1 - sigmoid))  # silu'(x)
-        grad_basis = grad_features[:, :, :-1]
-        if local:
-            first, slopes = local
-        else:  # the kernels' forward saved no slopes, and this backward runs under vmap
-            first, _, slopes = splines.local_basis(x, grid, k, ctx.uniform, derivative=True)
-        size = grad_basis.shape[2]
-        index = first.unsqueeze(2)
-        if splines._within(first, 0, size - k - 1):  # columns first + r all exist: read shifted views
-            for r, slope in enumerate(slopes.unbind(0)):
-                shifted = grad_basis[:, :, r:] if r else grad_basis  # (a full slice is an alias, which vmap cannot batch)
-                grad_x.addcmul_(shifted.gather(2, index).squeeze(2), slope)
-        else:  # columns beyond the ends have zero slopes; clamp them onto the ends
-            for r, slope in enumerate(slopes.unbind(0)):
-                grad_x.addcmul_(grad_basis.gather(2, (index + r).clamp_(0, size - 1)).squeeze(2), slope)
-        return grad_x, None, None, None
+    def backward(ctx, grad):
+        x, grid = ctx.saved_tensors
+        return _features_grad(x, grid, ctx.spline_order, ctx.uniform, grad), None, None, None
+
+
+# For torch.compile the same pair is an operator of torch.library, so that the whole model stays
+# one graph (the compiler calls the operator as it is, knowing only its output's shape). Eager mode
+# uses the autograd.Function above instead: the operator's dispatch costs tens of microseconds per
+# call, which small layers feel.
+_edge_features = torch.library.custom_op("kanlab::edge_features", _features, mutates_args=())
+_edge_features_grad = torch.library.custom_op("kanlab::edge_features_grad", _features_grad, mutates_args=())
+
+
+@_edge_features.register_fake
+def _edge_features_shape(x, grid, spline_order, uniform):
+    return x.new_empty(x.shape[0], x.shape[1], grid.shape[-1] - spline_order)
+
+
+@_edge_features_grad.register_fake
+def _edge_features_grad_shape(x, grid, spline_order, uniform, grad):
+    return torch.empty_like(x)
+
+
+def _save_for_features_grad(ctx, inputs, output):
+    x, grid, ctx.spline_order, ctx.uniform = inputs
+    ctx.save_for_backward(x, grid)
+
+
+def _features_backward(ctx, grad):
+    x, grid = ctx.saved_tensors
+    return _edge_features_grad(x, grid, ctx.spline_order, ctx.uniform, grad), None, None, None
+
+
+_edge_features.register_autograd(_features_backward, setup_context=_save_for_features_grad)
 
 
 class _EdgeWeights(torch.autograd.Function):
     """W[i, b, j] = m_{j,i} w^s_{j,i} c_{j,i,b} for b < G + k, W[i, G + k, j] = m_{j,i} w^b_{j,i},
-    flattened to (in * (G + k + 1), out): three products written in place, and a backward of
-    three more, instead of a dozen small autograd nodes (the fixed cost of small layers).
+    flattened to (in * (G + k + 1), out): three products and a concatenation, and a backward of
+    three products, instead of a dozen small autograd nodes (the fixed cost of small layers).
     """
 
     @staticmethod
     def forward(ctx, spline_weight, spline_scale, base_weight, edge_mask):
-        out_features, in_features, size = spline_weight.shape
         live_scale = spline_scale * edge_mask
-        weights = spline_weight.new_empty(in_features, size + 1, out_features)
-        torch.mul(spline_weight.permute(1, 2, 0), live_scale.t().unsqueeze(1), out=weights[:, :size])
-        torch.mul(base_weight.t(), edge_mask.t(), out=weights[:, size])
+        spline = (spline_weight * live_scale.unsqueeze(-1)).permute(1, 2, 0)  # (in, G + k, out)
+        base = (base_weight * edge_mask).t().unsqueeze(1)  # (in, 1, out)
         ctx.save_for_backward(spline_weight, live_scale, edge_mask)
-        return weights.view(-1, out_features)
+        return torch.cat([spline, base], dim=1).view(-1, spline_weight.shape[0])
 
     @staticmethod
     def backward(ctx, grad_weights):
@@ -202,16 +238,14 @@ class KANLayer(nn.Module):
         """
         return _EdgeWeights.apply(self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
 
-    # torch.compile runs the features as they are (their custom autograd and data-dependent checks
-    # would split the graph into many pieces) and compiles the rest of the model around them
-    @torch.compiler.disable
     def features(self, x):
         """F(x) (N, in * (G + k + 1)): every input's B-spline basis and then silu(x), input after input."""
-        features = _EdgeFeatures.apply(x, self.grid, self.spline_order, self.uniform)
+        run = _edge_features if torch.compiler.is_compiling() else _EdgeFeatures.apply
+        features = run(x, self.grid, self.spline_order, self.uniform)
         return features.reshape(x.shape[0], features.shape[1] * features.shape[2])
 
     def forward(self, x):
-        _check_input(x, self.in_features)
+        _check_input(x, self.in_features, finite=False)  # the features check finiteness
         flat = x.reshape(-1, self.in_features)
         y = self.features(flat) @ self.edge_weights()
         return y.reshape(*x.shape[:-1], self.out_features)
@@ -409,19 +443,22 @@ def _uniform(shape, low, high, generator):
     return torch.rand(shape, generator=generator, dtype=torch.float64).mul_(high - low).add_(low)
 
 
-@torch.compiler.disable  # the finiteness check reads a value; torch.compile runs it as it is
-def _check_input(x, in_features):
+def _check_input(x, in_features, finite=True):
+    """Type, dtype and shape of x; with finite, also that it holds no NaN or inf (the features
+    check that themselves, in the same pass)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
     if x.ndim < 1 or x.shape[-1] != in_features:
         raise ValueError(f"x must have shape (..., {in_features}), got {tuple(x.shape)}")
-    if x.numel() and not _finite(x):
-        raise ValueError("x must be finite, but it holds NaN or inf values")
+    if finite:
+        _check_finite(x)
 
 
-def _finite(x):
-    """True when x holds no NaN and no inf (one pass: NaN propagates through aminmax)."""
-    low, high = torch.aminmax(x)
-    return math.isfinite(low.item()) and math.isfinite(high.item())
+def _check_finite(x):
+    """One pass: NaN propagates through aminmax, and inf shows in it."""
+    if x.numel():
+        low, high = torch.aminmax(x)
+        if not (math.isfinite(low.item()) and math.isfinite(high.item())):
+            raise ValueError("x must be finite, but it holds NaN or inf values")

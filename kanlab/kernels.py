@@ -74,7 +74,7 @@ def supports(*tensors):
 
 def write_features(x, grid, spline_order, uniform, out=None):
     """The features F (N, in, G + k + 1) of `kanlab.kan`: F[n, i, b] = B_b(x_{n,i}) for b < G + k,
-    F[n, i, G + k] = silu(x_{n,i}).
+    F[n, i, G + k] = silu(x_{n,i}). Raises ValueError if x holds NaN or inf.
 
     Shape: x (N, in), grid (in, G + 2k + 1). `out`, if given, receives F; its rows may be strided,
     but each row (in, G + k + 1) must be contiguous.
@@ -132,8 +132,11 @@ def _grid_operands(grid, spline_order, dtype, slopes):
 
 def _call(name, dtype, *arguments):
     pointers = [a.data_ptr() if isinstance(a, torch.Tensor) else a for a in arguments]
-    if getattr(_library(dtype)[0], name)(*pointers) != 0:
+    status = getattr(_library(dtype)[0], name)(*pointers)
+    if status & 1:
         raise MemoryError(f"kanlab.kernels.{name}: out of memory for its scratch buffers")
+    if status & 2:
+        raise ValueError("x must be finite, but it holds NaN or inf values")
 
 
 @functools.lru_cache(maxsize=None)

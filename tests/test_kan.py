@@ -91,21 +91,28 @@ def test_network_input_gradient_passes_gradcheck(feature_path):
     assert torch.autograd.gradcheck(model, (x,))
 
 
-def test_torch_compile_gives_the_same_outputs_and_gradients():
+def test_torch_compile_gives_the_same_outputs_and_gradients(feature_path):
     model = KAN([3, 4, 2], grid_size=5, seed=0, dtype=torch.float64)
-    x = samples(50, 3, seed=2)
+    x = samples(50, 3, seed=2).requires_grad_()
     compiled = torch.compile(model, backend="aot_eager")  # dynamo and AOT autograd, no C++ compiler needed
     outputs, gradients = [], []
     for run in (model, compiled):
         model.zero_grad(set_to_none=True)
+        x.grad = None
         y = run(x)
         y.square().sum().backward()
         outputs.append(y.detach())
-        gradients.append([p.grad.clone() for p in model.parameters() if p.grad is not None])
+        gradients.append([x.grad.clone()] + [p.grad.clone() for p in model.parameters() if p.grad is not None])
     torch.testing.assert_close(outputs[1], outputs[0])
     assert len(gradients[1]) == len(gradients[0]) > 0
     for compiled_gradient, eager_gradient in zip(gradients[1], gradients[0]):
         torch.testing.assert_close(compiled_gradient, eager_gradient)
+
+
+def test_torch_compile_keeps_a_network_in_one_graph():
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(KAN([3, 4, 2], grid_size=5, seed=0))(torch.rand(16, 3))
+    assert (explanation.graph_count, explanation.graph_break_count) == (1, 0), explanation.break_reasons
 
 
 def test_layer_never_stores_batch_by_in_by_out_values():
@@ -302,7 +309,7 @@ def test_save_rejects_a_model_that_is_not_a_kan(tmp_path):
         ([[0.1, 0.2]], TypeError, "Tensor"),
     ],
 )
-def test_bad_input_is_rejected_with_a_clear_error(x, error, message):
+def test_bad_input_is_rejected_with_a_clear_error(x, error, message, feature_path):
     model = KAN([2, 3, 1], seed=0)
     with pytest.raises(error, match=message):
         model(x)
