@@ -80,9 +80,9 @@ def write_features(x, grid, spline_order, uniform, out=None):
     but each row (in, G + k + 1) must be contiguous.
     """
     size = grid.shape[-1] - spline_order - 1
-    if out is None:
+    if out is None and x.ndim == 2:
         out = x.new_empty(x.shape[0], x.shape[1], size + 1)
-    _check_rows("out", out, x, size + 1)
+    _check_rows("out", out, x, grid, size + 1)
     x = x.contiguous()
     knots, matrix = _grid_operands(grid, spline_order, x.dtype, slopes=False)
     _call(
@@ -94,7 +94,7 @@ def write_features(x, grid, spline_order, uniform, out=None):
 
 def features_grad(x, grid, spline_order, uniform, grad):
     """dL/dx (N, in) from dL/dF (N, in, G + k + 1), laid out as `write_features`'s out."""
-    _check_rows("grad", grad, x, grid.shape[-1] - spline_order)
+    _check_rows("grad", grad, x, grid, grid.shape[-1] - spline_order)
     x = x.contiguous()
     grad_x = torch.empty_like(x)
     knots, matrix = _grid_operands(grid, spline_order, x.dtype, slopes=True)
@@ -113,7 +113,11 @@ def _has_storage(tensor):
     return True
 
 
-def _check_rows(name, rows, x, features):
+def _check_rows(name, rows, x, grid, features):
+    if x.ndim != 2 or grid.ndim != 2 or grid.shape[0] != x.shape[1]:
+        raise ValueError(
+            f"x must be (N, in) and grid (in, G + 2k + 1), got x {tuple(x.shape)} and grid {tuple(grid.shape)}"
+        )
     shape = (x.shape[0], x.shape[1], features)
     layout = rows.ndim == 3 and rows.shape == shape and rows.dtype == x.dtype
     if not layout or rows.stride(2) != 1 or rows.stride(1) != features:

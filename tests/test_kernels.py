@@ -140,6 +140,25 @@ def test_bad_layouts_are_rejected_with_a_clear_error(name, tensor, message):
             kernels.features_grad(x, grid, 3, True, tensor)
 
 
+def test_inputs_that_are_not_a_batch_of_rows_matching_the_grid_are_rejected():
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    with pytest.raises(ValueError, match=r"x must be \(N, in\) and grid"):
+        kernels.write_features(torch.rand(3), grid, 3, True)
+    with pytest.raises(ValueError, match=r"x must be \(N, in\) and grid"):
+        kernels.features_grad(torch.rand(4, 2), grid, 3, True, torch.rand(4, 2, 9))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_single_non_finite_input_anywhere_is_reported(value):
+    grid = grid_for(True, 300, 5, 3, torch.float32)
+    x = inputs(512, 300, torch.float32)
+    x[301, 257] = value  # in the middle of a large input, in a tile of its own
+    with pytest.raises(ValueError, match="finite"):
+        kernels.write_features(x, grid, 3, True)
+    with pytest.raises(ValueError, match="finite"):
+        kernels.features_grad(x, grid, 3, True, torch.zeros(512, 300, 9))
+
+
 def test_only_cpu_float32_and_float64_tensors_with_storage_are_supported():
     x = torch.rand(4, 3)
     assert kernels.supports(x) and kernels.supports(x.double())
