@@ -123,29 +123,62 @@ def _features_backward(ctx, grad):
 _edge_features.register_autograd(_features_backward, setup_context=_save_for_features_grad)
 
 
+def _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask):
+    """W (in * (G + k + 1), out) with W[i, b, j] = m_{j,i} w^s_{j,i} c_{j,i,b} for b < G + k and
+    W[i, G + k, j] = m_{j,i} w^b_{j,i}; and m * w^s, which its gradient needs."""
+    live_scale = spline_scale * edge_mask
+    spline = (spline_weight * live_scale.unsqueeze(-1)).permute(1, 2, 0)  # (in, G + k, out)
+    base = (base_weight * edge_mask).t().unsqueeze(1)  # (in, 1, out)
+    return torch.cat([spline, base], dim=1).view(-1, spline_weight.shape[0]), live_scale
+
+
+def _weight_matrix_grad(grad_weights, spline_weight, live_scale, edge_mask):
+    """dL/dc, dL/dw^s, dL/dw^b from dL/dW (in * (G + k + 1), out)."""
+    out_features, in_features, size = spline_weight.shape
+    grad = grad_weights.reshape(in_features, size + 1, out_features)
+    grad_spline = grad[:, :size].permute(2, 0, 1)  # (out, in, G + k)
+    grad_scale = (grad_spline * spline_weight).sum(-1) * edge_mask  # (no einsum: vmap cannot batch it)
+    grad_base = grad[:, size].t() * edge_mask
+    return grad_spline * live_scale.unsqueeze(-1), grad_scale, grad_base
+
+
 class _EdgeWeights(torch.autograd.Function):
-    """W[i, b, j] = m_{j,i} w^s_{j,i} c_{j,i,b} for b < G + k, W[i, G + k, j] = m_{j,i} w^b_{j,i},
-    flattened to (in * (G + k + 1), out): three products and a concatenation, and a backward of
-    three products, instead of a dozen small autograd nodes (the fixed cost of small layers).
-    """
+    """`_weight_matrix` as one autograd node instead of a dozen small ones."""
 
     @staticmethod
     def forward(ctx, spline_weight, spline_scale, base_weight, edge_mask):
-        live_scale = spline_scale * edge_mask
-        spline = (spline_weight * live_scale.unsqueeze(-1)).permute(1, 2, 0)  # (in, G + k, out)
-        base = (base_weight * edge_mask).t().unsqueeze(1)  # (in, 1, out)
+        weights, live_scale = _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask)
         ctx.save_for_backward(spline_weight, live_scale, edge_mask)
-        return torch.cat([spline, base], dim=1).view(-1, spline_weight.shape[0])
+        return weights
 
     @staticmethod
     def backward(ctx, grad_weights):
-        spline_weight, live_scale, edge_mask = ctx.saved_tensors
-        out_features, in_features, size = spline_weight.shape
-        grad = grad_weights.reshape(in_features, size + 1, out_features)
-        grad_spline = grad[:, :size].permute(2, 0, 1)  # (out, in, G + k)
-        grad_scale = (grad_spline * spline_weight).sum(-1) * edge_mask  # (no einsum: vmap cannot batch it)
-        grad_base = grad[:, size].t() * edge_mask
-        return grad_spline * live_scale.unsqueeze(-1), grad_scale, grad_base, None
+        return *_weight_matrix_grad(grad_weights, *ctx.saved_tensors), None
+
+
+class _LayerProduct(torch.autograd.Function):
+    """A layer's y = F(x) @ W as one autograd node, for eager mode: the fixed cost of each node and
+    operation is most of a small layer's step. Backward: dL/dF = dL/dy W^T gives dL/dx
+    (`_features_grad`), and dL/dW = F^T dL/dy the parameters' gradients (`_weight_matrix_grad`)."""
+
+    @staticmethod
+    def forward(ctx, x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask):
+        features = _features(x, grid, spline_order, uniform).flatten(1)
+        weights, live_scale = _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask)
+        ctx.spline_order, ctx.uniform = spline_order, uniform
+        ctx.save_for_backward(x, grid, features, weights, spline_weight, live_scale, edge_mask)
+        return features @ weights
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, grid, features, weights, spline_weight, live_scale, edge_mask = ctx.saved_tensors
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            width = grid.shape[-1] - ctx.spline_order  # G + k + 1 features per input
+            grad_features = (grad @ weights.t()).reshape(x.shape[0], x.shape[1], width)
+            grad_x = _features_grad(x, grid, ctx.spline_order, ctx.uniform, grad_features)
+        grads = _weight_matrix_grad(features.t() @ grad, spline_weight, live_scale, edge_mask)
+        return grad_x, None, None, None, *grads, None
 
 
 class KANLayer(nn.Module):
@@ -247,7 +280,11 @@ class KANLayer(nn.Module):
     def forward(self, x):
         _check_input(x, self.in_features, finite=False)  # the features check finiteness
         flat = x.reshape(-1, self.in_features)
-        y = self.features(flat) @ self.edge_weights()
+        if torch.compiler.is_compiling():  # operations the compiler can see through and fuse
+            y = self.features(flat) @ self.edge_weights()
+        else:
+            parameters = (self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
+            y = _LayerProduct.apply(flat, self.grid, self.spline_order, self.uniform, *parameters)
         return y.reshape(*x.shape[:-1], self.out_features)
 
     def edge_activations(self, x):
