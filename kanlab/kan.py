@@ -77,25 +77,10 @@ def _features_grad(x: Tensor, grid: Tensor, spline_order: int, uniform: bool, gr
     return grad_x
 
 
-class _EdgeFeatures(torch.autograd.Function):
-    """`_features` with `_features_grad` as its backward, for eager mode."""
-
-    @staticmethod
-    def forward(ctx, x, grid, spline_order, uniform):
-        ctx.spline_order, ctx.uniform = spline_order, uniform
-        ctx.save_for_backward(x, grid)
-        return _features(x, grid, spline_order, uniform)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, grid = ctx.saved_tensors
-        return _features_grad(x, grid, ctx.spline_order, ctx.uniform, grad), None, None, None
-
-
-# For torch.compile the same pair is an operator of torch.library, so that the whole model stays
-# one graph (the compiler calls the operator as it is, knowing only its output's shape). Eager mode
-# uses the autograd.Function above instead: the operator's dispatch costs tens of microseconds per
-# call, which small layers feel.
+# The same pair as an operator of torch.library, so that under torch.compile the whole model stays
+# one graph (the compiler calls the operator as it is, knowing only its output's shape). A layer's
+# eager forward calls them through `_LayerProduct` instead: the operator's dispatch costs tens of
+# microseconds per call, which small layers feel.
 _edge_features = torch.library.custom_op("kanlab::edge_features", _features, mutates_args=())
 _edge_features_grad = torch.library.custom_op("kanlab::edge_features_grad", _features_grad, mutates_args=())
 
@@ -140,20 +125,6 @@ def _weight_matrix_grad(grad_weights, spline_weight, live_scale, edge_mask):
     grad_scale = (grad_spline * spline_weight).sum(-1) * edge_mask  # (no einsum: vmap cannot batch it)
     grad_base = grad[:, size].t() * edge_mask
     return grad_spline * live_scale.unsqueeze(-1), grad_scale, grad_base
-
-
-class _EdgeWeights(torch.autograd.Function):
-    """`_weight_matrix` as one autograd node instead of a dozen small ones."""
-
-    @staticmethod
-    def forward(ctx, spline_weight, spline_scale, base_weight, edge_mask):
-        weights, live_scale = _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask)
-        ctx.save_for_backward(spline_weight, live_scale, edge_mask)
-        return weights
-
-    @staticmethod
-    def backward(ctx, grad_weights):
-        return *_weight_matrix_grad(grad_weights, *ctx.saved_tensors), None
 
 
 class _LayerProduct(torch.autograd.Function):
@@ -269,13 +240,11 @@ class KANLayer(nn.Module):
 
         Contiguous in this layout, so that backward's product F^T @ dL/dy is the fast one.
         """
-        return _EdgeWeights.apply(self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
+        return _weight_matrix(self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)[0]
 
     def features(self, x):
         """F(x) (N, in * (G + k + 1)): every input's B-spline basis and then silu(x), input after input."""
-        run = _edge_features if torch.compiler.is_compiling() else _EdgeFeatures.apply
-        features = run(x, self.grid, self.spline_order, self.uniform)
-        return features.reshape(x.shape[0], features.shape[1] * features.shape[2])
+        return _edge_features(x, self.grid, self.spline_order, self.uniform).flatten(1)
 
     def forward(self, x):
         _check_input(x, self.in_features, finite=False)  # the features check finiteness
