@@ -32,8 +32,13 @@ def samples(n, in_features, seed=0, low=-1.0, high=1.0, dtype=torch.float64):
     return low + (high - low) * torch.rand(n, in_features, generator=generator, dtype=dtype)
 
 
-def test_layer_matches_a_loop_over_edges(feature_path):
-    layer = KANLayer(3, 4, grid_size=6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+# few outputs: the product is taken out-major on the CPU, as (W^T F^T)^T; many: as F @ W
+OUT_FEATURES = pytest.mark.parametrize("out_features", [4, 20], ids=["few-outputs", "many-outputs"])
+
+
+@OUT_FEATURES
+def test_layer_matches_a_loop_over_edges(out_features, feature_path):
+    layer = KANLayer(3, out_features, grid_size=6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     x = samples(50, 3)
     torch.testing.assert_close(layer(x), edge_by_edge(layer, x), rtol=0, atol=1e-12)
 
@@ -44,6 +49,11 @@ def test_layer_on_an_adaptive_grid_matches_a_loop_over_edges(feature_path):
     assert not layer.uniform
     x = samples(50, 3, seed=3)
     torch.testing.assert_close(layer(x), edge_by_edge(layer, x), rtol=0, atol=1e-12)
+
+
+@OUT_FEATURES
+def test_layer_output_is_contiguous_like_nn_linear(out_features):
+    assert KANLayer(3, out_features)(torch.rand(10, 3)).is_contiguous()
 
 
 def test_edge_activations_sum_to_the_layer_output():
@@ -70,9 +80,10 @@ def test_layer_maps_an_empty_batch_to_an_empty_batch_like_nn_linear(feature_path
     assert y.shape == (0, 4) and x.grad.shape == (0, 3)
 
 
+@OUT_FEATURES
 @pytest.mark.parametrize("uniform_grid", [True, False])
-def test_layer_gradients_pass_gradcheck(uniform_grid, feature_path):
-    layer = KANLayer(3, 2, grid_size=4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+def test_layer_gradients_pass_gradcheck(uniform_grid, out_features, feature_path):
+    layer = KANLayer(3, out_features, grid_size=4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     if not uniform_grid:
         layer.update_grid(samples(100, 3, seed=5, low=-1.5) ** 3)
     x = samples(6, 3, seed=6, low=-1.2, high=1.2).requires_grad_()
@@ -92,7 +103,7 @@ def test_network_input_gradient_passes_gradcheck(feature_path):
 
 
 def test_torch_compile_gives_the_same_outputs_and_gradients(feature_path):
-    model = KAN([3, 4, 2], grid_size=5, seed=0, dtype=torch.float64)
+    model = KAN([3, 20, 2], grid_size=5, seed=0, dtype=torch.float64)  # many outputs, then few
     x = samples(50, 3, seed=2).requires_grad_()
     compiled = torch.compile(model, backend="aot_eager")  # dynamo and AOT autograd, no C++ compiler needed
     outputs, gradients = [], []
