@@ -397,3 +397,62 @@ int features_grad(const real *x, const real *knots, const real *matrix, int unif
                   real *grad_x, int threads) {
     return run(x, knots, matrix, uniform, rows, in, cells, k, NULL, grad, row_stride, grad_x, threads);
 }
+
+/* A layer's edge weights from its parameters (kanlab.kan._weight_matrix), c (out, in, size) the
+ * spline coefficients, scale, base and mask (out, in):
+ *     W[i, b, j] = c[j, i, b] scale[j, i] mask[j, i] for b < size,  W[i, size, j] = base[j, i] mask[j, i],
+ * in the layout (in, size + 1, out), or with out_major in (out, in, size + 1). One pass, where
+ * PyTorch's broadcasting products and concatenation take several slow ones (their innermost
+ * dimension is only size long). A thread takes whole inputs (or outputs, out-major). Returns 0. */
+int edge_weights(const real *c, const real *scale, const real *base, const real *mask, int64_t out,
+                  int64_t in, int64_t size, int out_major, real *w, int threads) {
+    const int64_t width = size + 1;
+    if (out_major) {
+#pragma omp parallel for num_threads(threads) if (out * in * size > 65536) schedule(static)
+        for (int64_t j = 0; j < out; j++)
+            for (int64_t i = 0; i < in; i++) {
+                const int64_t edge = j * in + i;
+                const real live = scale[edge] * mask[edge];
+                for (int64_t b = 0; b < size; b++) w[edge * width + b] = c[edge * size + b] * live;
+                w[edge * width + size] = base[edge] * mask[edge];
+            }
+        return 0;
+    }
+#pragma omp parallel for num_threads(threads) if (out * in * size > 65536) schedule(static)
+    for (int64_t i = 0; i < in; i++)
+        for (int64_t j = 0; j < out; j++) {
+            const int64_t edge = j * in + i;
+            const real live = scale[edge] * mask[edge];
+            real *row = w + i * width * out + j;
+            for (int64_t b = 0; b < size; b++) row[b * out] = c[edge * size + b] * live;
+            row[size * out] = base[edge] * mask[edge];
+        }
+    return 0;
+}
+
+/* The parameters' gradients from dL/dW laid out as edge_weights wrote W:
+ *     dL/dc[j, i, b] = dL/dW[i, b, j] scale[j, i] mask[j, i],
+ *     dL/dscale[j, i] = mask[j, i] sum_b dL/dW[i, b, j] c[j, i, b],
+ *     dL/dbase[j, i] = dL/dW[i, size, j] mask[j, i]. Returns 0. */
+int edge_weights_grad(const real *grad, const real *c, const real *scale, const real *mask, int64_t out,
+                       int64_t in, int64_t size, int out_major, real *grad_c, real *grad_scale,
+                       real *grad_base, int threads) {
+    const int64_t width = size + 1;
+    /* where dL/dW[edge (j, i), b] lies: out-major, edge * width + b; else (i * width + b) * out + j */
+    const int64_t edge_step = out_major ? width : 0, b_step = out_major ? 1 : out;
+#pragma omp parallel for num_threads(threads) if (out * in * size > 65536) schedule(static)
+    for (int64_t outer = 0; outer < (out_major ? out : in); outer++)
+        for (int64_t inner = 0; inner < (out_major ? in : out); inner++) {
+            const int64_t j = out_major ? outer : inner, i = out_major ? inner : outer, edge = j * in + i;
+            const real *g = grad + (out_major ? edge * edge_step : i * width * out + j);
+            const real live = scale[edge] * mask[edge];
+            real total = 0;
+            for (int64_t b = 0; b < size; b++) {
+                grad_c[edge * size + b] = g[b * b_step] * live;
+                total += g[b * b_step] * c[edge * size + b];
+            }
+            grad_scale[edge] = total * mask[edge];
+            grad_base[edge] = g[size * b_step] * mask[edge];
+        }
+    return 0;
+}

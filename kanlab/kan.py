@@ -121,21 +121,31 @@ def _out_major(x, out_features):
     return x.device.type == "cpu" and out_features < _OUT_MAJOR_BELOW
 
 
+def _kernels_take(*tensors):
+    """Whether `kanlab.kernels` computes for these tensors (never while torch.compile traces)."""
+    return not torch.compiler.is_compiling() and kernels.supports(*tensors)
+
+
 def _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask, out_major=False):
     """W (in * (G + k + 1), out) with W[i, b, j] = m_{j,i} w^s_{j,i} c_{j,i,b} for b < G + k and
     W[i, G + k, j] = m_{j,i} w^b_{j,i}, or with out_major its transpose W^T (out, in * (G + k + 1)),
-    each contiguous; and m * w^s, which their gradient needs."""
+    each contiguous. One pass of `kanlab.kernels` where it can and no gradient is to be taken
+    through it (PyTorch's broadcasting products over the short last dimension are slow), else
+    PyTorch operations."""
+    if _kernels_take(spline_weight, spline_scale, base_weight, edge_mask) and not torch.is_grad_enabled():
+        return kernels.edge_weights(spline_weight, spline_scale, base_weight, edge_mask, out_major)
     out_features = spline_weight.shape[0]
-    live_scale = spline_scale * edge_mask
-    spline = spline_weight * live_scale.unsqueeze(-1)  # (out, in, G + k)
+    spline = spline_weight * (spline_scale * edge_mask).unsqueeze(-1)  # (out, in, G + k)
     base = (base_weight * edge_mask).unsqueeze(-1)  # (out, in, 1)
     if out_major:
-        return torch.cat([spline, base], dim=2).view(out_features, -1), live_scale
-    return torch.cat([spline.permute(1, 2, 0), base.permute(1, 2, 0)], dim=1).view(-1, out_features), live_scale
+        return torch.cat([spline, base], dim=2).view(out_features, -1)
+    return torch.cat([spline.permute(1, 2, 0), base.permute(1, 2, 0)], dim=1).view(-1, out_features)
 
 
-def _weight_matrix_grad(grad_weights, spline_weight, live_scale, edge_mask, out_major=False):
+def _weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, out_major=False):
     """dL/dc, dL/dw^s, dL/dw^b from dL/dW, laid out as `_weight_matrix` gave W."""
+    if _kernels_take(grad_weights, spline_weight, spline_scale, edge_mask):
+        return kernels.edge_weights_grad(grad_weights, spline_weight, spline_scale, edge_mask, out_major)
     out_features, in_features, size = spline_weight.shape
     if out_major:
         grad = grad_weights.view(out_features, in_features, size + 1)
@@ -144,7 +154,7 @@ def _weight_matrix_grad(grad_weights, spline_weight, live_scale, edge_mask, out_
     grad_spline = grad[..., :size]  # (out, in, G + k)
     grad_scale = (grad_spline * spline_weight).sum(-1) * edge_mask  # (no einsum: vmap cannot batch it)
     grad_base = grad[..., size] * edge_mask
-    return grad_spline * live_scale.unsqueeze(-1), grad_scale, grad_base
+    return grad_spline * (spline_scale * edge_mask).unsqueeze(-1), grad_scale, grad_base
 
 
 def _product(features, weights, out_major):
@@ -164,14 +174,14 @@ class _LayerProduct(torch.autograd.Function):
         compute = _edge_features if torch.compiler.is_compiling() else _features
         features = compute(x, grid, spline_order, uniform).flatten(1)
         out_major = _out_major(x, spline_weight.shape[0])
-        weights, live_scale = _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask, out_major)
+        weights = _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask, out_major)
         ctx.spline_order, ctx.uniform, ctx.out_major = spline_order, uniform, out_major
-        ctx.save_for_backward(x, grid, features, weights, spline_weight, live_scale, edge_mask)
+        ctx.save_for_backward(x, grid, features, weights, spline_weight, spline_scale, edge_mask)
         return _product(features, weights, out_major)
 
     @staticmethod
     def backward(ctx, grad):
-        x, grid, features, weights, spline_weight, live_scale, edge_mask = ctx.saved_tensors
+        x, grid, features, weights, spline_weight, spline_scale, edge_mask = ctx.saved_tensors
         out_major = ctx.out_major
         grad_x = None
         if ctx.needs_input_grad[0]:
@@ -180,7 +190,7 @@ class _LayerProduct(torch.autograd.Function):
             compute = _edge_features_grad if torch.compiler.is_compiling() else _features_grad
             grad_x = compute(x, grid, ctx.spline_order, ctx.uniform, grad_features)
         grad_weights = grad.t() @ features if out_major else features.t() @ grad
-        grads = _weight_matrix_grad(grad_weights, spline_weight, live_scale, edge_mask, out_major)
+        grads = _weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, out_major)
         return grad_x, None, None, None, *grads, None
 
 
@@ -272,7 +282,7 @@ class KANLayer(nn.Module):
 
         Contiguous in this layout, so that backward's product F^T @ dL/dy is the fast one.
         """
-        return _weight_matrix(self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)[0]
+        return _weight_matrix(self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
 
     def features(self, x):
         """F(x) (N, in * (G + k + 1)): every input's B-spline basis and then silu(x), input after input."""

@@ -38,7 +38,7 @@ import torch
 
 from kanlab import splines
 
-__all__ = ["available", "unavailable_reason", "supports", "write_features", "features_grad"]
+__all__ = ["available", "unavailable_reason", "supports", "write_features", "features_grad", "edge_weights", "edge_weights_grad"]
 
 SOURCE = pathlib.Path(__file__).with_name("bspline_kernels.c")
 # tried in turn: tuned for this CPU with OpenMP threads, then more portable builds
@@ -68,8 +68,10 @@ def supports(*tensors):
     with memory of their own (not the wrappers of a transform such as vmap), and the kernels for
     that dtype are available."""
     dtype = tensors[0].dtype
-    plain = all(t.device.type == "cpu" and t.dtype == dtype and _has_storage(t) for t in tensors)
-    return plain and available(dtype)
+    for tensor in tensors:  # (a loop, not all(...): this runs several times per step)
+        if not tensor.is_cpu or tensor.dtype != dtype or not _has_storage(tensor):
+            return False
+    return available(dtype)
 
 
 def write_features(x, grid, spline_order, uniform, out=None):
@@ -103,6 +105,47 @@ def features_grad(x, grid, spline_order, uniform, grad):
         grid.shape[-1] - 1, spline_order, grad, grad.stride(0), grad_x, torch.get_num_threads(),
     )  # fmt: skip
     return grad_x
+
+
+def edge_weights(spline_weight, spline_scale, base_weight, edge_mask, out_major=False):
+    """A layer's weights W (in * (G + k + 1), out), or with out_major W^T (out, in * (G + k + 1)),
+    from its parameters, as `kanlab.kan._weight_matrix` computes them: W[i, b, j] =
+    m_{j,i} w^s_{j,i} c_{j,i,b} for b < G + k and W[i, G + k, j] = m_{j,i} w^b_{j,i}."""
+    operands = [t.contiguous() for t in (spline_weight, spline_scale, base_weight, edge_mask)]
+    shape = _check_edges(*operands, out_major=out_major)
+    weights = spline_weight.new_empty(shape)
+    _call("edge_weights", spline_weight.dtype, *operands, *spline_weight.shape, int(out_major), weights,
+          torch.get_num_threads())  # fmt: skip
+    return weights
+
+
+def edge_weights_grad(grad, spline_weight, spline_scale, edge_mask, out_major=False):
+    """(dL/dc, dL/dw^s, dL/dw^b) from dL/dW laid out as `edge_weights` gave W: dL/dc = m w^s dL/dW,
+    dL/dw^s = m sum_b c_b dL/dW_b, dL/dw^b = m dL/dW at the silu row."""
+    operands = [t.contiguous() for t in (spline_weight, spline_scale, edge_mask)]
+    shape = _check_edges(*operands, out_major=out_major)
+    if grad.shape != shape or grad.dtype != spline_weight.dtype:
+        raise ValueError(
+            f"grad must have shape {shape} and dtype {spline_weight.dtype}, got {tuple(grad.shape)}, {grad.dtype}"
+        )
+    grads = torch.empty_like(operands[0]), torch.empty_like(operands[1]), torch.empty_like(operands[1])
+    _call("edge_weights_grad", spline_weight.dtype, grad.contiguous(), *operands, *spline_weight.shape,
+          int(out_major), *grads, torch.get_num_threads())  # fmt: skip
+    return grads
+
+
+def _check_edges(spline_weight, *others, out_major):
+    """spline_weight (out, in, G + k), then tensors of shape (out, in), all of one dtype; returns
+    the shape of W."""
+    shape, dtype = spline_weight.shape, spline_weight.dtype
+    if spline_weight.ndim != 3 or any(t.shape != shape[:2] or t.dtype != dtype for t in others):
+        raise ValueError(
+            f"spline_weight must be (out, in, G + k) and the other parameters (out, in), all of one dtype, "
+            f"got {[tuple(t.shape) for t in (spline_weight, *others)]} of dtypes "
+            f"{[t.dtype for t in (spline_weight, *others)]}"
+        )
+    out_features, in_features, size = shape
+    return (out_features, in_features * (size + 1)) if out_major else (in_features * (size + 1), out_features)
 
 
 def _has_storage(tensor):
@@ -217,3 +260,6 @@ def _declare(library):
     library.write_features.argtypes = [*head, pointer, size, flag]
     library.features_grad.argtypes = [*head, pointer, size, pointer, flag]
     library.write_features.restype = library.features_grad.restype = ctypes.c_int
+    library.edge_weights.argtypes = [pointer] * 4 + [size, size, size, flag, pointer, flag]
+    library.edge_weights_grad.argtypes = [pointer] * 4 + [size, size, size, flag] + [pointer] * 3 + [flag]
+    library.edge_weights.restype = library.edge_weights_grad.restype = ctypes.c_int

@@ -56,6 +56,12 @@ def test_layer_output_is_contiguous_like_nn_linear(out_features):
     assert KANLayer(3, out_features)(torch.rand(10, 3)).is_contiguous()
 
 
+def test_edge_weights_carry_gradients_to_every_parameter():
+    layer = KANLayer(3, 4)
+    layer.edge_weights().square().sum().backward()
+    assert all(parameter.grad is not None and parameter.grad.abs().sum() > 0 for parameter in layer.parameters())
+
+
 def test_edge_activations_sum_to_the_layer_output():
     layer = KANLayer(3, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     x = samples(20, 3)

@@ -159,6 +159,59 @@ def test_a_single_non_finite_input_anywhere_is_reported(value):
         kernels.features_grad(x, grid, 3, True, torch.zeros(512, 300, 9))
 
 
+def edge_parameters(out_features, in_features, size, dtype):
+    """Random coefficients, scales and base weights, and a mask with one dead edge."""
+    generator = torch.Generator().manual_seed(4)
+    spline_weight, spline_scale, base_weight = (
+        torch.randn(shape, generator=generator, dtype=torch.float64).to(dtype)
+        for shape in ((out_features, in_features, size), (out_features, in_features), (out_features, in_features))
+    )
+    mask = torch.ones(out_features, in_features, dtype=dtype)
+    mask[0, -1] = 0
+    return spline_weight, spline_scale, base_weight, mask
+
+
+def edge_weights_in_pytorch(spline_weight, spline_scale, base_weight, mask, out_major):
+    """W[i, b, j] = m w^s c_{j,i,b}, W[i, G + k, j] = m w^b as (out, in, G + k + 1), then laid out."""
+    edges = torch.cat([spline_weight * (spline_scale * mask)[..., None], (base_weight * mask)[..., None]], dim=2)
+    return edges.reshape(edges.shape[0], -1) if out_major else edges.permute(1, 2, 0).reshape(-1, edges.shape[0])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("out_major", [False, True])
+@pytest.mark.parametrize("out_features, in_features", [(3, 4), (70, 300)])  # one thread; several
+def test_edge_weights_lay_out_the_parameters_as_the_product_reads_them(dtype, out_major, out_features, in_features):
+    parameters = edge_parameters(out_features, in_features, 8, dtype)
+    expected = edge_weights_in_pytorch(*parameters, out_major)
+    torch.testing.assert_close(kernels.edge_weights(*parameters, out_major), expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("out_major", [False, True])
+@pytest.mark.parametrize("out_features, in_features", [(3, 4), (70, 300)])
+def test_edge_weights_grad_is_the_gradient_autograd_takes_through_them(dtype, out_major, out_features, in_features):
+    spline_weight, spline_scale, base_weight, mask = edge_parameters(out_features, in_features, 8, dtype)
+    leaves = [t.clone().requires_grad_() for t in (spline_weight, spline_scale, base_weight)]
+    weights = edge_weights_in_pytorch(*leaves, mask, out_major)
+    grad = torch.randn(weights.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64).to(dtype)
+    expected = torch.autograd.grad(weights, leaves, grad)
+    got = kernels.edge_weights_grad(grad, spline_weight, spline_scale, mask, out_major)
+    for name, value, reference in zip(("spline_weight", "spline_scale", "base_weight"), got, expected):
+        tolerance = 1e-5 if dtype == torch.float32 else 1e-12  # sums of 8 products, in another order
+        torch.testing.assert_close(value, reference, rtol=tolerance, atol=tolerance, msg=name)
+    assert torch.equal(got[0][0, -1], torch.zeros_like(got[0][0, -1])) and got[1][0, -1] == got[2][0, -1] == 0
+
+
+def test_edge_weights_with_mismatched_parameters_are_rejected_with_a_clear_error():
+    spline_weight, spline_scale, base_weight, mask = edge_parameters(3, 4, 8, torch.float32)
+    with pytest.raises(ValueError, match=r"spline_weight must be \(out, in, G \+ k\)"):
+        kernels.edge_weights(spline_weight, spline_scale.t(), base_weight, mask)
+    with pytest.raises(ValueError, match="of one dtype"):
+        kernels.edge_weights(spline_weight, spline_scale.double(), base_weight, mask)
+    with pytest.raises(ValueError, match=r"grad must have shape \(36, 3\)"):
+        kernels.edge_weights_grad(torch.zeros(3, 36), spline_weight, spline_scale, mask)
+
+
 def test_only_cpu_float32_and_float64_tensors_with_storage_are_supported():
     x = torch.rand(4, 3)
     assert kernels.supports(x) and kernels.supports(x.double())
