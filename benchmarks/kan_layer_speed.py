@@ -29,8 +29,11 @@ torch.profiler's memory events; CUDA: torch.cuda.max_memory_allocated).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import statistics
+import sys
 import time
 
 import torch
@@ -128,6 +131,20 @@ def seconds(step, device, repeats, clock=time.perf_counter):
     return (clock() - start) / repeats
 
 
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """The profiler's own C++ code logs every start and stop to stderr; this run has no use for it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def peak_memory(step, device):
     """Bytes of tensor memory allocated at the peak of one step, beyond what was held before it."""
     if device.type == "cuda":
@@ -137,7 +154,9 @@ def peak_memory(step, device):
         step()
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - before
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as profiler:
+    with native_stderr_silenced(), torch.profiler.profile(
+        activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True
+    ) as profiler:
         step()
     # each op's own allocations (at its start) and the frees ("[memory]" events), in time order
     events = sorted(profiler.events(), key=lambda e: e.time_range.start)
