@@ -1,4 +1,5 @@
-/* The feature matrix of a KAN layer and its gradient with respect to the inputs: CPU kernels for
+/* The feature matrix of a KAN layer and its gradient with respect to the inputs, and the layer's
+ * weights laid out for the matmul (at the end of this file): CPU kernels for
  * kanlab.kernels, which compiles this file once per dtype (-DREAL=float or -DREAL=double) and
  * loads it with ctypes. Plain C, no Python or torch headers, so a build takes about a second.
  *

@@ -1,4 +1,4 @@
-r"""C kernels for a KAN layer's features on the CPU, compiled on first use.
+r"""C kernels for a KAN layer's features and weights on the CPU, compiled on first use.
 
 A KAN layer's step is one matmul with the features F = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)]
 plus the work of building them. In PyTorch that work is a dozen passes over memory and k + 1
@@ -9,6 +9,10 @@ reads dL/dF at the same places:
 
     dL/dx_{n,i} = sum_r dL/dF[n, i, first + r] B'_{first + r}(x_{n,i}) + dL/dF[n, i, G + k] silu'(x_{n,i}).
 
+A second pair of kernels lays the layer's parameters out as the matmul's weights W, and takes
+their gradients from dL/dW, in one pass each (`edge_weights`, `edge_weights_grad`): PyTorch's
+broadcasting products over the short G + k axis take several slow passes.
+
 The numbers are those of `kanlab.splines` and `torch.nn.functional.silu` (the tests compare them
 to rounding), so the kernels only make things faster. Without a C compiler, on other devices,
 for other dtypes, or with KANLAB_KERNELS=0 in the environment, kanlab computes the same features
@@ -17,8 +21,8 @@ in PyTorch.
 The source is plain C (no Python or torch headers): `cc -O3 -fopenmp -march=native` builds it in
 about a second per dtype, once per source version and machine, into a cache folder
 ($KANLAB_CACHE_DIR, else ~/.cache/kanlab), and ctypes loads it. OpenMP threads follow
-`torch.get_num_threads()`; each sample belongs to one thread, so the results do not depend on
-the number of threads.
+`torch.get_num_threads()`; each sample (each edge, for the weights) belongs to one thread, so
+the results do not depend on the number of threads.
 """
 
 from __future__ import annotations

@@ -95,13 +95,22 @@ def test_results_do_not_depend_on_the_number_of_threads():
     grid = grid_for(True, 64, 5, 3, torch.float32)
     x = inputs(2048, 64, torch.float32)
     grad = torch.randn(2048, 64, 9, generator=torch.Generator().manual_seed(5))
+    spline_weight, spline_scale, base_weight, mask = edge_parameters(70, 300, 8, torch.float32)
+    grad_weights = torch.randn(300 * 9, 70, generator=torch.Generator().manual_seed(6))
     threads = torch.get_num_threads()
     results = []
     for count in (1, 2):
         torch.set_num_threads(count)
-        results.append((kernels.write_features(x, grid, 3, True), kernels.features_grad(x, grid, 3, True, grad)))
+        results.append(
+            [
+                kernels.write_features(x, grid, 3, True),
+                kernels.features_grad(x, grid, 3, True, grad),
+                kernels.edge_weights(spline_weight, spline_scale, base_weight, mask),
+                *kernels.edge_weights_grad(grad_weights, spline_weight, spline_scale, mask),
+            ]
+        )
     torch.set_num_threads(threads)
-    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+    assert all(torch.equal(one, two) for one, two in zip(*results))
 
 
 def test_a_layer_computes_the_same_with_the_kernels_and_with_pytorch(monkeypatch):
