@@ -400,38 +400,26 @@ int features_grad(const real *x, const real *knots, const real *matrix, int unif
 }
 
 /* A layer's edge weights from its parameters (kanlab.kan._weight_matrix), c (out, in, size) the
- * spline coefficients, scale, base and mask (out, in):
- *     W[i, b, j] = c[j, i, b] scale[j, i] mask[j, i] for b < size,  W[i, size, j] = base[j, i] mask[j, i],
- * in the layout (in, size + 1, out), or with out_major in (out, in, size + 1). One pass, where
- * PyTorch's broadcasting products and concatenation take several slow ones (their innermost
- * dimension is only size long). A thread takes whole inputs (or outputs, out-major). Returns 0. */
+ * spline coefficients, scale, base and mask (out, in), out-major as the parameters lie:
+ *     W^T[j, i, b] = c[j, i, b] scale[j, i] mask[j, i] for b < size,  W^T[j, i, size] = base[j, i] mask[j, i].
+ * One pass, where PyTorch's broadcasting products and concatenation take several slow ones (their
+ * innermost dimension is only size long). A thread takes whole outputs. Returns 0. */
 int edge_weights(const real *c, const real *scale, const real *base, const real *mask, int64_t out,
-                  int64_t in, int64_t size, int out_major, real *w, int threads) {
+                 int64_t in, int64_t size, real *w, int threads) {
     const int64_t width = size + 1;
-    if (out_major) {
 #pragma omp parallel for num_threads(threads) if (out * in * size > 65536) schedule(static)
-        for (int64_t j = 0; j < out; j++)
-            for (int64_t i = 0; i < in; i++) {
-                const int64_t edge = j * in + i;
-                const real live = scale[edge] * mask[edge];
-                for (int64_t b = 0; b < size; b++) w[edge * width + b] = c[edge * size + b] * live;
-                w[edge * width + size] = base[edge] * mask[edge];
-            }
-        return 0;
-    }
-#pragma omp parallel for num_threads(threads) if (out * in * size > 65536) schedule(static)
-    for (int64_t i = 0; i < in; i++)
-        for (int64_t j = 0; j < out; j++) {
+    for (int64_t j = 0; j < out; j++)
+        for (int64_t i = 0; i < in; i++) {
             const int64_t edge = j * in + i;
             const real live = scale[edge] * mask[edge];
-            real *row = w + i * width * out + j;
-            for (int64_t b = 0; b < size; b++) row[b * out] = c[edge * size + b] * live;
-            row[size * out] = base[edge] * mask[edge];
+            for (int64_t b = 0; b < size; b++) w[edge * width + b] = c[edge * size + b] * live;
+            w[edge * width + size] = base[edge] * mask[edge];
         }
     return 0;
 }
 
-/* The parameters' gradients from dL/dW laid out as edge_weights wrote W:
+/* The parameters' gradients from dL/dW^T (out, in, size + 1) with out_major, else from dL/dW
+ * (in, size + 1, out):
  *     dL/dc[j, i, b] = dL/dW[i, b, j] scale[j, i] mask[j, i],
  *     dL/dscale[j, i] = mask[j, i] sum_b dL/dW[i, b, j] c[j, i, b],
  *     dL/dbase[j, i] = dL/dW[i, size, j] mask[j, i]. Returns 0. */

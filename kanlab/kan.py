@@ -13,8 +13,9 @@ pruned one).
 How it is computed. silu is treated as one more basis function per input, so the features
 F[n, i, :] = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, in, G + k + 1) meet the weights
 W[i, :, j] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W, both
-flattened to in * (G + k + 1) along the shared axis. (On the CPU a layer with fewer than 16
-outputs takes the same product as (W^T F^T)^T, which MKL computes several times faster.)
+flattened to in * (G + k + 1) along the shared axis. W is kept out-major, as the parameters lie.
+(On the CPU a layer with fewer than 16 outputs takes the product as (W^T F^T)^T, which MKL
+computes several times faster.)
 Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Python loop runs over
 edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
 written straight into F, and the gradient with respect to x is their analytic derivative (a
@@ -111,14 +112,14 @@ _edge_features.register_autograd(_features_backward, setup_context=_save_for_fea
 
 # On the CPU, a product (N, K) @ (K, n) with few columns n is several times slower in MKL than the
 # same product transposed, (n, K) @ (K, N) (measured for 2 <= n <= 12: 3x; from 16 on it is the
-# other way round). Layers with fewer outputs than this keep their weights out-major and multiply
-# that way round.
-_OUT_MAJOR_BELOW = 16
+# other way round). Layers with fewer outputs than this take their products that way round.
+_TRANSPOSED_BELOW = 16
 
 
-def _out_major(x, out_features):
-    """Whether a layer with out_features outputs multiplies W^T @ F^T (True) or F @ W for x."""
-    return x.device.type == "cpu" and out_features < _OUT_MAJOR_BELOW
+def _transposed_product(x, out_features):
+    """Whether a layer with out_features outputs takes y = (W^T F^T)^T and dL/dW^T = dL/dy^T F
+    (True), or y = F W and dL/dW = F^T dL/dy."""
+    return x.device.type == "cpu" and out_features < _TRANSPOSED_BELOW
 
 
 def _kernels_take(*tensors):
@@ -126,24 +127,22 @@ def _kernels_take(*tensors):
     return not torch.compiler.is_compiling() and kernels.supports(*tensors)
 
 
-def _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask, out_major=False):
-    """W (in * (G + k + 1), out) with W[i, b, j] = m_{j,i} w^s_{j,i} c_{j,i,b} for b < G + k and
-    W[i, G + k, j] = m_{j,i} w^b_{j,i}, or with out_major its transpose W^T (out, in * (G + k + 1)),
-    each contiguous. One pass of `kanlab.kernels` where it can and no gradient is to be taken
-    through it (PyTorch's broadcasting products over the short last dimension are slow), else
-    PyTorch operations."""
+def _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask):
+    """W^T (out, in * (G + k + 1)), the weights out-major as the parameters lie:
+    W[i, b, j] = m_{j,i} w^s_{j,i} c_{j,i,b} for b < G + k and W[i, G + k, j] = m_{j,i} w^b_{j,i}.
+    One pass of `kanlab.kernels` where it can and no gradient is to be taken through it
+    (PyTorch's broadcasting products over the short last dimension are slow), else PyTorch
+    operations."""
     if _kernels_take(spline_weight, spline_scale, base_weight, edge_mask) and not torch.is_grad_enabled():
-        return kernels.edge_weights(spline_weight, spline_scale, base_weight, edge_mask, out_major)
-    out_features = spline_weight.shape[0]
+        return kernels.edge_weights(spline_weight, spline_scale, base_weight, edge_mask)
     spline = spline_weight * (spline_scale * edge_mask).unsqueeze(-1)  # (out, in, G + k)
     base = (base_weight * edge_mask).unsqueeze(-1)  # (out, in, 1)
-    if out_major:
-        return torch.cat([spline, base], dim=2).view(out_features, -1)
-    return torch.cat([spline.permute(1, 2, 0), base.permute(1, 2, 0)], dim=1).view(-1, out_features)
+    return torch.cat([spline, base], dim=2).view(spline_weight.shape[0], -1)
 
 
-def _weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, out_major=False):
-    """dL/dc, dL/dw^s, dL/dw^b from dL/dW, laid out as `_weight_matrix` gave W."""
+def _weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, out_major):
+    """dL/dc, dL/dw^s, dL/dw^b from dL/dW^T (out, in * (G + k + 1)) if out_major, else from
+    dL/dW (in * (G + k + 1), out)."""
     if _kernels_take(grad_weights, spline_weight, spline_scale, edge_mask):
         return kernels.edge_weights_grad(grad_weights, spline_weight, spline_scale, edge_mask, out_major)
     out_features, in_features, size = spline_weight.shape
@@ -154,43 +153,39 @@ def _weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, ou
     grad_spline = grad[..., :size]  # (out, in, G + k)
     grad_scale = (grad_spline * spline_weight).sum(-1) * edge_mask  # (no einsum: vmap cannot batch it)
     grad_base = grad[..., size] * edge_mask
-    return grad_spline * (spline_scale * edge_mask).unsqueeze(-1), grad_scale, grad_base
-
-
-def _product(features, weights, out_major):
-    """y = F @ W, contiguous; with out_major, weights is W^T and the product is taken as (W^T F^T)^T."""
-    return (weights @ features.t()).t().contiguous() if out_major else features @ weights
+    grad_spline = grad_spline * (spline_scale * edge_mask).unsqueeze(-1)
+    # in the parameters' own layout: autograd copies a gradient whose strides differ from them
+    return grad_spline.contiguous(), grad_scale.contiguous(), grad_base.contiguous()
 
 
 class _LayerProduct(torch.autograd.Function):
-    """A layer's y = F(x) @ W as one autograd node: in eager mode the fixed cost of each node and
+    """A layer's y = F(x) W as one autograd node: in eager mode the fixed cost of each node and
     operation is most of a small layer's step. Backward: dL/dF = dL/dy W^T gives dL/dx
-    (`_features_grad`), and dL/dW = F^T dL/dy the parameters' gradients (`_weight_matrix_grad`);
-    for out-major weights, dL/dW^T = dL/dy^T F. torch.compile traces both passes, with the
-    features as operators."""
+    (`_features_grad`), and dL/dW = F^T dL/dy the parameters' gradients (`_weight_matrix_grad`).
+    The weights are kept out-major, W^T; see `_transposed_product` for the products' order.
+    torch.compile traces both passes, with the features as operators."""
 
     @staticmethod
     def forward(ctx, x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask):
         compute = _edge_features if torch.compiler.is_compiling() else _features
         features = compute(x, grid, spline_order, uniform).flatten(1)
-        out_major = _out_major(x, spline_weight.shape[0])
-        weights = _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask, out_major)
-        ctx.spline_order, ctx.uniform, ctx.out_major = spline_order, uniform, out_major
+        weights = _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask)  # W^T
+        transposed = _transposed_product(x, spline_weight.shape[0])
+        ctx.spline_order, ctx.uniform, ctx.transposed = spline_order, uniform, transposed
         ctx.save_for_backward(x, grid, features, weights, spline_weight, spline_scale, edge_mask)
-        return _product(features, weights, out_major)
+        return (weights @ features.t()).t().contiguous() if transposed else features @ weights.t()
 
     @staticmethod
     def backward(ctx, grad):
         x, grid, features, weights, spline_weight, spline_scale, edge_mask = ctx.saved_tensors
-        out_major = ctx.out_major
         grad_x = None
         if ctx.needs_input_grad[0]:
             width = grid.shape[-1] - ctx.spline_order  # G + k + 1 features per input
-            grad_features = (grad @ (weights if out_major else weights.t())).reshape(x.shape[0], x.shape[1], width)
+            grad_features = (grad @ weights).reshape(x.shape[0], x.shape[1], width)
             compute = _edge_features_grad if torch.compiler.is_compiling() else _features_grad
             grad_x = compute(x, grid, ctx.spline_order, ctx.uniform, grad_features)
-        grad_weights = grad.t() @ features if out_major else features.t() @ grad
-        grads = _weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, out_major)
+        grad_weights = grad.t() @ features if ctx.transposed else features.t() @ grad
+        grads = _weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, ctx.transposed)
         return grad_x, None, None, None, *grads, None
 
 
@@ -278,11 +273,9 @@ class KANLayer(nn.Module):
 
     def edge_weights(self):
         """W (in * (G + k + 1), out), the right operand of y = F @ W: W[i, b, j] = m_{j,i} w^s_{j,i} c_{j,i,b}
-        for b < G + k and W[i, G + k, j] = m_{j,i} w^b_{j,i}.
-
-        Contiguous in this layout, so that backward's product F^T @ dL/dy is the fast one.
+        for b < G + k and W[i, G + k, j] = m_{j,i} w^b_{j,i}; a transposed view of out-major values.
         """
-        return _weight_matrix(self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
+        return _weight_matrix(self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask).t()
 
     def features(self, x):
         """F(x) (N, in * (G + k + 1)): every input's B-spline basis and then silu(x), input after input."""

@@ -111,21 +111,20 @@ def features_grad(x, grid, spline_order, uniform, grad):
     return grad_x
 
 
-def edge_weights(spline_weight, spline_scale, base_weight, edge_mask, out_major=False):
-    """A layer's weights W (in * (G + k + 1), out), or with out_major W^T (out, in * (G + k + 1)),
-    from its parameters, as `kanlab.kan._weight_matrix` computes them: W[i, b, j] =
-    m_{j,i} w^s_{j,i} c_{j,i,b} for b < G + k and W[i, G + k, j] = m_{j,i} w^b_{j,i}."""
+def edge_weights(spline_weight, spline_scale, base_weight, edge_mask):
+    """A layer's weights out-major, W^T (out, in * (G + k + 1)), from its parameters, as
+    `kanlab.kan._weight_matrix` computes them: W[i, b, j] = m_{j,i} w^s_{j,i} c_{j,i,b} for
+    b < G + k and W[i, G + k, j] = m_{j,i} w^b_{j,i}."""
     operands = [t.contiguous() for t in (spline_weight, spline_scale, base_weight, edge_mask)]
-    shape = _check_edges(*operands, out_major=out_major)
-    weights = spline_weight.new_empty(shape)
-    _call("edge_weights", spline_weight.dtype, *operands, *spline_weight.shape, int(out_major), weights,
-          torch.get_num_threads())  # fmt: skip
+    weights = spline_weight.new_empty(_check_edges(*operands, out_major=True))
+    _call("edge_weights", spline_weight.dtype, *operands, *spline_weight.shape, weights, torch.get_num_threads())
     return weights
 
 
-def edge_weights_grad(grad, spline_weight, spline_scale, edge_mask, out_major=False):
-    """(dL/dc, dL/dw^s, dL/dw^b) from dL/dW laid out as `edge_weights` gave W: dL/dc = m w^s dL/dW,
-    dL/dw^s = m sum_b c_b dL/dW_b, dL/dw^b = m dL/dW at the silu row."""
+def edge_weights_grad(grad, spline_weight, spline_scale, edge_mask, out_major):
+    """(dL/dc, dL/dw^s, dL/dw^b) from dL/dW^T (out, in * (G + k + 1)) if out_major, else from
+    dL/dW (in * (G + k + 1), out): dL/dc = m w^s dL/dW, dL/dw^s = m sum_b c_b dL/dW_b and
+    dL/dw^b = m dL/dW at the silu row."""
     operands = [t.contiguous() for t in (spline_weight, spline_scale, edge_mask)]
     shape = _check_edges(*operands, out_major=out_major)
     if grad.shape != shape or grad.dtype != spline_weight.dtype:
@@ -264,6 +263,6 @@ def _declare(library):
     library.write_features.argtypes = [*head, pointer, size, flag]
     library.features_grad.argtypes = [*head, pointer, size, pointer, flag]
     library.write_features.restype = library.features_grad.restype = ctypes.c_int
-    library.edge_weights.argtypes = [pointer] * 4 + [size, size, size, flag, pointer, flag]
+    library.edge_weights.argtypes = [pointer] * 4 + [size, size, size, pointer, flag]
     library.edge_weights_grad.argtypes = [pointer] * 4 + [size, size, size, flag] + [pointer] * 3 + [flag]
     library.edge_weights.restype = library.edge_weights_grad.restype = ctypes.c_int

@@ -32,7 +32,7 @@ def samples(n, in_features, seed=0, low=-1.0, high=1.0, dtype=torch.float64):
     return low + (high - low) * torch.rand(n, in_features, generator=generator, dtype=dtype)
 
 
-# few outputs: the product is taken out-major on the CPU, as (W^T F^T)^T; many: as F @ W
+# few outputs: on the CPU the product is taken transposed, as (W^T F^T)^T; many: as F @ W
 OUT_FEATURES = pytest.mark.parametrize("out_features", [4, 20], ids=["few-outputs", "many-outputs"])
 
 
