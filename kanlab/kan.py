@@ -20,7 +20,8 @@ Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Pytho
 edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
 written straight into F, and the gradient with respect to x is their analytic derivative (a
 custom autograd function), so backward reads k + 2 values per input instead of re-running the
-recursion. On the CPU this is one pass of a small C kernel (`kanlab.kernels`); elsewhere, or
+recursion. On the CPU this is one pass of a small C kernel (`kanlab.kernels`, which also lays out
+W and takes its gradient); elsewhere, or
 without a C compiler, PyTorch operations compute the same numbers (`kanlab.splines.write_basis`,
 with at most 1 MiB of scratch memory). Under torch.compile the features are one operator
 (`kanlab::edge_features`), so that a whole network compiles into one graph.

@@ -15,7 +15,7 @@ broadcasting products over the short G + k axis take several slow passes.
 
 The numbers are those of `kanlab.splines` and `torch.nn.functional.silu` (the tests compare them
 to rounding), so the kernels only make things faster. Without a C compiler, on other devices,
-for other dtypes, or with KANLAB_KERNELS=0 in the environment, kanlab computes the same features
+for other dtypes, or with KANLAB_KERNELS=0 in the environment, kanlab computes the same numbers
 in PyTorch.
 
 The source is plain C (no Python or torch headers): `cc -O3 -fopenmp -march=native` builds it in
@@ -42,7 +42,15 @@ import torch
 
 from kanlab import splines
 
-__all__ = ["available", "unavailable_reason", "supports", "write_features", "features_grad", "edge_weights", "edge_weights_grad"]
+__all__ = [
+    "available",
+    "unavailable_reason",
+    "supports",
+    "write_features",
+    "features_grad",
+    "edge_weights",
+    "edge_weights_grad",
+]
 
 SOURCE = pathlib.Path(__file__).with_name("bspline_kernels.c")
 # tried in turn: tuned for this CPU with OpenMP threads, then more portable builds

@@ -259,39 +259,35 @@ SCRATCH_BYTES = 2**20
 
 
 @torch.no_grad()
-def write_basis(x, grid, spline_order, out, uniform=None, derivative=False):
+def write_basis(x, grid, spline_order, out, uniform=None):
     """Write the dense basis of x into out: out[n, i, b] = B_b(x_{n,i}).
 
     Shape: x (N, in), grid (in, G + 2k + 1), out (N, in, G + k) (may be a strided view).
     The values are those of `basis`, computed with little temporary memory and not
-    differentiable: it returns (first, slopes) as `local_basis` defines them (slopes None unless
-    derivative=True), from which a custom backward gets dB/dx. On a uniform grid with every x in
-    [lo, hi), the usual case, each local value B_{first+r}(x) = sum_p M_k[p, r] u^p is evaluated
-    by Horner's rule into one reused plane and scattered at once; other cases go through
-    `local_basis` and `dense_basis`. (`kanlab.kernels` does the same work in C on the CPU.)
+    differentiable. On a uniform grid with every x in [lo, hi), the usual case, each local value
+    B_{first+r}(x) = sum_p M_k[p, r] u^p is evaluated by Horner's rule into one reused plane and
+    scattered at once; other cases go through `local_basis` and `dense_basis`. (`kanlab.kernels`
+    does the same work in C on the CPU.)
     """
     k = spline_order
     size = grid.shape[-1] - k - 1
     if (is_uniform(grid) if uniform is None else uniform) and k > 0:
-        cell, u, scale = _uniform_cells(x, grid)
+        cell, u, _ = _uniform_cells(x, grid)
         first = cell.to(torch.long).sub_(k)
         del cell
         if _within(first, 0, size - k - 1):
             out.zero_()
             index = first.unsqueeze(2)
-            matrix, derivative_matrix = _power_matrices(k, x.dtype, x.device)
+            matrix, _ = _power_matrices(k, x.dtype, x.device)
             # as many value planes at once as fit in the scratch budget (all of them for small x)
             count = max(1, min(k + 1, SCRATCH_BYTES // max(1, x.numel() * x.element_size())))
             scratch = x.new_empty(count, *x.shape)
             for low in range(0, k + 1, count):
                 block = _horner(u, matrix[:, low : low + count], out=scratch[: min(count, k + 1 - low)])
                 _scatter_shifted(out, index, block, low)
-            if not derivative:
-                return first, None
-            return first, _horner(u, derivative_matrix, out=x.new_empty(k + 1, *x.shape)).mul_(scale)
-    first, values, *slopes = local_basis(x, grid, k, uniform, derivative)
+            return
+    first, values = local_basis(x, grid, k, uniform)
     dense_basis(first, values, size, out=out)
-    return first, (slopes[0] if derivative else None)
 
 
 def _horner(u, coefficients, out):
