@@ -13,7 +13,8 @@ One training step is forward, mean squared error against random targets, backwar
 - floor, transposed: the same products taken as (out, in*(G+k)) @ (in*(G+k), batch). Same work; on
   the CPU, MKL computes it several times faster for layers with 2 to 12 outputs, and kanlab uses it
   there, so its ratio shows how much of that a layer can gain.
-- kanlab (eager) and kanlab (torch.compile).
+- kanlab (eager) and kanlab (torch.compile); on CUDA also torch.compile with mode="reduce-overhead",
+  which replays whole steps as CUDA graphs.
 - MLP: nn.Sequential(Linear, SiLU, Linear) with the KAN's parameter count.
 - pykan (default and after .speed()) and efficient-kan, each only when importable.
 
@@ -23,7 +24,10 @@ ratios far less than the absolute times (which are printed too, as medians). Wit
 --cpu-time, the process's CPU time replaces the wall clock, which leaves out the time that other
 processes hold the core. Peak memory is the
 highest total of tensor memory allocated during one step beyond what existed before it (CPU:
-torch.profiler's memory events; CUDA: torch.cuda.max_memory_allocated).
+torch.profiler's memory events; CUDA: torch.cuda.max_memory_allocated). It is left blank for CUDA
+graphs, whose memory is a pool taken when they are recorded.
+
+On a GPU, `benchmarks/gpu.sh` runs this script after the tests' CUDA cases.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ import kanlab
 SHAPES = {"a": (1024, [64, 64]), "b": (4096, [2, 5, 1]), "c": (512, [784, 64, 10])}
 GPU_SHAPES = {"d": (65536, [256, 256, 256])}
 GRID_SIZE, SPLINE_ORDER = 5, 3
+# pykan's default mode stores (batch, out, in) activations several times over; beyond this many
+# per step (2^28 values: 1 GiB each in float32) it is left out rather than run out of memory
+PYKAN_DEFAULT_LIMIT = 2**28
 
 
 def make_floor(batch, widths, device, transposed=False):
@@ -98,6 +105,9 @@ def contenders(batch, widths, device, compile_model):
     if compile_model:
         compiled = torch.compile(model)
         found.append(("kanlab compiled", make_training_step(compiled, batch, widths, device), count))
+    if compile_model and device.type == "cuda":  # whole steps replayed as CUDA graphs: no launch cost
+        graphs = torch.compile(model, mode="reduce-overhead")
+        found += optional("kanlab compiled, CUDA graphs", lambda: graphs, batch, widths, device, count)
     mlp = same_parameter_mlp(widths, count, device)
     found.append(("MLP, same #params", make_training_step(mlp, batch, widths, device), sum(p.numel() for p in mlp.parameters())))
     try:
@@ -105,19 +115,42 @@ def contenders(batch, widths, device, compile_model):
     except ImportError:
         pass
     else:
-        other = EfficientKAN(widths, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER).to(device)
-        found.append(("efficient-kan", make_training_step(other, batch, widths, device), None))
+        def build_efficient_kan():
+            return EfficientKAN(widths, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER).to(device)
+
+        found += optional("efficient-kan", build_efficient_kan, batch, widths, device)
     try:
         from kan import KAN as PyKAN
     except ImportError:
         pass
     else:
         for mode in ("default", "speed()"):
-            other = PyKAN(width=list(widths), grid=GRID_SIZE, k=SPLINE_ORDER, seed=0, auto_save=False, device=device)
-            if mode == "speed()":
-                other.speed()
-            found.append((f"pykan {mode}", make_training_step(other, batch, widths, device), None))
+            if mode == "default" and batch * sum(map(math.prod, zip(widths, widths[1:]))) > PYKAN_DEFAULT_LIMIT:
+                print(f"pykan default skipped on batch {batch}, widths {widths}: it keeps every edge's activation")
+                continue
+
+            def build_pykan(mode=mode):
+                other = PyKAN(
+                    width=list(widths), grid=GRID_SIZE, k=SPLINE_ORDER, seed=0, auto_save=False, device=device
+                )
+                if mode == "speed()":
+                    other.speed()
+                return other
+
+            found += optional(f"pykan {mode}", build_pykan, batch, widths, device)
     return found
+
+
+def optional(label, build, batch, widths, device, count=None):
+    """[(label, step closure, count)] for a model that build() returns (another library's KAN, say),
+    or [] (saying why) if it fails to run."""
+    try:
+        step = make_training_step(build(), batch, widths, device)
+        step()
+    except Exception as error:  # another library's bug or a memory limit must not end the run
+        print(f"{label} left out on batch {batch}, widths {widths}: {type(error).__name__}: {error}"[:300])
+        return []
+    return [(label, step, count)]
 
 
 def seconds(step, device, repeats, clock=time.perf_counter):
@@ -179,14 +212,16 @@ def benchmark(name, batch, widths, device, rounds, compile_model, clock):
         for label, step, _ in entries:
             times[label].append(seconds(step, device, repeats[label], clock))
     print(f"\n({name}) batch {batch}, widths {widths}, G={GRID_SIZE}, k={SPLINE_ORDER}, {device}")
-    print(f"{'':22s}{'ratio to floor':>16s}{'ratio to MLP':>14s}{'median ms':>11s}{'peak MiB':>10s}{'params':>10s}")
+    print(f"{'':30s}{'ratio to floor':>16s}{'ratio to MLP':>14s}{'median ms':>11s}{'peak MiB':>10s}{'params':>10s}")
     for label, step, count in entries:
         to_floor = statistics.median(t / f for t, f in zip(times[label], times["floor"]))
         to_mlp = statistics.median(t / m for t, m in zip(times[label], times["MLP, same #params"]))
-        memory = peak_memory(step, device) / 2**20
+        # CUDA graphs keep their memory in a pool taken when they are recorded, which no step's
+        # peak shows
+        memory = "" if "CUDA graphs" in label else f"{peak_memory(step, device) / 2**20:.2f}"
         print(
-            f"{label:22s}{to_floor:16.2f}{to_mlp:14.2f}{1e3 * statistics.median(times[label]):11.3f}"
-            f"{memory:10.2f}{count if count else '':>10}"
+            f"{label:30s}{to_floor:16.2f}{to_mlp:14.2f}{1e3 * statistics.median(times[label]):11.3f}"
+            f"{memory:>10s}{count if count else '':>10}"
         )
 
 
