@@ -23,8 +23,9 @@ custom autograd function), so backward reads k + 2 values per input instead of r
 recursion. On the CPU this is one pass of a small C kernel (`kanlab.kernels`, which also lays out
 W and takes its gradient); elsewhere, or
 without a C compiler, PyTorch operations compute the same numbers (`kanlab.splines.write_basis`,
-with at most 1 MiB of scratch memory). Under torch.compile the features are one operator
-(`kanlab::edge_features`), so that a whole network compiles into one graph.
+with at most 1 MiB of scratch memory). Under torch.compile a whole network compiles into one
+graph: on the CPU the features are one operator (`kanlab::edge_features`) that runs the C kernels;
+elsewhere the compiler traces the PyTorch operations and, on a GPU, fuses them.
 """
 
 from __future__ import annotations
@@ -80,10 +81,12 @@ def _features_grad(x: Tensor, grid: Tensor, spline_order: int, uniform: bool, gr
     return grad_x
 
 
-# The same pair as operators of torch.library, so that under torch.compile the whole model stays
-# one graph (the compiler calls an operator as it is, knowing only its output's shape). In eager
-# mode `_LayerProduct` calls the plain functions instead: an operator's dispatch costs tens of
-# microseconds per call, which small layers feel.
+# The same pair as operators of torch.library, so that under torch.compile on the CPU the whole
+# model stays one graph (the compiler calls an operator as it is, knowing only its output's shape,
+# and the C kernels cannot be traced). Elsewhere the compiler traces the plain functions' PyTorch
+# operations, and on a GPU fuses them into a few generated kernels. In eager mode `_LayerProduct`
+# calls the plain functions too: an operator's dispatch costs tens of microseconds per call, which
+# small layers feel.
 _edge_features = torch.library.custom_op("kanlab::edge_features", _features, mutates_args=())
 _edge_features_grad = torch.library.custom_op("kanlab::edge_features_grad", _features_grad, mutates_args=())
 
@@ -109,6 +112,17 @@ def _features_backward(ctx, grad):
 
 
 _edge_features.register_autograd(_features_backward, setup_context=_save_for_features_grad)
+
+# the devices whose features torch.compile calls as the operators above instead of tracing them
+_OPERATOR_DEVICES = ("cpu",)
+
+
+def _feature_functions(x):
+    """The features and their gradient for x: operators under torch.compile on the CPU, else the
+    plain functions."""
+    if torch.compiler.is_compiling() and x.device.type in _OPERATOR_DEVICES:
+        return _edge_features, _edge_features_grad
+    return _features, _features_grad
 
 
 # On the CPU, a product (N, K) @ (K, n) with few columns n is several times slower in MKL than the
@@ -168,7 +182,7 @@ class _LayerProduct(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask):
-        compute = _edge_features if torch.compiler.is_compiling() else _features
+        compute, _ = _feature_functions(x)
         features = compute(x, grid, spline_order, uniform).flatten(1)
         weights = _weight_matrix(spline_weight, spline_scale, base_weight, edge_mask)  # W^T
         transposed = _transposed_product(x, spline_weight.shape[0])
@@ -183,7 +197,7 @@ class _LayerProduct(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             width = grid.shape[-1] - ctx.spline_order  # G + k + 1 features per input
             grad_features = (grad @ weights).reshape(x.shape[0], x.shape[1], width)
-            compute = _edge_features_grad if torch.compiler.is_compiling() else _features_grad
+            _, compute = _feature_functions(x)
             grad_x = compute(x, grid, ctx.spline_order, ctx.uniform, grad_features)
         grad_weights = grad.t() @ features if ctx.transposed else features.t() @ grad
         grads = _weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, ctx.transposed)
@@ -496,7 +510,12 @@ def _check_input(x, in_features, finite=True):
 
 
 def _check_finite(x):
-    """One pass: NaN propagates through aminmax, and inf shows in it."""
+    """One pass: NaN propagates through aminmax, and inf shows in it. Left out while torch.compile
+    traces (off the CPU, where the features are traced): the check needs the values on the host,
+    which would split the graph and stall a GPU at every layer; non-finite inputs then give
+    non-finite outputs, as in nn.Linear."""
+    if torch.compiler.is_compiling():
+        return
     if x.numel():
         low, high = torch.aminmax(x)
         if not (math.isfinite(low.item()) and math.isfinite(high.item())):

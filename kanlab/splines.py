@@ -116,11 +116,16 @@ def _power_to_bspline(spline_order):
 
 
 @functools.lru_cache(maxsize=64)
-def _power_matrices(spline_order, dtype, device):
-    """M_k and D_k (k, k + 1), the matrix of the u-derivatives: d/du values = [1, .., u^(k-1)] @ D_k."""
+def _cached_power_matrices(spline_order, dtype, device):
     matrix = torch.tensor(_power_to_bspline(spline_order), dtype=dtype, device=device)
     derivative = torch.arange(1, spline_order + 1, dtype=dtype, device=device)[:, None] * matrix[1:]
     return matrix, derivative
+
+
+@torch.compiler.assume_constant_result  # torch.compile takes the result as it is, tracing no numpy code
+def _power_matrices(spline_order, dtype, device):
+    """M_k and D_k (k, k + 1), the matrix of the u-derivatives: d/du values = [1, .., u^(k-1)] @ D_k."""
+    return _cached_power_matrices(spline_order, dtype, device)
 
 
 def local_basis(x, grid, spline_order, uniform=None, derivative=False):
@@ -153,7 +158,10 @@ def local_basis(x, grid, spline_order, uniform=None, derivative=False):
     first = cell.sub_(k)  # in place: the index planes are the largest integer temporaries
     # the usual case, x in [lo, hi): all k + 1 indices exist (for k = 0 the cell index is clamped
     # onto the grid, so it cannot tell; x itself is compared)
-    usual = _within(first, 0, size - k - 1) if k else bool(((x >= grid[:, 0]) & (x < grid[:, -1])).all())
+    if torch.compiler.is_compiling():  # no data-dependent branch in a traced graph
+        usual = False
+    else:
+        usual = _within(first, 0, size - k - 1) if k else bool(((x >= grid[:, 0]) & (x < grid[:, -1])).all())
     if usual:
         return (first, values) if not derivative else (first, values, slopes)
     index = first + torch.arange(k + 1, device=x.device).view(-1, *([1] * x.dim()))
@@ -195,7 +203,11 @@ def _uniform_local_basis(x, grid, k, derivative):
 
 
 def _within(index, low, high):
-    """True when every entry of the integer tensor index lies in [low, high] (one pass)."""
+    """True when every entry of the integer tensor index lies in [low, high] (one pass). Always
+    False while torch.compile traces: the callers' general paths, which this lets them skip, need
+    no data-dependent branch (nor a wait for the device), so the compiled graph stays whole."""
+    if torch.compiler.is_compiling():
+        return False
     if index.numel() == 0:
         return True
     smallest, largest = torch.aminmax(index)

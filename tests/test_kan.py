@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import kanlab
-from kanlab import splines
+from kanlab import kan, kernels, splines
 from kanlab.kan import KAN, KANLayer
 
 DEVICES = [
@@ -122,6 +122,31 @@ def test_torch_compile_gives_the_same_outputs_and_gradients(feature_path):
         gradients.append([x.grad.clone()] + [p.grad.clone() for p in model.parameters() if p.grad is not None])
     torch.testing.assert_close(outputs[1], outputs[0])
     assert len(gradients[1]) == len(gradients[0]) > 0
+    for compiled_gradient, eager_gradient in zip(gradients[1], gradients[0]):
+        torch.testing.assert_close(compiled_gradient, eager_gradient)
+
+
+@pytest.mark.parametrize("adaptive", [False, True], ids=["uniform-grid", "adaptive-grid"])
+def test_torch_compile_traces_the_pytorch_features_off_the_cpu_into_one_graph(adaptive, monkeypatch):
+    """On a GPU the compiler traces the features' PyTorch operations; here the CPU stands in for it."""
+    monkeypatch.setattr(kan, "_OPERATOR_DEVICES", ())
+    monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+    model = KAN([3, 20, 2], grid_size=5, seed=0, dtype=torch.float64)
+    x = samples(50, 3, seed=2, low=-1.3, high=1.3)  # some inputs beyond the grid
+    if adaptive:
+        model.update_grid(x**3)
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(model)(x)
+    assert (explanation.graph_count, explanation.graph_break_count) == (1, 0), explanation.break_reasons
+    outputs, gradients = [], []
+    for run in (model, torch.compile(model, backend="aot_eager")):
+        model.zero_grad(set_to_none=True)
+        x_run = x.clone().requires_grad_()
+        y = run(x_run)
+        y.square().sum().backward()
+        outputs.append(y.detach())
+        gradients.append([x_run.grad] + [p.grad.clone() for p in model.parameters() if p.grad is not None])
+    torch.testing.assert_close(outputs[1], outputs[0])
     for compiled_gradient, eager_gradient in zip(gradients[1], gradients[0]):
         torch.testing.assert_close(compiled_gradient, eager_gradient)
 
