@@ -220,6 +220,10 @@ class KANLayer(nn.Module):
     Shape:
         Input (*, in_features); output (*, out_features).
 
+    Raises ValueError for inputs holding NaN or inf, except inside a graph that torch.compile
+    traced for a GPU (or any device but the CPU): there the check, which needs the values on the
+    host, is left out, and such inputs give NaN outputs as in nn.Linear.
+
     Attributes:
         grid: buffer (in_features, G + 2k + 1), each input's knots (`kanlab.splines`).
         base_weight: (out_features, in_features) w^b, initialised U(-1, 1) / sqrt(in_features).

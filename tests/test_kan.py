@@ -151,6 +151,13 @@ def test_torch_compile_traces_the_pytorch_features_off_the_cpu_into_one_graph(ad
         torch.testing.assert_close(compiled_gradient, eager_gradient)
 
 
+def test_torch_compile_on_the_cpu_still_rejects_non_finite_input(feature_path):
+    compiled = torch.compile(KAN([2, 3, 1], seed=0), backend="aot_eager")
+    compiled(torch.rand(4, 2))
+    with pytest.raises(ValueError, match="finite"):
+        compiled(torch.tensor([[0.1, float("nan")]] * 4))
+
+
 def test_torch_compile_keeps_a_network_in_one_graph():
     torch._dynamo.reset()
     explanation = torch._dynamo.explain(KAN([3, 4, 2], grid_size=5, seed=0))(torch.rand(16, 3))
