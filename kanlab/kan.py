@@ -514,10 +514,10 @@ def _check_input(x, in_features, finite=True):
 
 
 def _check_finite(x):
-    """One pass: NaN propagates through aminmax, and inf shows in it. Left out while torch.compile
-    traces (off the CPU, where the features are traced): the check needs the values on the host,
-    which would split the graph and stall a GPU at every layer; non-finite inputs then give
-    non-finite outputs, as in nn.Linear."""
+    """One pass: NaN propagates through aminmax, and inf shows in it. Left out of what torch.compile
+    traces, since it needs the values on the host, which would split the graph and stall a GPU at
+    every layer; non-finite inputs then give non-finite outputs, as in nn.Linear. (On the CPU the
+    features' operator is not traced: it runs the check whenever the graph runs.)"""
     if torch.compiler.is_compiling():
         return
     if x.numel():
