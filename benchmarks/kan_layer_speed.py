@@ -15,7 +15,7 @@ One training step is forward, mean squared error against random targets, backwar
   there, so its ratio shows how much of that a layer can gain.
 - kanlab (eager) and kanlab (torch.compile); on CUDA also torch.compile with mode="reduce-overhead",
   which replays whole steps as CUDA graphs.
-- MLP: nn.Sequential(Linear, SiLU, Linear) with the KAN's parameter count.
+- MLP: nn.Sequential(Linear, SiLU, Linear) with the KAN's parameter count, eager and compiled.
 - pykan (default and after .speed()) and efficient-kan, each only when importable.
 
 The contenders run interleaved, round after round, and every ratio is the median over rounds of
@@ -109,7 +109,10 @@ def contenders(batch, widths, device, compile_model):
         graphs = torch.compile(model, mode="reduce-overhead")
         found += optional("kanlab compiled, CUDA graphs", lambda: graphs, batch, widths, device, count)
     mlp = same_parameter_mlp(widths, count, device)
-    found.append(("MLP, same #params", make_training_step(mlp, batch, widths, device), sum(p.numel() for p in mlp.parameters())))
+    mlp_count = sum(p.numel() for p in mlp.parameters())
+    found.append(("MLP, same #params", make_training_step(mlp, batch, widths, device), mlp_count))
+    if compile_model:  # what torch.compile makes of the simplest network of this size, for scale
+        found.append(("MLP compiled", make_training_step(torch.compile(mlp), batch, widths, device), mlp_count))
     try:
         from efficient_kan import KAN as EfficientKAN
     except ImportError:
