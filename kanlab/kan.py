@@ -178,7 +178,8 @@ class _LayerProduct(torch.autograd.Function):
     operation is most of a small layer's step. Backward: dL/dF = dL/dy W^T gives dL/dx
     (`_features_grad`), and dL/dW = F^T dL/dy the parameters' gradients (`_weight_matrix_grad`).
     The weights are kept out-major, W^T; see `_transposed_product` for the products' order.
-    torch.compile traces both passes, with the features as operators."""
+    torch.compile traces both passes (with the features as operators on the CPU:
+    `_feature_functions`)."""
 
     @staticmethod
     def forward(ctx, x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask):

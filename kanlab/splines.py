@@ -115,7 +115,7 @@ def _power_to_bspline(spline_order):
     return matrix
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64)  # (torch.compile would trace through an lru_cache: hence two functions)
 def _cached_power_matrices(spline_order, dtype, device):
     matrix = torch.tensor(_power_to_bspline(spline_order), dtype=dtype, device=device)
     derivative = torch.arange(1, spline_order + 1, dtype=dtype, device=device)[:, None] * matrix[1:]
@@ -158,10 +158,10 @@ def local_basis(x, grid, spline_order, uniform=None, derivative=False):
     first = cell.sub_(k)  # in place: the index planes are the largest integer temporaries
     # the usual case, x in [lo, hi): all k + 1 indices exist (for k = 0 the cell index is clamped
     # onto the grid, so it cannot tell; x itself is compared)
-    if torch.compiler.is_compiling():  # no data-dependent branch in a traced graph
-        usual = False
-    else:
-        usual = _within(first, 0, size - k - 1) if k else bool(((x >= grid[:, 0]) & (x < grid[:, -1])).all())
+    if k:
+        usual = _within(first, 0, size - k - 1)
+    else:  # a data-dependent branch, which a traced graph leaves out as `_within` does
+        usual = not torch.compiler.is_compiling() and bool(((x >= grid[:, 0]) & (x < grid[:, -1])).all())
     if usual:
         return (first, values) if not derivative else (first, values, slopes)
     index = first + torch.arange(k + 1, device=x.device).view(-1, *([1] * x.dim()))

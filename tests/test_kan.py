@@ -108,22 +108,26 @@ def test_network_input_gradient_passes_gradcheck(feature_path):
     assert torch.autograd.gradcheck(model, (x,))
 
 
-def test_torch_compile_gives_the_same_outputs_and_gradients(feature_path):
-    model = KAN([3, 20, 2], grid_size=5, seed=0, dtype=torch.float64)  # many outputs, then few
-    x = samples(50, 3, seed=2).requires_grad_()
-    compiled = torch.compile(model, backend="aot_eager")  # dynamo and AOT autograd, no C++ compiler needed
+def assert_compiled_gives_the_eager_outputs_and_gradients(model, x):
+    """model(x) and the gradients of sum(y^2) (for x and every parameter) agree between eager mode
+    and torch.compile (aot_eager: dynamo and AOT autograd, no C++ compiler needed)."""
     outputs, gradients = [], []
-    for run in (model, compiled):
+    for run in (model, torch.compile(model, backend="aot_eager")):
         model.zero_grad(set_to_none=True)
-        x.grad = None
-        y = run(x)
+        x_run = x.clone().requires_grad_()
+        y = run(x_run)
         y.square().sum().backward()
         outputs.append(y.detach())
-        gradients.append([x.grad.clone()] + [p.grad.clone() for p in model.parameters() if p.grad is not None])
+        gradients.append([x_run.grad] + [p.grad.clone() for p in model.parameters() if p.grad is not None])
     torch.testing.assert_close(outputs[1], outputs[0])
     assert len(gradients[1]) == len(gradients[0]) > 0
     for compiled_gradient, eager_gradient in zip(gradients[1], gradients[0]):
         torch.testing.assert_close(compiled_gradient, eager_gradient)
+
+
+def test_torch_compile_gives_the_same_outputs_and_gradients(feature_path):
+    model = KAN([3, 20, 2], grid_size=5, seed=0, dtype=torch.float64)  # many outputs, then few
+    assert_compiled_gives_the_eager_outputs_and_gradients(model, samples(50, 3, seed=2))
 
 
 @pytest.mark.parametrize("adaptive", [False, True], ids=["uniform-grid", "adaptive-grid"])
@@ -138,17 +142,7 @@ def test_torch_compile_traces_the_pytorch_features_off_the_cpu_into_one_graph(ad
     torch._dynamo.reset()
     explanation = torch._dynamo.explain(model)(x)
     assert (explanation.graph_count, explanation.graph_break_count) == (1, 0), explanation.break_reasons
-    outputs, gradients = [], []
-    for run in (model, torch.compile(model, backend="aot_eager")):
-        model.zero_grad(set_to_none=True)
-        x_run = x.clone().requires_grad_()
-        y = run(x_run)
-        y.square().sum().backward()
-        outputs.append(y.detach())
-        gradients.append([x_run.grad] + [p.grad.clone() for p in model.parameters() if p.grad is not None])
-    torch.testing.assert_close(outputs[1], outputs[0])
-    for compiled_gradient, eager_gradient in zip(gradients[1], gradients[0]):
-        torch.testing.assert_close(compiled_gradient, eager_gradient)
+    assert_compiled_gives_the_eager_outputs_and_gradients(model, x)
 
 
 def test_torch_compile_on_the_cpu_still_rejects_non_finite_input(feature_path):
