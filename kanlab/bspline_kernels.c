@@ -202,6 +202,11 @@ static void tile_values(const real *x, const Grid *grid, const Tile *tile, int s
         if (slopes) /* d/dx = d/du / h */
             for (int64_t r = 0; r <= k; r++)
                 for (int64_t j = 0; j < count; j++) values[r * TILE + j] *= grid->scale[tile->column + j];
+        else /* B-splines are >= 0; the power form can round to -1e-17 beside a knot */
+            for (int64_t r = 0; r <= k; r++) {
+                real *restrict plane = values + r * TILE;
+                for (int64_t j = 0; j < count; j++) plane[j] = plane[j] > 0 ? plane[j] : 0;
+            }
         return;
     }
     for (int64_t j = 0; j < count; j++) {

@@ -193,6 +193,7 @@ def _uniform_local_basis(x, grid, k, derivative):
     powers = torch.stack(powers)
     matrix, derivative_matrix = _power_matrices(k, x.dtype, x.device)
     values = torch.addmm(matrix[0].unsqueeze(1), matrix[1:].t(), powers[:k]).reshape(k + 1, *x.shape)
+    values.clamp_min_(0)  # B-splines are >= 0; the power form can round to -1e-17 beside a knot
     slopes = None
     if derivative and k == 0:
         slopes = torch.zeros_like(values)
@@ -296,6 +297,7 @@ def write_basis(x, grid, spline_order, out, uniform=None):
             scratch = x.new_empty(count, *x.shape)
             for low in range(0, k + 1, count):
                 block = _horner(u, matrix[:, low : low + count], out=scratch[: min(count, k + 1 - low)])
+                block.clamp_min_(0)  # as in `_uniform_local_basis`
                 _scatter_shifted(out, index, block, low)
             return
     first, values = local_basis(x, grid, k, uniform)
