@@ -1,0 +1,152 @@
+"""Chapters 7 and 8's figures: Kolmogorov-Arnold networks. B-spline bases, training curves, and
+a KAN's diagram with the learned function of every edge."""
+
+import torch
+from matplotlib.patches import Circle
+
+from kanlab import splines
+from kanlab.plot.style import LAYER_COLORS, axes_or_new, diagram_frame
+from kanlab.pruning import input_box_samples
+from kanlab.regularization import model_edge_scales
+
+
+def spline_basis(grid_size=5, spline_order=3, grid_range=(-1.0, 1.0), ax=None, title=None):
+    """Every B-spline B_b of order k on a uniform grid of G intervals, and their sum (which is 1).
+
+    Returns:
+        The Axes, holding G + k basis curves, the dashed sum, and dotted lines at the grid points.
+    """
+    ax = axes_or_new(ax, (6.0, 3.0))
+    grid = splines.uniform_grid(grid_size, spline_order, grid_range, dtype=torch.float64)
+    lo, hi = float(grid_range[0]), float(grid_range[1])
+    x = torch.linspace(lo, hi, 401, dtype=torch.float64)
+    values = splines.basis(x[:, None], grid, spline_order)[:, 0, :]  # (401, G + k)
+    for b in range(values.shape[1]):
+        ax.plot(x, values[:, b], linewidth=1.5, label=f"$B_{{{b}}}$")
+    ax.plot(x, values.sum(dim=1), color="black", linestyle="--", linewidth=1, label="sum")
+    for knot in grid[0, spline_order : spline_order + grid_size + 1].tolist():
+        ax.axvline(knot, color="#bbbbbb", linestyle=":", linewidth=1, zorder=0)
+    ax.set_xlabel("$x$ (dotted: grid points)")
+    ax.set_ylabel("$B_b(x)$")
+    ax.set_ylim(-0.05, 1.1)
+    if values.shape[1] <= 12:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    ax.set_title(title or f"B-splines of order $k={spline_order}$ on $G={grid_size}$ intervals")
+    return ax
+
+
+def training_curves(history, ax=None, title="Training and test error"):
+    """Root-mean-square error on the training and test sets after every step, on a log scale.
+
+    Args:
+        history: a `kanlab.train.History` (train_rmse, test_rmse, grid_updates).
+
+    Returns:
+        The Axes; grid updates are marked by dotted vertical lines.
+    """
+    if len(history.train_rmse) == 0:
+        raise ValueError("training_curves: history holds no steps")
+    ax = axes_or_new(ax, (6.0, 3.5))
+    steps = range(1, len(history.train_rmse) + 1)
+    ax.plot(steps, history.train_rmse, label="train RMSE")
+    ax.plot(steps, history.test_rmse, linestyle="--", label="test RMSE")
+    for step in history.grid_updates:
+        ax.axvline(step + 1, color="#bbbbbb", linestyle=":", linewidth=1, zorder=0)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("RMSE (log scale)")
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+    ax.set_title(title)
+    return ax
+
+
+@torch.no_grad()
+def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN and the function on each edge"):
+    r"""The network diagram of a KAN with each live edge's learned curve phi_{j,i} in a small inset.
+
+    Layers go from the inputs (bottom) to the outputs (top). Every edge i -> j of a layer has its
+    own inset in the row between the two layers, showing phi_{j,i} over the values its input takes
+    on the samples x; its lines and curve are as opaque as the edge is important (its normalised
+    scale, `kanlab.regularization.model_edge_scales`, relative to the largest in its layer).
+    Symbolic edges are drawn in red and labelled with their function. Pruned edges are not drawn.
+
+    Args:
+        model: a `kanlab.KAN`.
+        x: samples (batch, n_0); None draws 1000 from the input grid box.
+        var_names, output_names: labels under the inputs and over the outputs
+            (default $x_1, ...$ and $y_1, ...$).
+
+    Returns:
+        The Axes; ``ax.child_axes`` holds one inset per live edge.
+    """
+    widths = list(model.widths)
+    var_names = list(var_names) if var_names is not None else [f"$x_{{{i + 1}}}$" for i in range(widths[0])]
+    output_names = list(output_names) if output_names is not None else [f"$y_{{{j + 1}}}$" for j in range(widths[-1])]
+    if len(var_names) != widths[0] or len(output_names) != widths[-1]:
+        raise ValueError(
+            f"kan: var_names needs {widths[0]} names and output_names {widths[-1]}, "
+            f"got {len(var_names)} and {len(output_names)}"
+        )
+    if x is None:
+        x = input_box_samples(model)
+    x = x.to(device=model.layers[0].grid.device, dtype=model.layers[0].grid.dtype)
+    inputs, activations = model.layer_inputs(x), model.edge_activations(x)
+    scales = model_edge_scales(model, x)
+
+    slots = max(max(widths), max(a * b for a, b in zip(widths, widths[1:])))
+    width = 0.7 * slots
+    gap = 1.6  # vertical distance between layers
+    ax = axes_or_new(ax, (max(4.0, 1.1 * width + 1.0), 1.8 * len(widths)))
+    ax.set_xlim(0, width)
+    ax.set_ylim(-0.6, gap * (len(widths) - 1) + 0.6)
+
+    def node_x(layer, node):
+        return (node + 0.5) * width / widths[layer]
+
+    for layer, n in enumerate(widths):
+        kind = "input" if layer == 0 else "output" if layer == len(widths) - 1 else "hidden"
+        for node in range(n):
+            ax.add_patch(Circle((node_x(layer, node), layer * gap), 0.09, facecolor=LAYER_COLORS[kind],
+                                edgecolor="black", zorder=3))
+    for i, name in enumerate(var_names):
+        ax.text(node_x(0, i), -0.2, name, ha="center", va="top", fontsize=11)
+    for j, name in enumerate(output_names):
+        ax.text(node_x(len(widths) - 1, j), gap * (len(widths) - 1) + 0.2, name, ha="center", va="bottom", fontsize=11)
+
+    for layer, (layer_module, symbolic) in enumerate(zip(model.layers, model.symbolic)):
+        n_in, n_out = widths[layer], widths[layer + 1]
+        live = (layer_module.edge_mask != 0) | symbolic.is_symbolic()  # (out, in)
+        importance = scales[layer] / scales[layer].max().clamp_min(1e-12)
+        inset_width = min(0.8 * width / (n_in * n_out), 0.9)
+        inset_height = 0.45 * gap
+        y_mid = layer * gap + gap / 2
+        order = torch.argsort(inputs[layer], dim=0)
+        for i in range(n_in):
+            for j in range(n_out):
+                if not bool(live[j, i]):
+                    continue
+                alpha = float(importance[j, i].clamp(0.15, 1.0))
+                name = symbolic.function_name(i, j)
+                color = "red" if name else "black"
+                centre = (i * n_out + j + 0.5) * width / (n_in * n_out)
+                ax.plot([node_x(layer, i), centre], [layer * gap + 0.09, y_mid - inset_height / 2],
+                        color=color, alpha=alpha, linewidth=1, zorder=1)
+                ax.plot([centre, node_x(layer + 1, j)], [y_mid + inset_height / 2, (layer + 1) * gap - 0.09],
+                        color=color, alpha=alpha, linewidth=1, zorder=1)
+                inset = ax.inset_axes([centre - inset_width / 2, y_mid - inset_height / 2, inset_width, inset_height],
+                                      transform=ax.transData)
+                t = inputs[layer][order[:, i], i].cpu()
+                inset.plot(t, activations[layer][order[:, i], j, i].cpu(), color=color, alpha=alpha, linewidth=1.5)
+                inset.set_xticks([])
+                inset.set_yticks([])
+                for spine in inset.spines.values():
+                    spine.set_alpha(alpha)
+                if name:
+                    inset.set_title(name, fontsize=8, color="red", pad=2)
+    return diagram_frame(
+        ax, title,
+        xlabel="nodes; each edge's learned function in its box (red: symbolic)",
+        ylabel="layers (inputs at the bottom)",
+    )
+
