@@ -1,0 +1,249 @@
+r"""Multi-layer perceptrons: the networks of chapters 3 to 5, and how their weights are learned.
+
+An MLP with widths ``[n_0, n_1, ..., n_L]`` maps x in R^{n_0} through L affine layers, with a fixed
+activation sigma between them and none after the last:
+
+    h_0 = x,    h_l = sigma(W_l h_{l-1} + b_l)  (l = 1, ..., L - 1),    y = W_L h_{L-1} + b_L.
+
+Each h_l is a point of the l-th hidden space (`MLP.hidden_spaces`). For classification the output
+is a score (a logit): one output means "class 1 when the score is positive", several outputs mean
+"the class with the largest score". `train_classifier` finds the weights by (full-batch) gradient
+descent on the cross-entropy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["ACTIVATIONS", "MLP", "ClassifierHistory", "train_classifier", "predict", "accuracy", "parameter_count"]
+
+ACTIVATIONS = {
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "identity": lambda z: z,
+}
+
+
+class MLP(nn.Module):
+    r"""A multi-layer perceptron, ``y = W_L sigma(... sigma(W_1 x + b_1) ...) + b_L``.
+
+    Args:
+        widths: ``[in_features, hidden_1, ..., out_features]``, at least two whole numbers >= 1.
+        activation: the activation sigma between layers: ``"relu"``, ``"tanh"``, ``"sigmoid"``
+            or ``"identity"`` (no activation: the whole network is then one affine map).
+        seed: seeds the local generator that draws the initial weights (the global RNG is untouched).
+        device, dtype: of the parameters (default: the CPU and ``torch.get_default_dtype()``).
+
+    Shape:
+        - Input: ``(N, in_features)``.
+        - Output: ``(N, out_features)``.
+
+    Attributes:
+        layers: the ``nn.Linear`` layers; ``layers[l].weight`` is W_{l+1}, of shape
+            ``(widths[l + 1], widths[l])``. Initial values are drawn from
+            U(-1/sqrt(fan_in), 1/sqrt(fan_in)), the distribution ``nn.Linear`` uses.
+
+    Example:
+        >>> model = MLP([2, 2, 1], activation="relu", seed=0)
+        >>> model(torch.zeros(4, 2)).shape
+        torch.Size([4, 1])
+    """
+
+    def __init__(self, widths: Sequence[int], activation: str = "relu", seed: int = 0, device=None, dtype=None):
+        super().__init__()
+        widths = _checked_widths(widths)
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+        self.widths = widths
+        self.in_features, self.out_features = widths[0], widths[-1]
+        self.activation = activation
+        # skip_init: nn.Linear would draw its own first weights from the global RNG.
+        self.layers = nn.ModuleList(
+            nn.utils.skip_init(nn.Linear, n_in, n_out, device=device or "cpu", dtype=dtype)
+            for n_in, n_out in zip(widths[:-1], widths[1:])
+        )
+        self.reset_parameters(torch.Generator().manual_seed(seed))
+
+    @classmethod
+    def from_weights(cls, weights: Sequence, biases: Sequence, activation: str = "relu", dtype=None) -> "MLP":
+        """An MLP with the given weights: ``weights[l]`` of shape (n_{l+1}, n_l), ``biases[l]`` of n_{l+1}."""
+        if len(weights) != len(biases) or len(weights) == 0:
+            raise ValueError(
+                f"weights and biases must be two equally long, non-empty lists (one entry per layer), "
+                f"got {len(weights)} weights and {len(biases)} biases"
+            )
+        dtype = torch.get_default_dtype() if dtype is None else dtype
+        weights = [torch.as_tensor(w, dtype=dtype) for w in weights]
+        biases = [torch.as_tensor(b, dtype=dtype) for b in biases]
+        widths = [weights[0].shape[-1]] + [w.shape[0] for w in weights]
+        for layer, (w, b) in enumerate(zip(weights, biases)):
+            if w.shape != (widths[layer + 1], widths[layer]) or b.shape != (widths[layer + 1],):
+                raise ValueError(
+                    f"layer {layer}: weights must have shape (n_out, n_in) matching the previous layer's "
+                    f"n_out = {widths[layer]} and biases shape (n_out,); got weights {tuple(w.shape)} "
+                    f"and biases {tuple(b.shape)}"
+                )
+        model = cls(widths, activation=activation, dtype=dtype)
+        with torch.no_grad():
+            for linear, w, b in zip(model.layers, weights, biases):
+                linear.weight.copy_(w)
+                linear.bias.copy_(b)
+        return model
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Redraws every weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+        with torch.no_grad():
+            for linear in self.layers:
+                bound = 1.0 / math.sqrt(linear.in_features)
+                for parameter in (linear.weight, linear.bias):
+                    values = torch.rand(parameter.shape, generator=generator, dtype=torch.float64)
+                    parameter.copy_((2 * values - 1) * bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.hidden_spaces(x, include_output=True)[-1]
+
+    def hidden_spaces(self, x: Tensor, include_output: bool = False) -> list[Tensor]:
+        """The points h_1, ..., h_{L-1} that x becomes in each hidden space, each (N, widths[l]).
+
+        With ``include_output`` the output y (the last layer's scores) is appended.
+        """
+        _check_input(x, self.in_features)
+        sigma = ACTIVATIONS[self.activation]
+        spaces, h = [], x
+        for linear in self.layers[:-1]:
+            h = sigma(linear(h))
+            spaces.append(h)
+        if include_output:
+            spaces.append(self.layers[-1](h))
+        return spaces
+
+    def extra_repr(self) -> str:
+        return f"widths={self.widths}, activation={self.activation!r}"
+
+
+def parameter_count(model: nn.Module) -> int:
+    """The number of trainable numbers in model (every weight and bias)."""
+    return sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
+
+
+def predict(model: nn.Module, x: Tensor) -> Tensor:
+    """The class the model answers for each row of x: ``score > 0`` for one output, else the arg-max."""
+    with torch.no_grad():
+        scores = model(x)
+    if scores.shape[-1] == 1:
+        return (scores[:, 0] > 0).long()
+    return scores.argmax(dim=-1)
+
+
+def accuracy(model: nn.Module, x: Tensor, y: Tensor) -> float:
+    """The fraction of the rows of x whose predicted class equals y (integers or 0/1 floats)."""
+    return float((predict(model, x) == y.long()).double().mean())
+
+
+@dataclass
+class ClassifierHistory:
+    """The loss and training accuracy after every epoch, and copies of the weights at chosen epochs."""
+
+    loss: list = field(default_factory=list)
+    accuracy: list = field(default_factory=list)
+    snapshot_epochs: list = field(default_factory=list)
+    snapshots: list = field(default_factory=list)
+
+    def model_at(self, model: nn.Module, epoch: int) -> nn.Module:
+        """model with the weights it had after ``epoch`` (one of ``snapshot_epochs``; 0 is the start)."""
+        if epoch not in self.snapshot_epochs:
+            raise ValueError(f"epoch must be one of the snapshot epochs {self.snapshot_epochs}, got {epoch!r}")
+        model.load_state_dict(self.snapshots[self.snapshot_epochs.index(epoch)])
+        return model
+
+
+def classification_loss(scores: Tensor, y: Tensor) -> Tensor:
+    r"""The cross-entropy of the scores against the classes y.
+
+    One output (binary): ``-mean(y log s(z) + (1 - y) log(1 - s(z)))`` with s the sigmoid;
+    several outputs: ``-mean(log softmax(z)_y)``.
+    """
+    if scores.shape[-1] == 1:
+        return nn.functional.binary_cross_entropy_with_logits(scores[:, 0], y.to(scores.dtype))
+    return nn.functional.cross_entropy(scores, y.long())
+
+
+def train_classifier(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    epochs: int = 1000,
+    lr: float = 0.1,
+    optimizer: str = "sgd",
+    snapshot_every: int | None = None,
+) -> ClassifierHistory:
+    r"""Full-batch training of model on (x, y) in place, by gradient descent on `classification_loss`.
+
+    Each epoch computes the loss on all of x, its gradient by backpropagation, and one update:
+    ``"sgd"`` is plain gradient descent, theta <- theta - lr * dL/dtheta; ``"adam"`` is Adam.
+
+    Args:
+        model: maps (N, n_in) to (N, 1) scores (two classes 0/1) or (N, C) scores (C classes).
+        x: inputs (N, n_in); y: classes (N,), integers or 0/1 floats.
+        epochs: number of updates (full passes over x).
+        lr: learning rate.
+        optimizer: ``"sgd"`` or ``"adam"``.
+        snapshot_every: if set, keep a copy of the weights before training and after every
+            ``snapshot_every``-th epoch (see `ClassifierHistory.model_at`).
+
+    Returns:
+        a `ClassifierHistory` with the loss and accuracy after every epoch.
+    """
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f'optimizer must be "sgd" or "adam", got {optimizer!r}')
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
+    if snapshot_every is not None and (not isinstance(snapshot_every, int) or snapshot_every < 1):
+        raise ValueError(f"snapshot_every must be None or an integer >= 1, got {snapshot_every!r}")
+    if not isinstance(y, Tensor) or y.ndim != 1 or y.shape[0] != x.shape[0]:
+        shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
+        raise ValueError(f"y must be a tensor of shape ({x.shape[0]},), one class per row of x, got {shape}")
+    solver = (torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam)(model.parameters(), lr=lr)
+    history = ClassifierHistory()
+
+    def snapshot(epoch):
+        history.snapshot_epochs.append(epoch)
+        history.snapshots.append({name: value.detach().clone() for name, value in model.state_dict().items()})
+
+    if snapshot_every is not None:
+        snapshot(0)
+    for epoch in range(1, epochs + 1):
+        solver.zero_grad()
+        loss = classification_loss(model(x), y)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"the loss became {loss.item()} at epoch {epoch}; lower lr")
+        loss.backward()
+        solver.step()
+        history.loss.append(loss.item())
+        history.accuracy.append(accuracy(model, x, y))
+        if snapshot_every is not None and epoch % snapshot_every == 0:
+            snapshot(epoch)
+    return history
+
+
+def _checked_widths(widths) -> list[int]:
+    if not isinstance(widths, (list, tuple)) or len(widths) < 2:
+        raise ValueError(f"widths must be a list [in_features, ..., out_features] of at least 2 integers, got {widths!r}")
+    if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in widths):
+        raise ValueError(f"widths must hold integers >= 1, got {widths!r}")
+    return list(widths)
+
+
+def _check_input(x, in_features: int) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a torch.Tensor of shape (N, {in_features}), got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[1] != in_features:
+        raise ValueError(f"x must have shape (N, {in_features}), got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating tensor, got dtype {x.dtype}")

@@ -1,0 +1,112 @@
+"""kanlab.mlp: the multi-layer perceptron, its hidden spaces, and full-batch training."""
+
+import pytest
+import torch
+
+from kanlab.data import logic_gate
+from kanlab.mlp import MLP, accuracy, classification_loss, parameter_count, predict, train_classifier
+
+
+def test_output_has_one_row_per_input_and_out_features_columns():
+    model = MLP([3, 4, 5, 2], seed=0)
+    assert model(torch.zeros(7, 3)).shape == (7, 2)
+
+
+def test_same_seed_gives_the_same_weights_and_leaves_the_global_rng_alone():
+    state = torch.random.get_rng_state()
+    first, second = MLP([2, 3, 1], seed=4), MLP([2, 3, 1], seed=4)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(a, b) for a, b in zip(first.parameters(), second.parameters()))
+    assert not torch.equal(MLP([2, 3, 1], seed=5).layers[0].weight, first.layers[0].weight)
+
+
+def test_initial_weights_lie_within_one_over_square_root_of_fan_in():
+    model = MLP([16, 32, 1], seed=0)
+    assert model.layers[0].weight.abs().max() <= 1 / 4
+    assert model.layers[1].weight.abs().max() <= 1 / 32 ** 0.5
+
+
+def test_forward_matches_the_formula_written_out():
+    torch.manual_seed(0)
+    model = MLP([2, 3, 1], activation="tanh", dtype=torch.float64)
+    x = torch.randn(5, 2, dtype=torch.float64)
+    (w1, b1), (w2, b2) = ((layer.weight, layer.bias) for layer in model.layers)
+    assert torch.allclose(model(x), torch.tanh(x @ w1.T + b1) @ w2.T + b2)
+
+
+def test_hidden_spaces_are_the_activations_after_each_hidden_layer():
+    model = MLP.from_weights([[[1.0, -1.0], [0.0, 2.0]], [[1.0, 1.0]]], [[0.0, -1.0], [0.5]])
+    (h1,) = model.hidden_spaces(torch.tensor([[1.0, 3.0]]))
+    assert h1.tolist() == [[0.0, 5.0]]  # relu(1 - 3) = 0, relu(6 - 1) = 5
+    assert model.hidden_spaces(torch.tensor([[1.0, 3.0]]), include_output=True)[-1].tolist() == [[5.5]]
+
+
+def test_from_weights_rejects_a_layer_that_does_not_fit_the_previous_one():
+    with pytest.raises(ValueError, match="layer 1"):
+        MLP.from_weights([torch.zeros(2, 2), torch.zeros(1, 3)], [torch.zeros(2), torch.zeros(1)])
+
+
+def test_identity_activation_makes_the_network_one_affine_map():
+    model = MLP([2, 4, 3, 1], activation="identity", seed=1, dtype=torch.float64)
+    x = torch.randn(10, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    w, b = torch.eye(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+    for layer in model.layers:
+        w, b = layer.weight @ w, layer.weight @ b + layer.bias
+    assert torch.allclose(model(x), x @ w.T + b)
+
+
+def test_parameter_count_counts_every_weight_and_bias():
+    assert parameter_count(MLP([2, 5, 1])) == 2 * 5 + 5 + 5 + 1
+
+
+@pytest.mark.parametrize(
+    ("widths", "activation", "message"),
+    [([2], "relu", "at least 2"), ([2, 0, 1], "relu", "integers >= 1"), ([2, 1], "swish", "activation")],
+)
+def test_bad_arguments_are_refused_by_name(widths, activation, message):
+    with pytest.raises(ValueError, match=message):
+        MLP(widths, activation=activation)
+
+
+def test_input_of_the_wrong_width_is_refused():
+    with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
+        MLP([2, 1])(torch.zeros(3, 5))
+
+
+def test_predict_reads_one_score_by_its_sign_and_several_by_the_largest():
+    one = MLP.from_weights([[[1.0, 0.0]]], [[0.0]])
+    assert predict(one, torch.tensor([[-1.0, 0.0], [2.0, 0.0]])).tolist() == [0, 1]
+    three = MLP.from_weights([torch.eye(3)[:, :2]], [torch.tensor([0.0, 0.0, 0.5])])
+    assert predict(three, torch.tensor([[1.0, 0.0], [0.0, 0.0]])).tolist() == [0, 2]
+
+
+def test_binary_loss_is_the_cross_entropy_of_the_sigmoid():
+    scores, y = torch.tensor([[0.0], [2.0]], dtype=torch.float64), torch.tensor([1.0, 0.0], dtype=torch.float64)
+    expected = -(torch.log(torch.sigmoid(torch.tensor(0.0))) + torch.log(1 - torch.sigmoid(torch.tensor(2.0)))) / 2
+    assert torch.isclose(classification_loss(scores, y), expected.double())
+
+
+def test_training_a_hidden_layer_learns_xor():
+    x, y = logic_gate("xor")
+    model = MLP([2, 8, 1], activation="tanh", seed=0)
+    history = train_classifier(model, x, y, epochs=300, lr=0.05, optimizer="adam")
+    assert accuracy(model, x, y) == 1.0 and history.accuracy[-1] == 1.0
+    assert history.loss[-1] < history.loss[0] / 10 and len(history.loss) == 300
+
+
+def test_snapshots_restore_the_weights_of_their_epoch():
+    x, y = logic_gate("xor")
+    model = MLP([2, 2, 1], seed=0)
+    start = [p.detach().clone() for p in model.parameters()]
+    history = train_classifier(model, x, y, epochs=20, lr=0.5, snapshot_every=10)
+    assert history.snapshot_epochs == [0, 10, 20]
+    history.model_at(model, 0)
+    assert all(torch.equal(a, b) for a, b in zip(start, model.parameters()))
+    with pytest.raises(ValueError, match="snapshot epochs"):
+        history.model_at(model, 5)
+
+
+def test_classes_of_the_wrong_shape_are_refused():
+    x, y = logic_gate("xor")
+    with pytest.raises(ValueError, match=r"shape \(4,\)"):
+        train_classifier(MLP([2, 1]), x, y[:3])
