@@ -3,6 +3,7 @@
 =========================  ====================================================================
 ``kanlab.plot.networks``   chapter 1: network and perceptron diagrams, activations, a neuron
 ``kanlab.plot.perceptron`` chapter 2: decision lines, Rosenblatt's rule, the voting age
+``kanlab.plot.kolmogorov`` chapter 6: hand-built representations as networks, Koeppen's psi and its zoom
 ``kanlab.plot.kan``        chapters 7-8: B-spline bases, training curves, a KAN with its edges
 ``kanlab.plot.style``      the colours and frames they share
 =========================  ====================================================================
@@ -13,5 +14,6 @@ e.g. ``kanlab.plot.network_diagram``.
 """
 
 from kanlab.plot.kan import kan, spline_basis, training_curves
+from kanlab.plot.kolmogorov import koeppen_levels, psi_zoom_picture, representation_diagram
 from kanlab.plot.networks import activation_functions, heaviside_plot, network_diagram, neuron_response, perceptron_diagram
 from kanlab.plot.perceptron import decision_line, mistakes_per_epoch, perceptron_picture, rule_steps, rule_updates, voting_picture
