@@ -234,7 +234,7 @@ def largest_rise(digits: int, n: int = 2, gamma: int = 10) -> Fraction:
     return max(b - a for a, b in zip(values, values[1:]))
 
 
-def psi_zoom(x: float, level: int, resolution: int = 2, n: int = 2, gamma: int = 10) -> tuple[Tensor, Tensor, Fraction]:
+def psi_zoom(x: float, level: int, resolution: int = 2, n: int = 2, gamma: int = 10) -> tuple[Tensor, Tensor, Fraction, Fraction]:
     r""":math:`\psi` on the width-:math:`\gamma^{-m}` cell :math:`[a, a + \gamma^{-m}]` that holds x,
     rescaled to the unit square, computed exactly.
 
@@ -244,13 +244,14 @@ def psi_zoom(x: float, level: int, resolution: int = 2, n: int = 2, gamma: int =
     A smooth increasing function seen this way tends to the diagonal as m grows; :math:`\psi` never does.
 
     Args:
-        x: a number in [0, 1) that picks the cell.
+        x: a number in [0, 1) that picks the cell, taken as written in decimal (0.7071 is
+            7071/10000, not the binary float just below it).
         level: :math:`m \ge 0`, how many digits the window is zoomed in by.
         resolution: digits beyond m at which :math:`\psi` is evaluated.
 
     Returns:
-        (s, rescaled psi), two float64 tensors of :math:`\gamma^{\text{resolution}} + 1` values, and
-        the rise :math:`\psi(b) - \psi(a)` as an exact fraction.
+        (s, rescaled psi), two float64 tensors of :math:`\gamma^{\text{resolution}} + 1` values, then
+        the cell's left end :math:`a` and the rise :math:`\psi(b) - \psi(a)`, as exact fractions.
     """
     if not isinstance(x, (int, float)) or not 0 <= x < 1:
         raise ValueError(f"x must be a number in [0, 1), got {x!r}")
@@ -258,9 +259,10 @@ def psi_zoom(x: float, level: int, resolution: int = 2, n: int = 2, gamma: int =
         raise ValueError(f"level must be an int >= 0, got {level!r}")
     _check_digits(resolution, 4)
     digits = level + resolution
-    start = int(Fraction(x) * gamma**level) * gamma**resolution  # a, as a numerator over gamma^digits
+    cell = int(Fraction(repr(float(x))) * gamma**level)  # a = cell / gamma^level
+    start = cell * gamma**resolution  # a, as a numerator over gamma^digits
     values = [koeppen_psi_exact(start + j, digits, n, gamma) for j in range(gamma**resolution + 1)]
     rise = values[-1] - values[0]
     s = torch.arange(gamma**resolution + 1, dtype=torch.float64) / gamma**resolution
     rescaled = torch.tensor([float((value - values[0]) / rise) for value in values], dtype=torch.float64)
-    return s, rescaled, rise
+    return s, rescaled, Fraction(cell, gamma**level), rise

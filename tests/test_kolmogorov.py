@@ -182,7 +182,8 @@ def test_koeppen_psi_with_more_digits_converges_uniformly():
 
 
 def test_psi_zoom_rescales_the_window_to_the_unit_square():
-    s, rescaled, rise = psi_zoom(0.7071, 2, resolution=2)
+    s, rescaled, left, rise = psi_zoom(0.7071, 2, resolution=2)
+    assert left == Fraction(70, 100)
     assert s[0] == 0 and s[-1] == 1 and len(s) == 101
     assert rescaled[0] == 0 and rescaled[-1] == 1 and bool((rescaled.diff() > 0).all())
     assert rise == koeppen_psi_exact(71, 2) - koeppen_psi_exact(70, 2)
@@ -190,11 +191,17 @@ def test_psi_zoom_rescales_the_window_to_the_unit_square():
     assert math.isclose(rescaled[50].item(), float(expected), rel_tol=1e-12)
 
 
+def test_psi_zoom_takes_x_as_written_in_decimal():
+    # the float 0.7071 lies just below 7071/10^4; the window is still the one that starts there
+    assert psi_zoom(0.7071, 4)[2] == Fraction(7071, 10**4)
+    assert psi_zoom(0.7071, 7)[3] == koeppen_psi_exact(7071001, 7) - koeppen_psi_exact(7071000, 7) == Fraction(1, 10**127)
+
+
 def test_psi_zoom_never_straightens():
     # a smooth increasing function, zoomed in, tends to the diagonal; from the first zoom on, psi
     # climbs less than a tenth of its rise over the first 88% of the window, at every zoom
     for level in range(1, 9):
-        s, rescaled, _ = psi_zoom(0.7071, level, resolution=2)
+        s, rescaled, _, _ = psi_zoom(0.7071, level, resolution=2)
         assert rescaled[s <= 0.88].max() < 0.1
         assert (rescaled - s).abs().max() > 0.75
 

@@ -53,7 +53,7 @@ def test_koeppen_levels_draws_one_curve_per_digit_count_and_the_diagonal():
 def test_psi_zoom_picture_draws_psi_the_smooth_curve_and_the_diagonal():
     _, ax = plt.subplots()
     plot.psi_zoom_picture(ax, 3.0)
-    _, rescaled, rise = psi_zoom(0.7071, 3, 3)
+    _, rescaled, _, rise = psi_zoom(0.7071, 3, 3)
     assert len(ax.lines) == 3
     assert list(ax.lines[2].get_ydata()) == pytest.approx(rescaled.tolist())
     assert f"{float(rise):.3g}" in ax.get_title()

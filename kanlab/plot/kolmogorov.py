@@ -105,16 +105,15 @@ def psi_zoom_picture(ax, level, x=0.7071, resolution=3):
         resolution: digits beyond m at which psi is evaluated.
     """
     level = int(round(level))
-    s, rescaled, rise = psi_zoom(x, level, resolution)
-    left = int(x * 10**level) / 10**level
-    t = left + s * 10.0**-level
+    s, rescaled, left, rise = psi_zoom(x, level, resolution)
+    t = float(left) + s * 10.0**-level
     smooth = (t**2 - t[0] ** 2) / (t[-1] ** 2 - t[0] ** 2)
     ax.plot(s, s, color="#bbbbbb", linestyle=":", linewidth=1, label="a straight line")
     ax.plot(s, smooth, color="#1f77b4", linewidth=1.5, label=r"smooth: $t^2$")
     ax.step(s, rescaled, where="post", color="#d62728", linewidth=1.5, label=r"Koeppen's $\psi$")
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.03, 1.03)
-    ax.set_xlabel(f"position in the window $[a, a + 10^{{-{level}}}]$, $a = {left:.{max(level, 1)}f}$")
+    ax.set_xlabel(f"position in the window $[a, a + 10^{{-{level}}}]$, $a = {float(left):.{max(level, 1)}f}$")
     ax.set_ylabel("rise so far / rise over the window")
     ax.legend(loc="upper left", fontsize=8)
     ax.set_title(rf"zoom $10^{{{level}}}\times$: $\psi$ rises by {float(rise):.3g} over the window", fontsize=10)
