@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ACTIVATIONS", "MLP", "ClassifierHistory", "train_classifier", "predict", "accuracy", "parameter_count"]
+__all__ = ["ACTIVATIONS", "MLP", "ClassifierHistory", "train_classifier", "predict", "accuracy", "parameter_count",
+           "dead_units", "train_seeds"]
 
 ACTIVATIONS = {
     "relu": torch.relu,
@@ -247,3 +248,75 @@ def _check_input(x, in_features: int) -> None:
         raise ValueError(f"x must have shape (N, {in_features}), got {tuple(x.shape)}")
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating tensor, got dtype {x.dtype}")
+
+
+def dead_units(model: MLP, x: Tensor) -> list[Tensor]:
+    """For each hidden layer, which units output exactly 0 on every row of x, as a bool tensor (widths[l],).
+
+    A ReLU unit that is 0 on every training input also has a zero gradient there, for its incoming
+    weights and its bias: full-batch gradient descent can never bring it back. Its layer has lost it.
+    """
+    with torch.no_grad():
+        return [(h == 0).all(dim=0) for h in model.hidden_spaces(x)]
+
+
+def train_seeds(
+    widths: Sequence[int],
+    seeds: Sequence[int],
+    x: Tensor,
+    y: Tensor,
+    epochs: int = 500,
+    lr: float = 0.5,
+    activation: str = "relu",
+) -> list[MLP]:
+    r"""One ``MLP(widths, activation, seed)`` per seed, each trained on (x, y) by plain gradient descent.
+
+    Every network gets exactly what ``train_classifier(model, x, y, epochs, lr, optimizer="sgd")``
+    would give it, theta <- theta - lr * dL/dtheta, but all of them step together: their weights are
+    stacked into tensors of shape (S, n_{l+1}, n_l) for S seeds, so a hundred small networks train
+    about as fast as one.
+
+    Returns:
+        the S trained networks, in the order of ``seeds``, with the dtype of x.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
+    if len(seeds) == 0:
+        raise ValueError("seeds must hold at least one seed, got none")
+    if not isinstance(y, Tensor) or y.ndim != 1 or y.shape[0] != x.shape[0]:
+        shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
+        raise ValueError(f"y must be a tensor of shape ({x.shape[0]},), one class per row of x, got {shape}")
+    models = [MLP(widths, activation=activation, seed=seed, dtype=x.dtype) for seed in seeds]
+    _check_input(x, models[0].in_features)
+    n_seeds, n_layers = len(models), len(widths) - 1
+    # weights[l]: (S, n_{l+1}, n_l), biases[l]: (S, n_{l+1}).
+    weights = [torch.stack([m.layers[l].weight.detach() for m in models]).requires_grad_() for l in range(n_layers)]
+    biases = [torch.stack([m.layers[l].bias.detach() for m in models]).requires_grad_() for l in range(n_layers)]
+    sigma = ACTIVATIONS[activation]
+    inputs = x.expand(n_seeds, *x.shape)  # (S, N, n_0)
+    for epoch in range(1, epochs + 1):
+        h = inputs
+        for layer, (w, b) in enumerate(zip(weights, biases)):
+            h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))  # (S, N, n_{l+1})
+            if layer < n_layers - 1:
+                h = sigma(h)
+        # The sum of the S mean losses: each network's gradient is that of its own loss.
+        if h.shape[-1] == 1:
+            targets = y.to(h.dtype).expand(n_seeds, -1)
+            losses = nn.functional.binary_cross_entropy_with_logits(h[..., 0], targets, reduction="none")
+        else:
+            losses = nn.functional.cross_entropy(h.flatten(0, 1), y.long().repeat(n_seeds), reduction="none")
+            losses = losses.view(n_seeds, -1)
+        loss = losses.mean(dim=1).sum()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"a loss became {loss.item()} at epoch {epoch}; lower lr")
+        gradients = torch.autograd.grad(loss, weights + biases)
+        with torch.no_grad():
+            for parameter, gradient in zip(weights + biases, gradients):
+                parameter -= lr * gradient
+    with torch.no_grad():
+        for index, model in enumerate(models):
+            for linear, w, b in zip(model.layers, weights, biases):
+                linear.weight.copy_(w[index])
+                linear.bias.copy_(b[index])
+    return models

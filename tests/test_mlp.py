@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from kanlab.data import logic_gate
-from kanlab.mlp import MLP, accuracy, classification_loss, parameter_count, predict, train_classifier
+from kanlab.mlp import (MLP, accuracy, classification_loss, dead_units, parameter_count, predict, train_classifier,
+                        train_seeds)
 
 
 def test_output_has_one_row_per_input_and_out_features_columns():
@@ -110,3 +111,38 @@ def test_classes_of_the_wrong_shape_are_refused():
     x, y = logic_gate("xor")
     with pytest.raises(ValueError, match=r"shape \(4,\)"):
         train_classifier(MLP([2, 1]), x, y[:3])
+
+
+def test_dead_units_are_the_hidden_units_that_are_zero_on_every_input():
+    # unit 1: relu(x1 - 2) is 0 on the whole square; unit 0: relu(x1 + x2) is not.
+    model = MLP.from_weights([[[1.0, 1.0], [1.0, 0.0]], [[1.0, 1.0]]], [[0.0, -2.0], [0.0]])
+    x, _ = logic_gate("xor")
+    (dead,) = dead_units(model, x)
+    assert dead.tolist() == [False, True]
+
+
+def test_a_dead_unit_stays_dead_under_gradient_descent():
+    x, y = logic_gate("xor", dtype=torch.float64)
+    model = MLP.from_weights([[[1.0, 1.0], [-1.0, -1.0]], [[1.0, 1.0]]], [[-0.5, -0.1], [0.0]], dtype=torch.float64)
+    dead_weights = model.layers[0].weight[1].detach().clone()
+    train_classifier(model, x, y, epochs=50, lr=0.5)
+    assert torch.equal(model.layers[0].weight[1], dead_weights) and dead_units(model, x)[0].tolist() == [False, True]
+
+
+@pytest.mark.parametrize("widths", [[2, 2, 1], [2, 3, 3]])
+def test_train_seeds_gives_each_seed_what_train_classifier_gives_it(widths):
+    x, y = logic_gate("xor", dtype=torch.float64)
+    if widths[-1] > 1:
+        y = torch.tensor([0, 1, 2, 0])
+    trained = train_seeds(widths, [0, 3, 7], x, y, epochs=40, lr=0.5)
+    for seed, model in zip([0, 3, 7], trained):
+        reference = MLP(widths, seed=seed, dtype=torch.float64)
+        train_classifier(reference, x, y, epochs=40, lr=0.5)
+        for mine, theirs in zip(model.parameters(), reference.parameters()):
+            assert torch.allclose(mine, theirs, atol=1e-12)
+
+
+def test_train_seeds_refuses_an_empty_list_of_seeds():
+    x, y = logic_gate("xor")
+    with pytest.raises(ValueError, match="seeds"):
+        train_seeds([2, 2, 1], [], x, y)
