@@ -212,7 +212,8 @@ def koeppen_psi(x: Tensor, digits: int, n: int = 2, gamma: int = 10) -> Tensor:
         A tensor of x's shape, dtype and device.
     """
     if not isinstance(x, Tensor) or not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor, got {type(x).__name__ if not isinstance(x, Tensor) else x.dtype}")
+        given = x.dtype if isinstance(x, Tensor) else type(x).__name__
+        raise TypeError(f"x must be a floating-point tensor, got {given}")
     if torch.isnan(x).any() or (x < 0).any() or (x > 1).any():
         raise ValueError("x must lie in [0, 1] (Koeppen's psi is drawn on the unit interval)")
     table = koeppen_table(digits, n, gamma).to(device=x.device)
@@ -226,15 +227,18 @@ def largest_rise(digits: int, n: int = 2, gamma: int = 10) -> Fraction:
     r""":math:`\omega(\gamma^{-k}) = \max_j \big(\psi((j+1)\gamma^{-k}) - \psi(j\gamma^{-k})\big)`, exactly.
 
     How much :math:`\psi` can climb over one cell of width :math:`\gamma^{-k}`. A Lipschitz
-    function's would shrink like :math:`\gamma^{-k}`; :math:`\psi`'s only halves per digit, the
-    signature of Hoelder continuity with exponent :math:`\log_\gamma 2` and no better.
+    function's would shrink like :math:`\gamma^{-k}`; :math:`\psi`'s only about halves per digit
+    (the averaging at each digit :math:`\gamma - 1`), as for a Hoelder exponent :math:`\log_\gamma 2`:
+    no slope bound holds.
     """
     _check_digits(digits, 5)
     values = [koeppen_psi_exact(j, digits, n, gamma) for j in range(gamma**digits + 1)]
     return max(b - a for a, b in zip(values, values[1:]))
 
 
-def psi_zoom(x: float, level: int, resolution: int = 2, n: int = 2, gamma: int = 10) -> tuple[Tensor, Tensor, Fraction, Fraction]:
+def psi_zoom(
+    x: float, level: int, resolution: int = 2, n: int = 2, gamma: int = 10
+) -> tuple[Tensor, Tensor, Fraction, Fraction]:
     r""":math:`\psi` on the width-:math:`\gamma^{-m}` cell :math:`[a, a + \gamma^{-m}]` that holds x,
     rescaled to the unit square, computed exactly.
 
