@@ -1,18 +1,20 @@
 """The book's figures, one module per subject (and so per chapter or two):
 
-=========================  ====================================================================
-``kanlab.plot.networks``   chapter 1: network and perceptron diagrams, activations, a neuron
-``kanlab.plot.perceptron`` chapter 2: decision lines, Rosenblatt's rule, the voting age
-``kanlab.plot.kolmogorov`` chapter 6: hand-built representations as networks, Koeppen's psi and its zoom
-``kanlab.plot.kan``        chapters 7-8: B-spline bases, training curves, a KAN with its edges
-``kanlab.plot.style``      the colours and frames they share
-=========================  ====================================================================
+=============================  ====================================================================
+``kanlab.plot.networks``       chapter 1: network and perceptron diagrams, activations, a neuron
+``kanlab.plot.perceptron``     chapter 2: decision lines, Rosenblatt's rule, the voting age
+``kanlab.plot.approximation``  chapter 5: steps, bumps, N bumps and their error, error against width
+``kanlab.plot.kolmogorov``     chapter 6: hand-built representations as networks, Koeppen's psi and its zoom
+``kanlab.plot.kan``            chapters 7-8: B-spline bases, training curves, a KAN with its edges
+``kanlab.plot.style``          the colours and frames they share
+=============================  ====================================================================
 
 Every function draws on a matplotlib Axes (made for you when ``ax`` is None) and returns it, so a
 notebook cell stays one call long. The figures are also importable from ``kanlab.plot`` itself,
 e.g. ``kanlab.plot.network_diagram``.
 """
 
+from kanlab.plot.approximation import bump_approximation_picture, bump_picture, error_against_width, sigmoid_step_picture
 from kanlab.plot.kan import kan, spline_basis, training_curves
 from kanlab.plot.kolmogorov import koeppen_levels, psi_zoom_picture, representation_diagram
 from kanlab.plot.networks import activation_functions, heaviside_plot, network_diagram, neuron_response, perceptron_diagram

@@ -1,0 +1,88 @@
+"""Chapter 5's figures: universal approximation by construction. A sigmoid becoming a step, two
+steps making a bump, N bumps following a function with their error, and the error against width
+of the construction beside trained networks."""
+
+import torch
+
+from kanlab.approximation import bump, bump_network, sigmoid_step
+from kanlab.plot.style import axes_or_new
+
+_X = torch.linspace(0.0, 1.0, 801, dtype=torch.float64)
+_TARGET_COLOR, _NETWORK_COLOR, _TRAINED_COLOR = "#555555", "#ff7f0e", "#1f77b4"
+
+
+def sigmoid_step_picture(ax, weight, bias):
+    """sigma(w x + b) on [0, 1], with the step it tends to (dashed) at s = -b / w when w > 0."""
+    ax = axes_or_new(ax, (5.0, 3.4))
+    ax.plot(_X, sigmoid_step(_X, weight, bias), color=_NETWORK_COLOR, linewidth=2, label=r"$\sigma(wx + b)$")
+    title = rf"$w = {weight:g}$, $b = {bias:g}$"
+    if weight > 0:
+        position = -bias / weight
+        title += rf": step at $s = -b/w = {position:.2f}$"
+        ax.plot(_X, (_X > position).double(), "--", color=_TARGET_COLOR, linewidth=1, label=f"step at s = {position:.2f}")
+    ax.set(xlim=(0, 1), ylim=(-0.05, 1.05), xlabel="input $x$", ylabel="hidden neuron's output", title=title)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def bump_picture(ax, left, right, height=0.8, steepness=200.0):
+    """The two weighted steps h sigma(w (x - left)) and -h sigma(w (x - right)) (dashed) and their sum, a bump."""
+    ax = axes_or_new(ax, (5.0, 3.4))
+    up = height * torch.sigmoid(steepness * (_X - left))
+    down = -height * torch.sigmoid(steepness * (_X - right))
+    ax.plot(_X, up, "--", color="#2ca02c", linewidth=1, label=rf"$h\,\sigma(w(x - {left:g}))$")
+    ax.plot(_X, down, "--", color="#9467bd", linewidth=1, label=rf"$-h\,\sigma(w(x - {right:g}))$")
+    ax.plot(_X, bump(_X, left, right, height, steepness), color=_NETWORK_COLOR, linewidth=2, label="their sum")
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.set(xlim=(0, 1), ylim=(-1.0, 1.0), xlabel="input $x$", ylabel="output neuron's value",
+           title=rf"two steps, $h = {height:g}$: a bump on [{left:g}, {right:g}]")
+    ax.legend(loc="lower left", fontsize=8)
+    return ax
+
+
+def bump_approximation_picture(ax, f, n_bumps, errors=None, lipschitz=None, sharpness=20.0):
+    """f and its N-bump network g_N on [0, 1], the largest error marked; an inset draws ``errors``.
+
+    Args:
+        f: the target, maps a float64 tensor (n,) to (n,).
+        n_bumps: N.
+        errors: optional ``{N: max error}`` for many N, drawn log-log in an inset with the current N marked.
+        lipschitz: optional Lipschitz constant L of f: the inset then also draws the bound L / (2N).
+    """
+    ax = axes_or_new(ax, (6.0, 4.0))
+    model = bump_network(f, n_bumps, sharpness)
+    with torch.no_grad():
+        approximation = model(_X[:, None])[:, 0]
+    target = f(_X)
+    worst = int((approximation - target).abs().argmax())
+    error = float((approximation - target).abs().max())
+    ax.plot(_X, target, color=_TARGET_COLOR, linewidth=2.5, label="target $f$")
+    ax.plot(_X, approximation, color=_NETWORK_COLOR, linewidth=1.5, label=f"$g_N$: {2 * n_bumps} hidden neurons")
+    ax.plot([_X[worst]] * 2, [target[worst], approximation[worst]], color="red", linewidth=2, label="largest error")
+    ax.set(xlim=(0, 1), ylim=(-2.0, 2.0), xlabel="input $x$", ylabel="$f(x)$ and $g_N(x)$",
+           title=f"N = {n_bumps} bumps: max error {error:.3f}")
+    ax.legend(loc="lower left", fontsize=8)
+    if errors:
+        inset = ax.inset_axes([0.64, 0.62, 0.34, 0.34])
+        sizes = sorted(errors)
+        inset.loglog(sizes, [errors[n] for n in sizes], color=_NETWORK_COLOR, linewidth=1)
+        if lipschitz is not None:
+            inset.loglog(sizes, [lipschitz / (2 * n) for n in sizes], "--", color=_TARGET_COLOR, linewidth=1)
+        inset.plot([n_bumps], [errors.get(n_bumps, error)], "o", color="red", markersize=4)
+        inset.set_xlabel("N", fontsize=7, labelpad=0)
+        inset.set_ylabel("max error", fontsize=7, labelpad=0)
+        inset.set_title("error; dashed: L/(2N)" if lipschitz is not None else "error", fontsize=7)
+        inset.tick_params(labelsize=6)
+    return ax
+
+
+def error_against_width(ax, construction, trained, title="Largest error against hidden neurons"):
+    """Log-log: the construction's and trained networks' errors, each ``{hidden neurons: error}``."""
+    ax = axes_or_new(ax, (6.0, 4.0))
+    for errors, color, label in ((construction, _NETWORK_COLOR, "bump construction"), (trained, _TRAINED_COLOR, "trained MLP")):
+        widths = sorted(errors)
+        ax.loglog(widths, [errors[w] for w in widths], "o-", color=color, label=label)
+    ax.set(xlabel="hidden neurons (width)", ylabel="max error on [0, 1]", title=title)
+    ax.grid(True, which="both", linewidth=0.3)
+    ax.legend()
+    return ax
