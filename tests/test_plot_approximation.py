@@ -34,12 +34,18 @@ def test_bump_picture_draws_two_steps_and_their_sum():
     assert has_title_and_labels(ax)
 
 
-def test_bump_approximation_picture_states_the_max_error_and_draws_the_inset():
+def test_bump_approximation_picture_states_the_max_error_and_the_bound():
+    ax = plot.bump_approximation_picture(None, target, 4, lipschitz=4.4 * math.pi)
+    error = max_error(bump_network(target, 4), target, n_points=801)
+    assert ax.get_title() == f"N = 4 bumps: max error {error:.3f}, bound L/(2N) = {4.4 * math.pi / 8:.3f}"
+    assert len(ax.lines) == 3 and has_title_and_labels(ax)
+
+
+def test_bump_errors_picture_draws_the_errors_and_the_bound_on_log_axes():
     errors = {n: max_error(bump_network(target, n), target) for n in (1, 2, 4)}
-    ax = plot.bump_approximation_picture(None, target, 4, errors=errors, lipschitz=4.4 * math.pi)
-    assert ax.get_title().startswith("N = 4 bumps: max error")
-    assert len(ax.child_axes) == 1 and len(ax.child_axes[0].lines) == 3
-    assert has_title_and_labels(ax)
+    ax = plot.bump_errors_picture(None, errors, 4.4 * math.pi)
+    assert list(ax.lines[1].get_ydata()) == [4.4 * math.pi / (2 * n) for n in (1, 2, 4)]
+    assert ax.get_xscale() == "log" and has_title_and_labels(ax)
 
 
 def test_error_against_width_draws_both_curves_on_log_axes():

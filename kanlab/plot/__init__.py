@@ -14,7 +14,7 @@ notebook cell stays one call long. The figures are also importable from ``kanlab
 e.g. ``kanlab.plot.network_diagram``.
 """
 
-from kanlab.plot.approximation import bump_approximation_picture, bump_picture, error_against_width, sigmoid_step_picture
+from kanlab.plot.approximation import bump_approximation_picture, bump_errors_picture, bump_picture, error_against_width, sigmoid_step_picture
 from kanlab.plot.kan import kan, spline_basis, training_curves
 from kanlab.plot.kolmogorov import koeppen_levels, psi_zoom_picture, representation_diagram
 from kanlab.plot.networks import activation_functions, heaviside_plot, network_diagram, neuron_response, perceptron_diagram

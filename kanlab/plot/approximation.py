@@ -40,14 +40,14 @@ def bump_picture(ax, left, right, height=0.8, steepness=200.0):
     return ax
 
 
-def bump_approximation_picture(ax, f, n_bumps, errors=None, lipschitz=None, sharpness=20.0):
-    """f and its N-bump network g_N on [0, 1], the largest error marked; an inset draws ``errors``.
+def bump_approximation_picture(ax, f, n_bumps, lipschitz=None, sharpness=20.0):
+    """f and its N-bump network g_N on [0, 1], the largest error marked and stated in the title.
 
     Args:
         f: the target, maps a float64 tensor (n,) to (n,).
         n_bumps: N.
-        errors: optional ``{N: max error}`` for many N, drawn log-log in an inset with the current N marked.
-        lipschitz: optional Lipschitz constant L of f: the inset then also draws the bound L / (2N).
+        lipschitz: optional Lipschitz constant L of f: the title then also states the bound L / (2N).
+        sharpness: of the steps, as in `kanlab.approximation.bump_weights`.
     """
     ax = axes_or_new(ax, (6.0, 4.0))
     model = bump_network(f, n_bumps, sharpness)
@@ -56,23 +56,26 @@ def bump_approximation_picture(ax, f, n_bumps, errors=None, lipschitz=None, shar
     target = f(_X)
     worst = int((approximation - target).abs().argmax())
     error = float((approximation - target).abs().max())
+    title = f"N = {n_bumps} bumps: max error {error:.3f}"
+    if lipschitz is not None:
+        title += f", bound L/(2N) = {lipschitz / (2 * n_bumps):.3f}"
     ax.plot(_X, target, color=_TARGET_COLOR, linewidth=2.5, label="target $f$")
     ax.plot(_X, approximation, color=_NETWORK_COLOR, linewidth=1.5, label=f"$g_N$: {2 * n_bumps} hidden neurons")
     ax.plot([_X[worst]] * 2, [target[worst], approximation[worst]], color="red", linewidth=2, label="largest error")
-    ax.set(xlim=(0, 1), ylim=(-2.0, 2.0), xlabel="input $x$", ylabel="$f(x)$ and $g_N(x)$",
-           title=f"N = {n_bumps} bumps: max error {error:.3f}")
+    ax.set(xlim=(0, 1), ylim=(-2.0, 2.0), xlabel="input $x$", ylabel="$f(x)$ and $g_N(x)$", title=title)
     ax.legend(loc="lower left", fontsize=8)
-    if errors:
-        inset = ax.inset_axes([0.64, 0.62, 0.34, 0.34])
-        sizes = sorted(errors)
-        inset.loglog(sizes, [errors[n] for n in sizes], color=_NETWORK_COLOR, linewidth=1)
-        if lipschitz is not None:
-            inset.loglog(sizes, [lipschitz / (2 * n) for n in sizes], "--", color=_TARGET_COLOR, linewidth=1)
-        inset.plot([n_bumps], [errors.get(n_bumps, error)], "o", color="red", markersize=4)
-        inset.set_xlabel("N", fontsize=7, labelpad=0)
-        inset.set_ylabel("max error", fontsize=7, labelpad=0)
-        inset.set_title("error; dashed: L/(2N)" if lipschitz is not None else "error", fontsize=7)
-        inset.tick_params(labelsize=6)
+    return ax
+
+
+def bump_errors_picture(ax, errors, lipschitz):
+    """Log-log: the construction's largest error ``{N: error}`` against N, beside the bound L / (2N)."""
+    ax = axes_or_new(ax, (6.0, 4.0))
+    sizes = sorted(errors)
+    ax.loglog(sizes, [errors[n] for n in sizes], "o-", color=_NETWORK_COLOR, markersize=3, label="measured max error")
+    ax.loglog(sizes, [lipschitz / (2 * n) for n in sizes], "--", color=_TARGET_COLOR, label=f"bound L/(2N), L = {lipschitz:.1f}")
+    ax.set(xlabel="number of bumps N", ylabel="max error on [0, 1]", title="The construction's error falls like 1/N")
+    ax.grid(True, which="both", linewidth=0.3)
+    ax.legend()
     return ax
 
 
