@@ -3,6 +3,7 @@
 =============================  ====================================================================
 ``kanlab.plot.networks``       chapter 1: network and perceptron diagrams, activations, a neuron
 ``kanlab.plot.perceptron``     chapter 2: decision lines, Rosenblatt's rule, the voting age
+``kanlab.plot.xor``            chapter 3: two lines for XOR, a network with its weights, input and hidden space
 ``kanlab.plot.approximation``  chapter 5: steps, bumps, N bumps and their error, error against width
 ``kanlab.plot.kolmogorov``     chapter 6: hand-built representations as networks, Koeppen's psi and its zoom
 ``kanlab.plot.kan``            chapters 7-8: B-spline bases, training curves, a KAN with its edges
@@ -19,3 +20,5 @@ from kanlab.plot.kan import kan, spline_basis, training_curves
 from kanlab.plot.kolmogorov import koeppen_levels, psi_zoom_picture, representation_diagram
 from kanlab.plot.networks import activation_functions, heaviside_plot, network_diagram, neuron_response, perceptron_diagram
 from kanlab.plot.perceptron import decision_line, mistakes_per_epoch, perceptron_picture, rule_steps, rule_updates, voting_picture
+from kanlab.plot.xor import (corners_in_hidden_space, hidden_unit_lines, morph_limits, morph_picture, network_with_weights,
+                             seed_loss_curves, seed_outcomes, two_lines_picture)
