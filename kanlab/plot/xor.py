@@ -30,7 +30,7 @@ def _shade(ax, answer, xlim, ylim, dtype=torch.float32, resolution=241):
     xs = torch.linspace(xlim[0], xlim[1], resolution, dtype=dtype)
     ys = torch.linspace(ylim[0], ylim[1], resolution, dtype=dtype)
     grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
-    values = answer(grid).reshape(resolution, resolution).float()
+    values = answer(grid).reshape(resolution, resolution).float().numpy()
     ax.imshow(values, origin="lower", extent=(*xlim, *ylim), cmap=_REGIONS, vmin=0, vmax=1, aspect="auto",
               interpolation="nearest", zorder=0)
 
