@@ -15,12 +15,13 @@ def sigmoid_step_picture(ax, weight, bias):
     """sigma(w x + b) on [0, 1], with the step it tends to (dashed) at s = -b / w when w > 0."""
     ax = axes_or_new(ax, (5.0, 3.4))
     ax.plot(_X, sigmoid_step(_X, weight, bias), color=_NETWORK_COLOR, linewidth=2, label=r"$\sigma(wx + b)$")
-    title = rf"$w = {weight:g}$, $b = {bias:g}$"
+    title = f"w = {weight:g}, b = {bias:g}"  # plain text: mathtext, new in every frame, doubles the cost
     if weight > 0:
         position = -bias / weight
-        title += rf": step at $s = -b/w = {position:.2f}$"
+        title += f": step at s = -b/w = {position:.2f}"
         ax.plot(_X, (_X > position).double(), "--", color=_TARGET_COLOR, linewidth=1, label=f"step at s = {position:.2f}")
-    ax.set(xlim=(0, 1), ylim=(-0.05, 1.05), xlabel="input $x$", ylabel="hidden neuron's output", title=title)
+    ax.set(xlim=(0, 1), ylim=(-0.05, 1.05), xlabel="input $x$", ylabel="hidden neuron's output", title=title,
+           xticks=[0, 0.25, 0.5, 0.75, 1], yticks=[0, 0.5, 1])  # few tick labels: most of a frame's cost is text
     ax.legend(loc="upper left", fontsize=8)
     return ax
 
@@ -60,9 +61,10 @@ def bump_approximation_picture(ax, f, n_bumps, lipschitz=None, sharpness=20.0):
     if lipschitz is not None:
         title += f", bound L/(2N) = {lipschitz / (2 * n_bumps):.3f}"
     ax.plot(_X, target, color=_TARGET_COLOR, linewidth=2.5, label="target $f$")
-    ax.plot(_X, approximation, color=_NETWORK_COLOR, linewidth=1.5, label=f"$g_N$: {2 * n_bumps} hidden neurons")
+    ax.plot(_X, approximation, color=_NETWORK_COLOR, linewidth=1.5, label=f"network: {2 * n_bumps} hidden neurons")
     ax.plot([_X[worst]] * 2, [target[worst], approximation[worst]], color="red", linewidth=2, label="largest error")
-    ax.set(xlim=(0, 1), ylim=(-2.0, 2.0), xlabel="input $x$", ylabel="$f(x)$ and $g_N(x)$", title=title)
+    ax.set(xlim=(0, 1), ylim=(-2.0, 2.0), xlabel="input $x$", ylabel="$f(x)$ and $g_N(x)$", title=title,
+           xticks=[0, 0.25, 0.5, 0.75, 1], yticks=[-2, -1, 0, 1, 2])
     ax.legend(loc="lower left", fontsize=8)
     return ax
 
