@@ -62,8 +62,9 @@ def bump_approximation_picture(ax, f, n_bumps, lipschitz=None, sharpness=20.0):
         title += f", bound L/(2N) = {lipschitz / (2 * n_bumps):.3f}"
     ax.plot(_X, target, color=_TARGET_COLOR, linewidth=2.5, label="target $f$")
     ax.plot(_X, approximation, color=_NETWORK_COLOR, linewidth=1.5, label=f"network: {2 * n_bumps} hidden neurons")
-    ax.plot([_X[worst]] * 2, [target[worst], approximation[worst]], color="red", linewidth=2, label="largest error")
-    ax.set(xlim=(0, 1), ylim=(-2.0, 2.0), xlabel="input $x$", ylabel="$f(x)$ and $g_N(x)$", title=title,
+    ax.plot([_X[worst]] * 2, [target[worst], approximation[worst]], color="red", linewidth=3, label="largest error")
+    # a little room beyond [0, 1]: the largest error often sits at an end, where a bar would be clipped
+    ax.set(xlim=(-0.02, 1.02), ylim=(-2.0, 2.0), xlabel="input $x$", ylabel="$f(x)$ and $g_N(x)$", title=title,
            xticks=[0, 0.25, 0.5, 0.75, 1], yticks=[-2, -1, 0, 1, 2])
     ax.legend(loc="lower left", fontsize=8)
     return ax
