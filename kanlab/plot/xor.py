@@ -15,8 +15,8 @@ from kanlab.mlp import MLP, dead_units, predict
 from kanlab.plot.perceptron import _line_segment, decision_line
 from kanlab.plot.style import CLASS_COLORS, LAYER_COLORS, SHADE_COLORS, axes_or_new, diagram_frame
 
-# One colour per hidden unit: gold and green for the first two (the two lines), then matplotlib's.
-UNIT_COLORS = ("#d4a017", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
+# One colour per hidden unit, far from the classes' orange and blue: purple and green for the two lines.
+UNIT_COLORS = ("#7b3294", "#2ca02c", "#d4a017", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 _REGIONS = ListedColormap([SHADE_COLORS[0.0], SHADE_COLORS[1.0]])
 _SQUARE = ((0.0, 1.0), (0.0, 1.0))
 
@@ -283,7 +283,8 @@ def morph_picture(ax, model, t, gate="xor", limits=None):
         moved = _carried(model, line, t)
         pieces.extend(torch.stack([moved[:-1], moved[1:]], dim=1).tolist())
         colors.extend(CLASS_COLORS[float(answer)] for answer in predict(model, line[:-1]))
-    ax.add_collection(LineCollection(pieces, colors=colors, linewidths=0.9, alpha=0.7, zorder=1))
+    # Not antialiased: the static player keeps 64 colours, and blends of the grid would crowd out the lines.
+    ax.add_collection(LineCollection(pieces, colors=colors, linewidths=0.6, antialiaseds=False, zorder=1))
     ax.plot([], [], color="#999999", linewidth=0.9, label="grid of the square\n(coloured by the answer)")
     first = model.layers[0]
     for j in range(2):
@@ -293,8 +294,8 @@ def morph_picture(ax, model, t, gate="xor", limits=None):
             start, end = torch.tensor(segment, dtype=dtype)
             s = torch.linspace(0, 1, 51, dtype=dtype).unsqueeze(1)
             crease = _carried(model, start + s * (end - start), t)
-            ax.plot(crease[:, 0], crease[:, 1], color=UNIT_COLORS[j], linewidth=2.5, linestyle="--", zorder=2,
-                    label=f"line of unit {j + 1}")
+            # No legend entry: the static player's 64-colour palette loses a colour this rare.
+            ax.plot(crease[:, 0], crease[:, 1], color=UNIT_COLORS[j], linewidth=3, linestyle="--", zorder=2)
     output = model.layers[-1]
     v, c = output.weight[0].tolist(), float(output.bias[0].detach())
     segment = _line_segment(v, c, xlim, ylim)
@@ -304,7 +305,7 @@ def morph_picture(ax, model, t, gate="xor", limits=None):
                 label="output line (hidden space)")
     X, y = logic_gate(gate, dtype=dtype)
     _corners(ax, _carried(model, X, t), y)
-    ax.set(xlim=xlim, ylim=ylim, aspect="equal", title=f"t = {t:.2f}:  (1 - t) x + t h(x)",
+    ax.set(xlim=xlim, ylim=ylim, aspect="equal", title=f"t = {t:.2f}:  (1 - t) x + t h(x)\ndashed: the units' lines",
            xlabel="x1 at t = 0, h1 at t = 1", ylabel="x2 at t = 0, h2 at t = 1")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
     return ax
