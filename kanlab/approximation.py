@@ -72,7 +72,9 @@ def bump_weights(f: Callable[[Tensor], Tensor], n_bumps: int, sharpness: float =
     midpoints = (torch.arange(n_bumps, dtype=torch.float64) + 0.5) / n_bumps
     heights = torch.as_tensor(f(midpoints), dtype=torch.float64)
     if heights.shape != (n_bumps,):
-        raise ValueError(f"f must map the {n_bumps} midpoints, shape ({n_bumps},), to shape ({n_bumps},), got {tuple(heights.shape)}")
+        raise ValueError(
+            f"f must map the {n_bumps} midpoints, shape ({n_bumps},), to shape ({n_bumps},), got {tuple(heights.shape)}"
+        )
     w = float(sharpness) * n_bumps
     step_at = torch.stack([edges[:-1], edges[1:]], dim=1).reshape(-1)  # e_0, e_1, e_1, e_2, ..., e_N
     hidden_weight = torch.full((2 * n_bumps, 1), w, dtype=torch.float64)
@@ -106,7 +108,9 @@ def max_error(model: Callable[[Tensor], Tensor], f: Callable[[Tensor], Tensor], 
 def loglog_slope(sizes: Sequence[float], errors: Sequence[float]) -> float:
     r"""The slope p of the least-squares line log(error) = p log(size) + c: error ~ size^p."""
     if len(sizes) != len(errors) or len(sizes) < 2:
-        raise ValueError(f"sizes and errors must be equally long, with at least 2 entries, got {len(sizes)} and {len(errors)}")
+        raise ValueError(
+            f"sizes and errors must be equally long, with at least 2 entries, got {len(sizes)} and {len(errors)}"
+        )
     if min(sizes) <= 0 or min(errors) <= 0:
         raise ValueError("sizes and errors must be positive to take logarithms")
     log_size = torch.tensor([math.log(s) for s in sizes], dtype=torch.float64)

@@ -19,7 +19,8 @@ def sigmoid_step_picture(ax, weight, bias):
     if weight > 0:
         position = -bias / weight
         title += f": step at s = -b/w = {position:.2f}"
-        ax.plot(_X, (_X > position).double(), "--", color=_TARGET_COLOR, linewidth=1, label=f"step at s = {position:.2f}")
+        ideal = (_X > position).double()
+        ax.plot(_X, ideal, "--", color=_TARGET_COLOR, linewidth=1, label=f"step at s = {position:.2f}")
     ax.set(xlim=(0, 1), ylim=(-0.05, 1.05), xlabel="input $x$", ylabel="hidden neuron's output", title=title,
            xticks=[0, 0.25, 0.5, 0.75, 1], yticks=[0, 0.5, 1])  # few tick labels: most of a frame's cost is text
     ax.legend(loc="upper left", fontsize=8)
@@ -74,8 +75,10 @@ def bump_errors_picture(ax, errors, lipschitz):
     """Log-log: the construction's largest error ``{N: error}`` against N, beside the bound L / (2N)."""
     ax = axes_or_new(ax, (6.0, 4.0))
     sizes = sorted(errors)
-    ax.loglog(sizes, [errors[n] for n in sizes], "o-", color=_NETWORK_COLOR, markersize=3, label="measured max error")
-    ax.loglog(sizes, [lipschitz / (2 * n) for n in sizes], "--", color=_TARGET_COLOR, label=f"bound L/(2N), L = {lipschitz:.1f}")
+    measured = [errors[n] for n in sizes]
+    bound = [lipschitz / (2 * n) for n in sizes]
+    ax.loglog(sizes, measured, "o-", color=_NETWORK_COLOR, markersize=3, label="measured max error")
+    ax.loglog(sizes, bound, "--", color=_TARGET_COLOR, label=f"bound L/(2N), L = {lipschitz:.1f}")
     ax.set(xlabel="number of bumps N", ylabel="max error on [0, 1]", title="The construction's error falls like 1/N")
     ax.grid(True, which="both", linewidth=0.3)
     ax.legend()
@@ -85,7 +88,8 @@ def bump_errors_picture(ax, errors, lipschitz):
 def error_against_width(ax, construction, trained, title="Largest error against hidden neurons"):
     """Log-log: the construction's and trained networks' errors, each ``{hidden neurons: error}``."""
     ax = axes_or_new(ax, (6.0, 4.0))
-    for errors, color, label in ((construction, _NETWORK_COLOR, "bump construction"), (trained, _TRAINED_COLOR, "trained MLP")):
+    curves = ((construction, _NETWORK_COLOR, "bump construction"), (trained, _TRAINED_COLOR, "trained MLP"))
+    for errors, color, label in curves:
         widths = sorted(errors)
         ax.loglog(widths, [errors[w] for w in widths], "o-", color=color, label=label)
     ax.set(xlabel="hidden neurons (width)", ylabel="max error on [0, 1]", title=title)
