@@ -54,7 +54,7 @@ def bump_weights(f: Callable[[Tensor], Tensor], n_bumps: int, sharpness: float =
 
     The hidden neurons come in pairs, (2i, 2i + 1) for bump i (counted from 0): a step up at
     e_i and a step down at e_{i+1}, both with weight w = sharpness * N, so that a step rises
-    from sigma(-sharpness / 2) to sigma(sharpness / 2) over half a piece however many pieces there
+    from sigma(-sharpness / 2) to sigma(sharpness / 2) across one piece width however many pieces there
     are. The output neuron weighs the pair f(c_i) and -f(c_i) and has bias 0.
 
     Args:
