@@ -1,4 +1,5 @@
-"""Small data sets made by code: logic-gate truth tables, the voting-age example, samples of functions.
+"""Small data sets made by code: logic-gate truth tables, the voting-age example, samples of functions,
+two-class sets in the plane that no line separates (two moons, concentric circles).
 
 Nothing here downloads anything; every table is written out or computed on the spot.
 """
@@ -136,3 +137,67 @@ def function_dataset(f, n_var=2, ranges=(-1.0, 1.0), n_train=1000, n_test=1000, 
         )
     y = y.reshape(x.shape[0], -1).to(dtype)
     return FunctionDataset(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
+
+
+def _checked_classification_arguments(caller, n, noise):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"{caller}: n must be an integer >= 2 (at least one point per class), got {n!r}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0 or noise == float("inf"):
+        raise ValueError(f"{caller}: noise must be a finite number >= 0, got {noise!r}")
+
+
+def two_moons(n=200, noise=0.1, seed=0, dtype=None):
+    r"""Two interleaved half circles, a 2-D classification set that no line separates.
+
+    Class 0 lies on the upper half of the unit circle, :math:`(\cos t, \sin t)`, class 1 on a lower
+    half circle shifted right and down, :math:`(1 - \cos t, \tfrac12 - \sin t)`, with t uniform on
+    :math:`[0, \pi]`; each point then moves by Gaussian noise of standard deviation ``noise``.
+
+    Args:
+        n: the number of points, ``n // 2`` of class 0 and the rest of class 1 (n >= 2).
+        noise: standard deviation of the Gaussian noise added to each coordinate (>= 0).
+        seed: seeds a local torch.Generator (the global RNG is untouched).
+        dtype: floating dtype of both tensors (default: ``torch.get_default_dtype()``).
+
+    Returns:
+        ``(X, y)``: X of shape (n, 2) and y of shape (n,) with entries 0 and 1.
+    """
+    _checked_classification_arguments("two_moons", n, noise)
+    dtype = _floating_dtype(dtype, "two_moons")
+    generator = torch.Generator().manual_seed(seed)
+    y = (torch.arange(n) >= n // 2).to(torch.float64)
+    t = torch.pi * torch.rand(n, generator=generator, dtype=torch.float64)
+    upper = torch.stack([torch.cos(t), torch.sin(t)], dim=1)
+    lower = torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], dim=1)
+    X = torch.where(y[:, None] == 1, lower, upper)
+    X = X + noise * torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    return X.to(dtype), y.to(dtype)
+
+
+def circles(n=200, noise=0.05, factor=0.5, seed=0, dtype=None):
+    r"""Two concentric circles, class 0 of radius 1 around class 1 of radius ``factor``.
+
+    Each point is :math:`r (\cos t, \sin t)` with t uniform on :math:`[0, 2\pi)`, then moved by
+    Gaussian noise of standard deviation ``noise``. No line separates the classes.
+
+    Args:
+        n: the number of points, ``n // 2`` of class 0 (outer) and the rest of class 1 (inner).
+        noise: standard deviation of the Gaussian noise added to each coordinate (>= 0).
+        factor: the inner radius, 0 < factor < 1.
+        seed: seeds a local torch.Generator (the global RNG is untouched).
+        dtype: floating dtype of both tensors (default: ``torch.get_default_dtype()``).
+
+    Returns:
+        ``(X, y)``: X of shape (n, 2) and y of shape (n,) with entries 0 and 1.
+    """
+    _checked_classification_arguments("circles", n, noise)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < 1:
+        raise ValueError(f"circles: factor must be a number with 0 < factor < 1, got {factor!r}")
+    dtype = _floating_dtype(dtype, "circles")
+    generator = torch.Generator().manual_seed(seed)
+    y = (torch.arange(n) >= n // 2).to(torch.float64)
+    t = 2 * torch.pi * torch.rand(n, generator=generator, dtype=torch.float64)
+    radius = torch.where(y == 1, float(factor), 1.0)
+    X = radius[:, None] * torch.stack([torch.cos(t), torch.sin(t)], dim=1)
+    X = X + noise * torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    return X.to(dtype), y.to(dtype)
