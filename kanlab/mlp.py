@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 __all__ = ["ACTIVATIONS", "MLP", "ClassifierHistory", "train_classifier", "predict", "accuracy", "parameter_count",
-           "dead_units", "train_seeds"]
+           "dead_units", "train_seeds", "collapsed_affine_map"]
 
 ACTIVATIONS = {
     "relu": torch.relu,
@@ -320,3 +320,23 @@ def train_seeds(
                 linear.weight.copy_(w[index])
                 linear.bias.copy_(b[index])
     return models
+
+
+def collapsed_affine_map(model: MLP) -> tuple[Tensor, Tensor]:
+    r"""The one affine map ``y = W x + b`` that an MLP without activation is.
+
+    With sigma the identity, ``W_L (... (W_1 x + b_1) ...) + b_L = W x + b`` where
+    ``W = W_L ... W_1`` and ``b = W_L (... (W_2 b_1 + b_2) ...) + b_L``: however many layers,
+    a stack of affine maps draws no more than one of them.
+
+    Returns:
+        ``(W, b)``: W of shape (out_features, in_features), b of shape (out_features,).
+    """
+    if not isinstance(model, MLP) or model.activation != "identity":
+        given = model.activation if isinstance(model, MLP) else type(model).__name__
+        raise ValueError(f'model must be an MLP with activation "identity" to collapse to one map, got {given!r}')
+    with torch.no_grad():
+        weight, bias = model.layers[0].weight.clone(), model.layers[0].bias.clone()
+        for linear in model.layers[1:]:
+            weight, bias = linear.weight @ weight, linear.weight @ bias + linear.bias
+    return weight, bias

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from kanlab.data import logic_gate
-from kanlab.mlp import (MLP, accuracy, classification_loss, dead_units, parameter_count, predict, train_classifier,
+from kanlab.mlp import (MLP, accuracy, classification_loss, collapsed_affine_map, dead_units, parameter_count, predict, train_classifier,
                         train_seeds)
 
 
@@ -146,3 +146,20 @@ def test_train_seeds_refuses_an_empty_list_of_seeds():
     x, y = logic_gate("xor")
     with pytest.raises(ValueError, match="seeds"):
         train_seeds([2, 2, 1], [], x, y)
+
+
+def test_a_linear_stack_is_the_one_affine_map_its_product_gives():
+    model = MLP([2, 5, 4, 3], activation="identity", seed=2, dtype=torch.float64)
+    weight, bias = collapsed_affine_map(model)
+    x = torch.randn(20, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    expected = x
+    for linear in model.layers:  # independent reference: apply each layer in turn
+        expected = expected @ linear.weight.T + linear.bias
+    assert weight.shape == (3, 2) and bias.shape == (3,)
+    assert torch.allclose(x @ weight.T + bias, expected, atol=1e-12)
+    assert torch.allclose(model(x), expected, atol=1e-12)
+
+
+def test_collapsing_refuses_a_network_with_a_nonlinear_activation():
+    with pytest.raises(ValueError, match="identity"):
+        collapsed_affine_map(MLP([2, 3, 1], activation="relu"))
