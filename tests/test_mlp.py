@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from kanlab.data import logic_gate
-from kanlab.mlp import (MLP, accuracy, classification_loss, collapsed_affine_map, dead_units, parameter_count, predict, train_classifier,
-                        train_seeds)
+from kanlab.mlp import (MLP, accuracy, classification_loss, collapsed_affine_map, dead_units, parameter_count, predict,
+                        train_classifier, train_seeds)
 
 
 def test_output_has_one_row_per_input_and_out_features_columns():
