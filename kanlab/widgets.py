@@ -4,7 +4,7 @@
 
 * ``application/vnd.jupyter.widget-view+json``: ipywidgets ``FloatSlider`` s (one per parameter)
   above an ``Output`` that ``draw`` repaints in Python whenever a slider moves (JupyterLab,
-  Binder, Colab);
+  Binder, Colab; ipywidgets 7, as Colab ships it, or 8);
 * ``text/html``: a kernel-free player with one ``<input type="range">`` per parameter over
   frames drawn in advance, one per combination of parameter values, each frame a small
   palette PNG inlined as a data URI (the book's site chooses this face).
@@ -26,6 +26,7 @@ import ipywidgets
 from matplotlib.figure import Figure
 from PIL import Image
 
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 MAX_PARAMETERS = 3
 MAX_FRAMES = 256  # about 1 MB of inlined PNG at the default size: a page stays well under 2 MB
 MAX_HTML_BYTES = 1_500_000
@@ -154,10 +155,13 @@ class Interactive:
         return self._widget
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = self.widget()._repr_mimebundle_()
-        bundle["text/html"] = self.to_html()
-        bundle["text/plain"] = repr(self)
-        return bundle
+        # The widget's view spec, which ipywidgets 7 (Colab's) and 8 write alike; ipywidgets 7
+        # widgets have no _repr_mimebundle_ of their own.
+        return {
+            WIDGET_VIEW_MIME: self.widget().get_view_spec(),
+            "text/html": self.to_html(),
+            "text/plain": repr(self),
+        }
 
     def __repr__(self) -> str:
         ranges = ", ".join(f"{name}={values[0]:g}..{values[-1]:g}" for name, values in self.values.items())
