@@ -1,6 +1,7 @@
 # Every target installs what it needs, so each works on a fresh machine:
 #   make book    executes every notebook and writes the website to _build/html
-#   make test    builds the book, then runs every test (unit, notebooks, the site in Chromium)
+#   make test    builds the book, then runs every test (unit, notebooks, the site in Chromium,
+#                live sliders in JupyterLab, Binder's environment)
 #   make lab     opens the book in JupyterLab, with live widgets
 #   make bench   runs the benchmarks in benchmarks/
 #   make setup   only creates .venv and installs kanlab with the book and test tools
