@@ -20,14 +20,22 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ACTIVATIONS", "MLP", "ClassifierHistory", "train_classifier", "predict", "accuracy", "parameter_count",
-           "dead_units", "train_seeds", "collapsed_affine_map"]
+__all__ = ["ACTIVATIONS", "ACTIVATION_DERIVATIVES", "MLP", "ClassifierHistory", "train_classifier", "predict",
+           "accuracy", "parameter_count", "dead_units", "train_seeds", "collapsed_affine_map", "backpropagate"]
 
 ACTIVATIONS = {
     "relu": torch.relu,
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
     "identity": lambda z: z,
+}
+
+# sigma'(z), written out for `backpropagate` (autograd does not need them).
+ACTIVATION_DERIVATIVES = {
+    "relu": lambda z: (z > 0).to(z.dtype),
+    "tanh": lambda z: 1 - torch.tanh(z) ** 2,
+    "sigmoid": lambda z: torch.sigmoid(z) * (1 - torch.sigmoid(z)),
+    "identity": lambda z: torch.ones_like(z),
 }
 
 
@@ -123,6 +131,21 @@ class MLP(nn.Module):
         if include_output:
             spaces.append(self.layers[-1](h))
         return spaces
+
+    def from_space(self, h: Tensor, space: int) -> Tensor:
+        """The output scores for points h of space ``space``: 0 is the input space, l the l-th hidden space.
+
+        ``from_space(hidden_spaces(x)[l - 1], l)`` equals ``forward(x)``: what the rest of the network
+        answers for a point, wherever the earlier layers put it. Shapes: h (N, widths[space]) -> (N, out_features).
+        """
+        if isinstance(space, bool) or not isinstance(space, int) or not 0 <= space < len(self.layers):
+            raise ValueError(f"space must be an integer from 0 (input) to {len(self.layers) - 1} (last hidden), "
+                             f"got {space!r}")
+        _check_input(h, self.widths[space])
+        sigma = ACTIVATIONS[self.activation]
+        for linear in self.layers[space:-1]:
+            h = sigma(linear(h))
+        return self.layers[-1](h)
 
     def extra_repr(self) -> str:
         return f"widths={self.widths}, activation={self.activation!r}"
@@ -340,3 +363,45 @@ def collapsed_affine_map(model: MLP) -> tuple[Tensor, Tensor]:
         for linear in model.layers[1:]:
             weight, bias = linear.weight @ weight, linear.weight @ bias + linear.bias
     return weight, bias
+
+
+def backpropagate(model: MLP, x: Tensor, y: Tensor) -> list[tuple[Tensor, Tensor]]:
+    r"""The gradient of `classification_loss` (one output, binary cross-entropy) by the chain rule, written out.
+
+    Forward, keep every pre-activation z_l = W_l h_{l-1} + b_l (rows: the N inputs). Backward, start
+    from the output's error and walk the layers from the last to the first:
+
+        delta_L = (s(z_L) - y) / N,                  s the sigmoid: dL/dz_L;
+        dL/dW_l = delta_l^T h_{l-1},  dL/db_l = sum over rows of delta_l;
+        delta_{l-1} = (delta_l W_l) * sigma'(z_{l-1})  (elementwise): dL/dz_{l-1}.
+
+    This is what ``loss.backward()`` computes; it is here to be read and checked against it.
+
+    Args:
+        model: an MLP with one output; x: (N, in_features); y: (N,) classes 0/1.
+
+    Returns:
+        ``[(dL/dW_1, dL/db_1), ..., (dL/dW_L, dL/db_L)]``, each the shape of its weight and bias.
+    """
+    if not isinstance(model, MLP) or model.out_features != 1:
+        got = model.widths if isinstance(model, MLP) else type(model).__name__
+        raise ValueError(f"model must be an MLP with one output (binary classification), got {got}")
+    _check_input(x, model.in_features)
+    if not isinstance(y, Tensor) or y.shape != (x.shape[0],):
+        shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
+        raise ValueError(f"y must be a tensor of shape ({x.shape[0]},), one class per row of x, got {shape}")
+    sigma, derivative = ACTIVATIONS[model.activation], ACTIVATION_DERIVATIVES[model.activation]
+    with torch.no_grad():
+        inputs, pre_activations, h = [], [], x  # inputs[l]: h_{l-1} (N, n_{l-1}); pre_activations[l]: z_l (N, n_l)
+        for index, linear in enumerate(model.layers):
+            inputs.append(h)
+            z = linear(h)
+            pre_activations.append(z)
+            h = sigma(z) if index < len(model.layers) - 1 else z
+        delta = (torch.sigmoid(pre_activations[-1]) - y.to(x.dtype)[:, None]) / x.shape[0]  # (N, 1)
+        gradients = []
+        for index in reversed(range(len(model.layers))):
+            gradients.append((delta.T @ inputs[index], delta.sum(dim=0)))
+            if index > 0:
+                delta = (delta @ model.layers[index].weight) * derivative(pre_activations[index - 1])
+    return gradients[::-1]

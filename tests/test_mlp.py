@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from kanlab.data import logic_gate
-from kanlab.mlp import (MLP, accuracy, classification_loss, collapsed_affine_map, dead_units, parameter_count, predict,
-                        train_classifier, train_seeds)
+from kanlab.mlp import (MLP, accuracy, backpropagate, classification_loss, collapsed_affine_map, dead_units,
+                        parameter_count, predict, train_classifier, train_seeds)
 
 
 def test_output_has_one_row_per_input_and_out_features_columns():
@@ -163,3 +163,35 @@ def test_a_linear_stack_is_the_one_affine_map_its_product_gives():
 def test_collapsing_refuses_a_network_with_a_nonlinear_activation():
     with pytest.raises(ValueError, match="identity"):
         collapsed_affine_map(MLP([2, 3, 1], activation="relu"))
+
+
+def test_from_space_answers_what_the_whole_network_answers_for_every_space():
+    model = MLP([2, 3, 2, 1], activation="tanh", seed=1, dtype=torch.float64)
+    x = torch.linspace(-1, 1, 10, dtype=torch.float64).reshape(5, 2)
+    spaces = [x, *model.hidden_spaces(x)]
+    for space, h in enumerate(spaces):
+        assert torch.allclose(model.from_space(h, space), model(x))
+
+
+def test_from_space_refuses_a_space_the_network_does_not_have():
+    model = MLP([2, 2, 1])
+    with pytest.raises(ValueError, match="space must be an integer from 0"):
+        model.from_space(torch.zeros(1, 2), 2)
+    with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
+        model.from_space(torch.zeros(1, 3), 1)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "identity"])
+def test_backpropagate_gives_autograds_gradient(activation):
+    model = MLP([2, 3, 2, 1], activation=activation, seed=2, dtype=torch.float64)
+    x = torch.tensor([[0.3, -1.2], [1.5, 0.4], [-0.7, 0.9], [0.1, 0.2]], dtype=torch.float64)
+    y = torch.tensor([0.0, 1.0, 1.0, 0.0], dtype=torch.float64)
+    classification_loss(model(x), y).backward()
+    for (weight_gradient, bias_gradient), linear in zip(backpropagate(model, x, y), model.layers):
+        assert torch.allclose(weight_gradient, linear.weight.grad, atol=1e-12)
+        assert torch.allclose(bias_gradient, linear.bias.grad, atol=1e-12)
+
+
+def test_backpropagate_refuses_a_network_with_several_outputs():
+    with pytest.raises(ValueError, match="one output"):
+        backpropagate(MLP([2, 2, 3]), torch.zeros(1, 2), torch.zeros(1))

@@ -4,6 +4,7 @@
 ``kanlab.plot.networks``       chapter 1: network and perceptron diagrams, activations, a neuron
 ``kanlab.plot.perceptron``     chapter 2: decision lines, Rosenblatt's rule, the voting age
 ``kanlab.plot.xor``            chapter 3: two lines for XOR, a network with its weights, input and hidden space
+``kanlab.plot.mlp``            chapter 4: decision regions, every space of a network with its bent grid, training
 ``kanlab.plot.approximation``  chapter 5: steps, bumps, N bumps and their error, error against width
 ``kanlab.plot.kolmogorov``     chapter 6: hand-built representations as networks, Koeppen's psi and its zoom
 ``kanlab.plot.kan``            chapters 7-8: B-spline bases, training curves, a KAN with its edges
@@ -18,6 +19,8 @@ e.g. ``kanlab.plot.network_diagram``.
 from kanlab.plot.approximation import bump_approximation_picture, bump_errors_picture, bump_picture, error_against_width, sigmoid_step_picture
 from kanlab.plot.kan import kan, spline_basis, training_curves
 from kanlab.plot.kolmogorov import koeppen_levels, psi_zoom_picture, representation_diagram
+from kanlab.plot.mlp import (accuracy_comparison, decision_regions, loss_curve, space_limits, space_picture,
+                             training_frame)
 from kanlab.plot.networks import activation_functions, heaviside_plot, network_diagram, neuron_response, perceptron_diagram
 from kanlab.plot.perceptron import decision_line, mistakes_per_epoch, perceptron_picture, rule_steps, rule_updates, voting_picture
 from kanlab.plot.xor import (corners_in_hidden_space, hidden_unit_lines, morph_limits, morph_picture, network_with_weights,
