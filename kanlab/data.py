@@ -1,5 +1,6 @@
 """Small data sets made by code: logic-gate truth tables, the voting-age example, samples of functions,
-two-class sets in the plane that no line separates (two moons, concentric circles).
+two-class sets in the plane that no line separates (two moons, concentric circles), and the
+Gaussian peaks that are learned one region after another in continual learning.
 
 Nothing here downloads anything; every table is written out or computed on the spot.
 """
@@ -111,6 +112,10 @@ def function_dataset(f, n_var=2, ranges=(-1.0, 1.0), n_train=1000, n_test=1000, 
 
     Returns:
         a `FunctionDataset` with x_train (n_train, n_var), y_train (n_train, n_out), x_test, y_test.
+
+    Raises:
+        ValueError: f returned NaN or inf at a sample (in dtype); the message names the first such
+            point (its set and index, x and f(x)) instead of letting a NaN loss appear in training.
     """
     if isinstance(n_var, bool) or not isinstance(n_var, int) or n_var < 1:
         raise ValueError(f"function_dataset: n_var must be an integer >= 1, got {n_var!r}")
@@ -136,7 +141,23 @@ def function_dataset(f, n_var=2, ranges=(-1.0, 1.0), n_train=1000, n_test=1000, 
             f"with n = {x.shape[0]}, got {shape}"
         )
     y = y.reshape(x.shape[0], -1).to(dtype)
+    _check_finite_targets(x, y, n_train)
     return FunctionDataset(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
+
+
+def _check_finite_targets(x, y, n_train):
+    """Raise ValueError naming the first sample where f gave NaN or inf (in the target dtype, so an
+    overflow to inf in float32 counts): its set, index, input and value, and how many are bad."""
+    bad = ~torch.isfinite(y).all(dim=1)
+    if not bool(bad.any()):
+        return
+    first = int(bad.nonzero()[0])
+    where = f"x_train[{first}]" if first < n_train else f"x_test[{first - n_train}]"
+    raise ValueError(
+        f"function_dataset: f must be finite on the box, but f({where}) = f({x[first].tolist()}) = "
+        f"{y[first].tolist()} ({int(bad.sum())} of {len(y)} samples are NaN or inf); "
+        "shrink ranges or change f where it is undefined or overflows"
+    )
 
 
 def _checked_classification_arguments(caller, n, noise):
@@ -201,3 +222,61 @@ def circles(n=200, noise=0.05, factor=0.5, seed=0, dtype=None):
     X = radius[:, None] * torch.stack([torch.cos(t), torch.sin(t)], dim=1)
     X = X + noise * torch.randn(n, 2, generator=generator, dtype=torch.float64)
     return X.to(dtype), y.to(dtype)
+
+
+def _checked_peak_arguments(caller, n_peaks, width):
+    if isinstance(n_peaks, bool) or not isinstance(n_peaks, int) or n_peaks < 1:
+        raise ValueError(f"{caller}: n_peaks must be an integer >= 1, got {n_peaks!r}")
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width < float("inf"):
+        raise ValueError(f"{caller}: width must be a finite number > 0, got {width!r}")
+
+
+def peak_regions(n_peaks=5):
+    r"""The n_peaks equal regions of [-1, 1], left to right: a list of (lo, hi) with
+    lo = -1 + 2 j / n_peaks and hi = -1 + 2 (j + 1) / n_peaks."""
+    _checked_peak_arguments("peak_regions", n_peaks, 1.0)
+    return [(-1 + 2 * j / n_peaks, -1 + 2 * (j + 1) / n_peaks) for j in range(n_peaks)]
+
+
+def gaussian_peaks(x, n_peaks=5, width=0.05):
+    r"""A sum of n_peaks Gaussian bumps of height 1, one in the middle of each region of `peak_regions`:
+
+        f(x) = sum_j exp(-(x - c_j)^2 / (2 width^2)),   c_j = -1 + (2 j + 1) / n_peaks.
+
+    Shape: x (n, 1) or (n,) -> (n,). With the default width, f is below 1e-3 at the borders of
+    the regions (each bump below 4e-4 there), so what is learned in one region hardly matters in another.
+    """
+    _checked_peak_arguments("gaussian_peaks", n_peaks, width)
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"gaussian_peaks: x must be a floating-point tensor, got {type(x).__name__}")
+    t = x.reshape(x.shape[0], -1)
+    if t.shape[1] != 1:
+        raise ValueError(f"gaussian_peaks: x must have shape (n,) or (n, 1), got {tuple(x.shape)}")
+    centres = -1 + (2 * torch.arange(n_peaks, dtype=x.dtype, device=x.device) + 1) / n_peaks
+    return torch.exp(-((t - centres) ** 2) / (2 * width**2)).sum(dim=1)
+
+
+def peak_phases(n_peaks=5, n_train=100, n_test=100, width=0.05, seed=0, dtype=None):
+    r"""The continual-learning toy of the KAN paper: `gaussian_peaks` shown one region at a time.
+
+    Phase j samples x uniformly in the j-th region of `peak_regions` (left to right) and only
+    there, for both its training and its test set, with targets y = gaussian_peaks(x).
+
+    Args:
+        n_peaks: the number of peaks, regions and phases.
+        n_train, n_test: samples per phase in each set.
+        width: the standard deviation of every peak.
+        seed: seeds phase j's local generator with seed + j (the global RNG is untouched).
+        dtype: floating dtype (default: ``torch.get_default_dtype()``).
+
+    Returns:
+        a list of n_peaks `FunctionDataset` s, x of shape (n, 1) and y of shape (n, 1).
+    """
+    _checked_peak_arguments("peak_phases", n_peaks, width)
+    return [
+        function_dataset(
+            lambda x: gaussian_peaks(x, n_peaks, width), n_var=1, ranges=region,
+            n_train=n_train, n_test=n_test, seed=seed + j, dtype=dtype,
+        )
+        for j, region in enumerate(peak_regions(n_peaks))
+    ]

@@ -12,6 +12,8 @@ test sets. Nothing is written to disk.
 from __future__ import annotations
 
 import math
+import time
+import timeit
 from dataclasses import dataclass, field
 
 import torch
@@ -19,7 +21,8 @@ from tqdm.auto import tqdm
 
 from kanlab import regularization
 
-__all__ = ["History", "objective", "fit", "LevenbergMarquardt"]
+__all__ = ["History", "objective", "fit", "LevenbergMarquardt", "grid_extension", "fit_in_turn", "loglog_slope",
+           "seconds_per_step"]
 
 
 @dataclass
@@ -46,8 +49,10 @@ def fit(
     optimizer="lbfgs",
     lr=None,
     batch_size=None,
+    update_grid=True,
     update_grid_every=None,
     update_grid_until=50,
+    update_grid_from=None,
     grid_eps=0.02,
     grid_samples=None,
     penalty=None,
@@ -71,9 +76,19 @@ def fit(
             squared error, without penalty or lamb).
         lr: learning rate; default 1 for LBFGS, 1e-2 for Adam; not used by "lm".
         batch_size: samples per step, drawn afresh each step; None uses the whole training set.
-        update_grid_every: if set, call model.update_grid(grid_samples, grid_eps) before every
-            update_grid_every-th step while step < update_grid_until (the optimiser restarts then,
-            since its memory refers to the old grid).
+        update_grid: whether a `KAN`'s grids follow its layers' inputs during the first steps, as in
+            the KAN paper (ignored for models without update_grid, such as an MLP). By default,
+            model.update_grid(grid_samples, grid_eps) runs before steps 5, 10, ..., 45: nine updates
+            while step < update_grid_until. Not at step 0: from a fresh KAN that update would fit the
+            later layers' grids to the hidden nodes' small initial range, where LBFGS then settles in
+            a poor minimum (see `KAN`'s hidden_grid_range). The optimiser restarts after each update,
+            since its memory refers to the old grid.
+        update_grid_every: if set, grid updates run before every update_grid_every-th step (step 0
+            included, unless update_grid_from says otherwise) while step < update_grid_until;
+            None: the default schedule above (every 5 steps from step 5) when update_grid is True.
+        update_grid_until: no grid update at this step or later.
+        update_grid_from: no grid update before this step; None: 5 for the default schedule, 0 when
+            update_grid_every is given.
         grid_samples: the inputs (m, n_in) that grid updates follow; None uses x_train. Samples
             spanning the whole input domain (x_train plus a lattice of the domain, say) keep points
             that the training set misses, near the domain's edges, inside every layer's grid.
@@ -100,6 +115,9 @@ def fit(
             raise ValueError(f"update_grid_every must be None or an integer >= 1, got {update_grid_every!r}")
         if not hasattr(model, "update_grid"):
             raise TypeError(f"update_grid_every needs a model with update_grid (a KAN), got {type(model).__name__}")
+    if update_grid_from is not None and (not isinstance(update_grid_from, int) or update_grid_from < 0):
+        raise ValueError(f"update_grid_from must be None or an integer >= 0, got {update_grid_from!r}")
+    grid_steps = _grid_update_steps(model, update_grid, update_grid_every, update_grid_until, update_grid_from)
     parameter = next(model.parameters())
     x_train, y_train, x_test, y_test = (
         _as_model_tensor(getattr(data, name), f"data.{name}", parameter)
@@ -114,7 +132,7 @@ def fit(
     history = History()
     solver = _make_optimizer(model, optimizer, lr)
     for step in tqdm(range(steps), disable=not progress, desc="fit"):
-        if update_grid_every is not None and step < update_grid_until and step % update_grid_every == 0:
+        if step in grid_steps:
             model.update_grid(grid_samples, grid_eps)
             history.grid_updates.append(step)
             solver = _make_optimizer(model, optimizer, lr)
@@ -140,6 +158,105 @@ def fit(
         history.train_rmse.append(_rmse(model, x_train, y_train))
         history.test_rmse.append(_rmse(model, x_test, y_test))
     return history
+
+
+def grid_extension(model, data, grid_sizes, steps=10, **fit_options):
+    """Grid extension: refine a trained KAN to each grid size in turn and train it there.
+
+    For each G in grid_sizes, `KAN.refine` makes a copy on G intervals that computes the same
+    function (up to a least-squares fit), and `fit` trains the copy for `steps` steps with
+    fit_options; the next grid starts from it. model itself is left as it is.
+
+    Returns:
+        a list of (model on grid G, its `History`), one pair per grid size, in order.
+    """
+    if not hasattr(model, "refine"):
+        raise TypeError(f"grid_extension needs a model with refine (a KAN), got {type(model).__name__}")
+    sizes = list(grid_sizes)
+    if not sizes or any(isinstance(g, bool) or not isinstance(g, int) or g < 1 for g in sizes):
+        raise ValueError(f"grid_sizes must be a non-empty list of integers >= 1, got {grid_sizes!r}")
+    stages = []
+    for grid_size in sizes:
+        model = model.refine(grid_size)
+        stages.append((model, fit(model, data, steps=steps, **fit_options)))
+    return stages
+
+
+def fit_in_turn(model, phases, x_plot, **fit_options):
+    """Continual learning: train model on each data set of phases in turn, never revisiting one.
+
+    After phase p, errors[p, r] is the root-mean-square error on phase r's test set, and
+    predictions[p] is model(x_plot). Forgetting of phase r shows as errors[-1, r] > errors[r, r].
+
+    Args:
+        model: any nn.Module; trained in place.
+        phases: a list of data sets (x_train, y_train, x_test, y_test), as `kanlab.data.peak_phases` makes.
+        x_plot: inputs (n, n_in) at which to record the model after each phase.
+        fit_options: passed to `fit` for every phase (steps, optimizer, ...).
+
+    Returns:
+        (errors, predictions): tensors of shape (P, P) and (P, n, n_out), P = len(phases).
+    """
+    if len(phases) == 0:
+        raise ValueError("fit_in_turn: phases must hold at least one data set")
+    parameter = next(model.parameters())
+    x_plot = _as_model_tensor(x_plot, "x_plot", parameter)
+    errors, predictions = [], []
+    for phase in phases:
+        fit(model, phase, **fit_options)
+        tests = [(_as_model_tensor(p.x_test, "x_test", parameter), _as_model_tensor(p.y_test, "y_test", parameter))
+                 for p in phases]
+        errors.append([_rmse(model, x, y) for x, y in tests])
+        with torch.no_grad():
+            predictions.append(model(x_plot))
+    return torch.tensor(errors, dtype=torch.float64), torch.stack(predictions)
+
+
+def loglog_slope(x, y):
+    """The least-squares slope of log y against log x: the exponent p of a power law y ~ C x^p."""
+    x, y = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
+    if x.ndim != 1 or x.shape != y.shape or len(x) < 2:
+        raise ValueError(f"loglog_slope: x and y must be two 1-D sequences of the same length >= 2, "
+                         f"got shapes {tuple(x.shape)} and {tuple(y.shape)}")
+    if not bool((x > 0).all() and (y > 0).all()):
+        raise ValueError("loglog_slope: x and y must be positive (their logarithms are taken)")
+    u, v = x.log() - x.log().mean(), y.log() - y.log().mean()
+    return float((u * v).sum() / (u * u).sum())
+
+
+def seconds_per_step(forward, x, y, number=10, repeat=5):
+    """The shortest time of one training step's work: forward(x), the mean squared error against y,
+    and backward. Each of `repeat` rounds times `number` steps; the fastest round, per step, is
+    returned (the least disturbed by whatever else the machine runs). The time is this process's
+    CPU time, which other programs on a busy machine disturb far less than the wall clock; with one
+    thread (torch.set_num_threads(1)) on a CPU it is the step's own time. (On a GPU, which works
+    while the host waits, the wall clock is the measure: time such steps with torch.cuda.Event.)
+
+    forward is any callable: a model, or a function of x whose tensors require gradients.
+    """
+    for name, value in (("number", number), ("repeat", repeat)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"seconds_per_step: {name} must be an integer >= 1, got {value!r}")
+
+    def step():
+        torch.mean((forward(x) - y) ** 2).backward()
+
+    step()  # a first call pays for one-off work (allocations, caches)
+    return min(timeit.repeat(step, timer=time.process_time, number=number, repeat=repeat)) / number
+
+
+def _grid_update_steps(model, update_grid, every, until, start):
+    """The steps before which fit updates the grids (see `fit`'s update_grid arguments)."""
+    if every is None:
+        if not update_grid or not hasattr(model, "update_grid"):
+            return set()
+        every, start = _DEFAULT_GRID_UPDATE_EVERY, _DEFAULT_GRID_UPDATE_EVERY if start is None else start
+    start = 0 if start is None else start
+    return {step for step in range(start, until) if step % every == 0}
+
+
+# pykan's default: ten updates spread over the first 50 steps (here nine, the one at step 0 left out)
+_DEFAULT_GRID_UPDATE_EVERY = 5
 
 
 def _make_optimizer(model, name, lr):

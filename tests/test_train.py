@@ -46,6 +46,35 @@ def test_function_dataset_keeps_several_outputs():
     assert data.y_train.shape == (10, 2)
 
 
+def test_function_dataset_refuses_nan_targets_naming_the_first_bad_sample():
+    # log(x) is NaN where x < 0: the first sample with x_0 < 0 must be named, with its input
+    x = function_dataset(lambda x: x[:, 0], n_var=2, n_train=50, n_test=50, seed=0).x_train
+    first = int((x[:, 0] < 0).nonzero()[0])
+    with pytest.raises(ValueError, match=r"f must be finite") as error:
+        function_dataset(lambda x: torch.log(x[:, 0]), n_var=2, n_train=50, n_test=50, seed=0)
+    message = str(error.value)
+    assert f"x_train[{first}]" in message
+    assert str(x[first].tolist()) in message
+    assert "nan" in message
+
+
+def test_function_dataset_refuses_an_infinite_target_in_the_test_set():
+    # 1 / (x - c) is inf exactly at the test set's first sample c
+    probe = function_dataset(lambda x: x[:, 0], n_var=1, n_train=20, n_test=20, seed=2, dtype=torch.float64)
+    pole = probe.x_test[0, 0]
+    with pytest.raises(ValueError, match=r"x_test\[0\].*inf"):
+        function_dataset(lambda x: 1 / (x[:, 0] - pole), n_var=1, n_train=20, n_test=20, seed=2, dtype=torch.float64)
+
+
+def test_function_dataset_refuses_targets_that_overflow_the_dtype():
+    def f(x):
+        return torch.exp(100 * x[:, 0].double())  # up to e^100: finite in float64, inf in float32
+
+    assert torch.isfinite(function_dataset(f, n_var=1, ranges=(0, 1), seed=0, dtype=torch.float64).y_train).all()
+    with pytest.raises(ValueError, match="NaN or inf"):
+        function_dataset(f, n_var=1, ranges=(0, 1), seed=0, dtype=torch.float32)
+
+
 @pytest.mark.parametrize(
     "f, message",
     [
@@ -110,6 +139,40 @@ def test_fit_updates_the_grid_at_the_requested_steps():
     assert history.grid_updates == [0, 4, 8]
     lo, hi = model.layers[0].grid_range
     assert torch.all(lo >= data.x_train.min(0).values) and torch.all(hi <= data.x_train.max(0).values)
+
+
+def test_fit_updates_a_kans_grids_every_5_steps_from_step_5_to_45_by_default():
+    data = small_problem()
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    history = kanlab.fit(model, data, steps=46, optimizer="adam", progress=False)
+    assert history.grid_updates == [5, 10, 15, 20, 25, 30, 35, 40, 45]
+    # the last update (before step 45) moved the hidden layer's grid from (-4, 4) onto its inputs,
+    # which one Adam step of lr 0.01 has barely moved since
+    lo, hi = model.layers[1].grid_range
+    hidden = model.layers[0](data.x_train).detach()
+    assert torch.allclose(lo, hidden.min(0).values, atol=0.05) and torch.allclose(hi, hidden.max(0).values, atol=0.05)
+
+
+def test_fit_can_leave_the_grids_alone():
+    data = small_problem()
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    grids = [layer.grid.clone() for layer in model.layers]
+    history = kanlab.fit(model, data, steps=12, optimizer="adam", update_grid=False, progress=False)
+    assert history.grid_updates == []
+    assert all(torch.equal(before, layer.grid) for before, layer in zip(grids, model.layers))
+
+
+def test_fit_starts_grid_updates_where_asked():
+    data = small_problem()
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    history = kanlab.fit(model, data, steps=12, optimizer="adam", update_grid_every=3, update_grid_from=2, progress=False)
+    assert history.grid_updates == [3, 6, 9]
+
+
+def test_fit_trains_a_model_without_a_grid_with_the_default_grid_updates_left_out():
+    data = small_problem()
+    history = kanlab.fit(nn.Linear(2, 1).double(), data, steps=3, progress=False)
+    assert history.grid_updates == [] and len(history.train_rmse) == 3
 
 
 def test_fit_updates_the_grid_on_the_given_samples():
@@ -234,6 +297,7 @@ def test_fit_writes_no_files(tmp_path, monkeypatch):
         (dict(steps=-1), ValueError, "steps"),
         (dict(batch_size=0), ValueError, "batch_size"),
         (dict(update_grid_every=0), ValueError, "update_grid_every"),
+        (dict(update_grid_from=-1), ValueError, "update_grid_from"),
         (dict(update_grid_every=1, grid_samples=[[0.0, 0.0]]), TypeError, "grid_samples"),
     ],
 )

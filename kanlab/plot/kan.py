@@ -1,10 +1,14 @@
-"""Chapters 7 and 8's figures: Kolmogorov-Arnold networks. B-spline bases, training curves, and
-a KAN's diagram with the learned function of every edge."""
+"""Chapters 7 and 8's figures: Kolmogorov-Arnold networks. B-spline bases, training curves, a KAN's
+diagram with the learned function of every edge beside an MLP's, grid extension and its scaling law,
+error against parameter count, and continual learning."""
 
+import matplotlib.pyplot as plt
 import torch
 from matplotlib.patches import Circle
+from matplotlib.ticker import NullFormatter
 
 from kanlab import splines
+from kanlab.plot.networks import network_diagram
 from kanlab.plot.style import LAYER_COLORS, axes_or_new, diagram_frame
 from kanlab.pruning import input_box_samples
 from kanlab.regularization import model_edge_scales
@@ -150,3 +154,148 @@ def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN 
         ylabel="layers (inputs at the bottom)",
     )
 
+
+
+def mlp_versus_kan(model, axes=None):
+    """An MLP of the same widths as the KAN `model` (left) beside the KAN with its edges' functions (right).
+
+    Returns:
+        The two Axes.
+    """
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained", width_ratios=(1, 1.5))
+    network_diagram(list(model.widths), ax=axes[0],
+                    title="MLP: a weight on each edge,\nthe fixed activation on each node")
+    kan(model, ax=axes[1], title="KAN: a learned function on each edge,\na sum on each node")
+    return axes
+
+
+def grid_extension_curves(stages, ax=None, title="Grid extension: the error drops at every refinement"):
+    """Training and test RMSE over all steps of a sequence of grids, one after the other.
+
+    Args:
+        stages: a list of (model, History) in training order, e.g. the first fit followed by
+            `kanlab.train.grid_extension`'s result; each model's grid_size labels its stretch.
+
+    Returns:
+        The Axes; a dotted line marks each change of grid.
+    """
+    if len(stages) == 0:
+        raise ValueError("grid_extension_curves: stages holds no (model, history) pairs")
+    ax = axes_or_new(ax, (7.0, 3.6))
+    train, test, start = [], [], 0
+    for index, (model, history) in enumerate(stages):
+        steps = len(history.train_rmse)
+        if index:
+            ax.axvline(start + 0.5, color="#bbbbbb", linestyle=":", linewidth=1, zorder=0)
+        ax.text(start + steps / 2 + 0.5, 1.0, f"G={model.grid_size}", transform=ax.get_xaxis_transform(),
+                ha="center", va="bottom", fontsize=9)
+        train += history.train_rmse
+        test += history.test_rmse
+        start += steps
+    steps = range(1, start + 1)
+    ax.plot(steps, train, label="train RMSE")
+    ax.plot(steps, test, linestyle="--", label="test RMSE")
+    ax.set_yscale("log")
+    ax.set_xlabel("training step (all grids, one after the other)")
+    ax.set_ylabel("RMSE (log scale)")
+    ax.legend(loc="lower left")
+    ax.grid(alpha=0.3, which="both")
+    ax.set_title(title, pad=18)
+    return ax
+
+
+def scaling_law(grid_sizes, errors, order=4, slope=None, ax=None, title=None):
+    """Test RMSE against grid size G on log-log axes, with the reference line C G^(-order) through
+    the points' geometric mean.
+
+    Args:
+        grid_sizes, errors: the grid sizes and the test RMSE reached on each.
+        order: the exponent of the reference line (4 for cubic splines: k + 1).
+        slope: the measured slope, to be named in the legend (optional).
+
+    Returns:
+        The Axes; its first line is the measurements, its second the reference.
+    """
+    grid = torch.as_tensor(grid_sizes, dtype=torch.float64)
+    error = torch.as_tensor(errors, dtype=torch.float64)
+    if grid.ndim != 1 or grid.shape != error.shape or len(grid) < 2:
+        raise ValueError(f"scaling_law: grid_sizes and errors must be two lists of the same length >= 2, "
+                         f"got {len(grid_sizes)} and {len(errors)}")
+    ax = axes_or_new(ax, (5.0, 3.8))
+    label = "KAN, test RMSE" + (f" (slope {slope:.2f})" if slope is not None else "")
+    ax.plot(grid, error, marker="o", label=label)
+    constant = torch.exp(error.log().mean() + order * grid.log().mean())
+    ax.plot(grid, constant * grid ** (-order), color="black", linestyle="--", label=f"$G^{{-{order}}}$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(grid.tolist(), [f"{g:g}" for g in grid.tolist()])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("grid size $G$ (log scale)")
+    ax.set_ylabel("test RMSE (log scale)")
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+    ax.set_title(title or f"The scaling law: error $\\propto G^{{-{order}}}$")
+    return ax
+
+
+def error_against_parameters(results, ax=None, title="Test error against the number of parameters"):
+    """Test RMSE against parameter count on log-log axes, one line per kind of model.
+
+    Args:
+        results: {label: (parameter counts, test RMSEs)}, e.g. {"KAN [2, 1, 1]": ([24, 30], [1e-2, 1e-3])}.
+
+    Returns:
+        The Axes, one line per entry of results.
+    """
+    if not results:
+        raise ValueError("error_against_parameters: results holds no models")
+    ax = axes_or_new(ax, (5.0, 3.8))
+    for (label, (counts, errors)), marker in zip(results.items(), "osD^v"):
+        if len(counts) != len(errors):
+            raise ValueError(f"error_against_parameters: {label!r} has {len(counts)} counts and {len(errors)} errors")
+        ax.plot(counts, errors, marker=marker, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("trainable parameters (log scale)")
+    ax.set_ylabel("test RMSE (log scale)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    ax.set_title(title)
+    return ax
+
+
+def continual_learning(x, target, predictions, regions, axes=None, ylim=(-0.6, 1.6)):
+    """Models trained on one region after another: one row per model, one column per phase.
+
+    Args:
+        x: (n,) or (n, 1) the inputs at which target and predictions are given.
+        target: (n,) the function to learn, drawn dashed in every panel.
+        predictions: {label: (P, n) or (P, n, 1)}, each model's output after each of the P phases.
+        regions: the P regions (lo, hi) in training order; phase p's is shaded.
+        ylim: the vertical range of every panel (a model that strays further leaves the panel).
+
+    Returns:
+        The array of Axes, shape (len(predictions), P).
+    """
+    x = torch.as_tensor(x).reshape(-1)
+    count = len(regions)
+    if any(prediction.shape[0] != count for prediction in predictions.values()):
+        raise ValueError(f"continual_learning: every prediction needs one row per region ({count})")
+    if axes is None:
+        _, axes = plt.subplots(len(predictions), count, figsize=(2.3 * count, 2.0 * len(predictions) + 0.6),
+                               layout="constrained", sharex=True, sharey=True, squeeze=False)
+    for row, (label, prediction) in enumerate(predictions.items()):
+        for phase, (lo, hi) in enumerate(regions):
+            ax = axes[row][phase]
+            ax.axvspan(lo, hi, color="#fde3cc", zorder=0)
+            ax.plot(x, target, color="black", linestyle="--", linewidth=1)
+            ax.plot(x, prediction[phase].reshape(-1), color="#1f77b4", linewidth=1.5)
+            ax.set_ylim(*ylim)
+            ax.set_title(f"{label}, after phase {phase + 1}", fontsize=9)
+            if row == len(predictions) - 1:
+                ax.set_xlabel("x")
+            if phase == 0:
+                ax.set_ylabel("f(x) and the model")
+    return axes
