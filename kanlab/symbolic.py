@@ -10,7 +10,7 @@ point, then polished by Levenberg-Marquardt on all four parameters; for each (b,
 pair (a, d) is the closed-form least-squares line from f(b * x + c) to phi(x). The quality of a fit
 is its coefficient of determination R^2 = 1 - sum (phi - fit)^2 / sum (phi - mean phi)^2.
 
-Functions whose domain is not the whole real line (log, sqrt, 1/x, tan) are only ever evaluated
+Functions whose domain is not the whole real line (log, sqrt, 1/x, tan, artanh) are only ever evaluated
 where they are finite: the search skips every (b, c) that sends the samples outside the domain,
 and when a fitted symbolic edge keeps training, its argument is clamped into the domain so that
 no step can produce NaN.
@@ -126,6 +126,14 @@ def _clamp_principal_tan_branch(z: Tensor) -> Tensor:
     return z.clamp(-half_width, half_width)
 
 
+def _inside_unit_interval(low: Tensor, high: Tensor) -> Tensor:
+    return (low > -1 + _DOMAIN_MARGIN) & (high < 1 - _DOMAIN_MARGIN)
+
+
+def _clamp_unit_interval(z: Tensor) -> Tensor:
+    return z.clamp(-1 + _DOMAIN_MARGIN, 1 - _DOMAIN_MARGIN)
+
+
 def _zero(z: Tensor) -> Tensor:
     return torch.zeros_like(z)
 
@@ -146,6 +154,7 @@ LIBRARY: dict[str, Candidate] = {
         Candidate("cos", torch.cos, sympy.cos, 2, _everywhere, _identity),
         Candidate("tan", torch.tan, sympy.tan, 3, _one_tan_branch, _clamp_principal_tan_branch),
         Candidate("tanh", torch.tanh, sympy.tanh, 3, _everywhere, _identity),
+        Candidate("artanh", torch.atanh, sympy.atanh, 3, _inside_unit_interval, _clamp_unit_interval),
         Candidate("abs", torch.abs, sympy.Abs, 3, _everywhere, _identity),
     ]
 }
