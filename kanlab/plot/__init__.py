@@ -7,6 +7,7 @@
 ``kanlab.plot.approximation``  chapter 5: steps, bumps, N bumps and their error, error against width
 ``kanlab.plot.kolmogorov``     chapter 6: hand-built representations as networks, Koeppen's psi and its zoom
 ``kanlab.plot.kan``            chapters 7-8: B-spline bases, training curves, a KAN with its edges
+``kanlab.plot.symbolic``       chapter 8: an edge's library fits, their ranking, an edge explorer, MLP weights
 ``kanlab.plot.style``          the colours and frames they share
 =============================  ====================================================================
 
@@ -19,6 +20,7 @@ from kanlab.plot.approximation import bump_approximation_picture, bump_errors_pi
 from kanlab.plot.kan import kan, spline_basis, training_curves
 from kanlab.plot.kolmogorov import koeppen_levels, psi_zoom_picture, representation_diagram
 from kanlab.plot.networks import activation_functions, heaviside_plot, network_diagram, neuron_response, perceptron_diagram
+from kanlab.plot.symbolic import candidate_ranking, edge_candidates, edge_explorer, kans_side_by_side, mlp_weights
 from kanlab.plot.perceptron import decision_line, mistakes_per_epoch, perceptron_picture, rule_steps, rule_updates, voting_picture
 from kanlab.plot.xor import (corners_in_hidden_space, hidden_unit_lines, morph_limits, morph_picture, network_with_weights,
                              seed_loss_curves, seed_outcomes, two_lines_picture)
