@@ -97,6 +97,8 @@ def test_kans_side_by_side_draws_one_diagram_per_model_with_its_title():
     models = [kanlab.KAN([2, 2, 1], seed=0), kanlab.KAN([2, 1, 1], seed=0)]
     axes = plot.kans_side_by_side(models, torch.rand(50, 2), titles=["before", "after"])
     assert [ax.get_title() for ax in axes] == ["before", "after"]
+    assert bool(axes[0].get_ylabel()) and not axes[1].get_ylabel() and not any(ax.get_xlabel() for ax in axes)
+    assert "each edge's learned function" in axes[0].figure.get_supxlabel()
     assert [len(ax.child_axes) for ax in axes] == [6, 3]
     with pytest.raises(ValueError, match="one title per model"):
         plot.kans_side_by_side(models, torch.rand(50, 2), titles=["only one"])

@@ -130,6 +130,8 @@ def edge_explorer(model, x, lib=None, top=3, figsize=(6.0, 3.8)):
 def kans_side_by_side(models, x, titles, var_names=None, output_names=None, scores=False, figsize=None):
     """Several KAN diagrams in one row (e.g. before and after pruning), each drawn by `kanlab.plot.kan`.
 
+    The diagrams share one x label (under the row) and one y label (on the left).
+
     Returns:
         the list of Axes, one per model.
     """
@@ -137,10 +139,20 @@ def kans_side_by_side(models, x, titles, var_names=None, output_names=None, scor
 
     if len(models) != len(titles) or len(models) == 0:
         raise ValueError(f"kans_side_by_side: one title per model, got {len(models)} models, {len(titles)} titles")
-    _, axes = plt.subplots(1, len(models), figsize=figsize or (5.5 * len(models), 4.6))
+    # Each diagram as wide as its widest row of boxes (but room for a title), so nodes stay round.
+    slots = [max(4, max(model.widths), max(a * b for a, b in zip(model.widths, model.widths[1:]))) for model in models]
+    _, axes = plt.subplots(1, len(models), figsize=figsize or (0.55 * sum(slots) + 1.0, 4.6),
+                           gridspec_kw={"width_ratios": slots})
     axes = list(axes) if len(models) > 1 else [axes]
     for ax, model, title in zip(axes, models, titles):
         kan(model, x, ax=ax, var_names=var_names, output_names=output_names, title=title, scores=scores)
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
+    if len(axes) > 1:  # one label for the row, centred under it, instead of labels overlapping their neighbours
+        axes[-1].figure.supxlabel(axes[-1].get_xlabel(), fontsize=10)
+        axes[-1].set_xlabel("")
     return axes
 
 
