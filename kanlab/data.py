@@ -111,6 +111,10 @@ def function_dataset(f, n_var=2, ranges=(-1.0, 1.0), n_train=1000, n_test=1000, 
 
     Returns:
         a `FunctionDataset` with x_train (n_train, n_var), y_train (n_train, n_out), x_test, y_test.
+
+    Raises:
+        ValueError: f returned NaN or inf at a sample (in dtype); the message names the first such
+            point (its set and index, x and f(x)) instead of letting a NaN loss appear in training.
     """
     if isinstance(n_var, bool) or not isinstance(n_var, int) or n_var < 1:
         raise ValueError(f"function_dataset: n_var must be an integer >= 1, got {n_var!r}")
@@ -136,7 +140,23 @@ def function_dataset(f, n_var=2, ranges=(-1.0, 1.0), n_train=1000, n_test=1000, 
             f"with n = {x.shape[0]}, got {shape}"
         )
     y = y.reshape(x.shape[0], -1).to(dtype)
+    _check_finite_targets(x, y, n_train)
     return FunctionDataset(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
+
+
+def _check_finite_targets(x, y, n_train):
+    """Raise ValueError naming the first sample where f gave NaN or inf (in the target dtype, so an
+    overflow to inf in float32 counts): its set, index, input and value, and how many are bad."""
+    bad = ~torch.isfinite(y).all(dim=1)
+    if not bool(bad.any()):
+        return
+    first = int(bad.nonzero()[0])
+    where = f"x_train[{first}]" if first < n_train else f"x_test[{first - n_train}]"
+    raise ValueError(
+        f"function_dataset: f must be finite on the box, but f({where}) = f({x[first].tolist()}) = "
+        f"{y[first].tolist()} ({int(bad.sum())} of {len(y)} samples are NaN or inf); "
+        "shrink ranges or change f where it is undefined or overflows"
+    )
 
 
 def _checked_classification_arguments(caller, n, noise):

@@ -46,6 +46,35 @@ def test_function_dataset_keeps_several_outputs():
     assert data.y_train.shape == (10, 2)
 
 
+def test_function_dataset_refuses_nan_targets_naming_the_first_bad_sample():
+    # log(x) is NaN where x < 0: the first sample with x_0 < 0 must be named, with its input
+    x = function_dataset(lambda x: x[:, 0], n_var=2, n_train=50, n_test=50, seed=0).x_train
+    first = int((x[:, 0] < 0).nonzero()[0])
+    with pytest.raises(ValueError, match=r"f must be finite") as error:
+        function_dataset(lambda x: torch.log(x[:, 0]), n_var=2, n_train=50, n_test=50, seed=0)
+    message = str(error.value)
+    assert f"x_train[{first}]" in message
+    assert str(x[first].tolist()) in message
+    assert "nan" in message
+
+
+def test_function_dataset_refuses_an_infinite_target_in_the_test_set():
+    # 1 / (x - c) is inf exactly at the test set's first sample c
+    probe = function_dataset(lambda x: x[:, 0], n_var=1, n_train=20, n_test=20, seed=2, dtype=torch.float64)
+    pole = probe.x_test[0, 0]
+    with pytest.raises(ValueError, match=r"x_test\[0\].*inf"):
+        function_dataset(lambda x: 1 / (x[:, 0] - pole), n_var=1, n_train=20, n_test=20, seed=2, dtype=torch.float64)
+
+
+def test_function_dataset_refuses_targets_that_overflow_the_dtype():
+    def f(x):
+        return torch.exp(100 * x[:, 0].double())  # up to e^100: finite in float64, inf in float32
+
+    assert torch.isfinite(function_dataset(f, n_var=1, ranges=(0, 1), seed=0, dtype=torch.float64).y_train).all()
+    with pytest.raises(ValueError, match="NaN or inf"):
+        function_dataset(f, n_var=1, ranges=(0, 1), seed=0, dtype=torch.float32)
+
+
 @pytest.mark.parametrize(
     "f, message",
     [
