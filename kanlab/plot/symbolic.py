@@ -39,7 +39,9 @@ def edge_candidates(t, y, fits, ax=None, title="A learned edge and its best libr
     t = torch.as_tensor(t).detach().to(torch.float64).cpu()
     y = torch.as_tensor(y).detach().to(torch.float64).cpu()
     if t.ndim != 1 or t.shape != y.shape:
-        raise ValueError(f"edge_candidates: t and y must be 1-D of one length, got {tuple(t.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"edge_candidates: t and y must be 1-D of one length, got {tuple(t.shape)} and {tuple(y.shape)}"
+        )
     ax = axes_or_new(ax, (5.5, 3.5))
     order = torch.argsort(t)
     t, y = t[order], y[order]
