@@ -57,6 +57,7 @@ PANEL = [
     Target("I.34.8 q v B / p", lambda v: v[:, 0] * v[:, 1] * v[:, 2] / v[:, 3], ((1, 2),) * 4),
     Target("I.40.1 n exp(-a)", lambda v: v[:, 0] * torch.exp(-v[:, 1]), ((1, 2), (0, 2))),
     Target("II.2.42 (a - 1) b", lambda v: (v[:, 0] - 1) * v[:, 1], ((1.5, 3), (0.5, 2))),
+    Target("II.38.3 a / b", lambda v: v[:, 0] / v[:, 1], ((1, 2), (1, 2))),
     Target("III.10.19 sqrt(1 + a^2 + b^2)", lambda v: torch.sqrt(1 + v[:, 0] ** 2 + v[:, 1] ** 2), ((-1, 1),) * 2),
 ]
 

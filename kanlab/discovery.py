@@ -33,6 +33,7 @@ from typing import Sequence
 import torch
 
 from kanlab import symbolic
+from kanlab.regularization import model_edge_scales
 from kanlab.train import fit
 
 __all__ = ["Discovery", "Unmatched", "discover", "shrink", "snap", "sparsify", "train"]
@@ -40,7 +41,7 @@ __all__ = ["Discovery", "Unmatched", "discover", "shrink", "snap", "sparsify", "
 
 @dataclass(frozen=True)
 class Unmatched:
-    """An edge (layer, i, j) that stayed a spline: its best candidates (best first) and why."""
+    """An edge (layer, i, j) that stayed a spline: every candidate's fit (highest R^2 first) and why."""
 
     edge: tuple[int, int, int]
     candidates: list[symbolic.Fit]
@@ -125,18 +126,17 @@ def sparsify(model, data, steps: int = 10, lamb: float = 3e-3, lamb_entropy: flo
     return model
 
 
-def shrink(model, data, steps: int = 10, tolerance: float = 2.0):
+def shrink(model, data, steps: int = 10, tolerance: float = 2.0, floor: float = 3e-3):
     """Remove hidden nodes one at a time while the network still fits without them.
 
     For each hidden layer wider than one node, the node carrying the least (the smallest outgoing
     normalised edge scale) is pruned and the rest retrained for ``steps`` LBFGS steps; the removal is
-    kept when the training RMSE is at most ``tolerance`` times the RMSE before (plus 1e-4 of the
-    targets' spread). Returns the smallest KAN that passed (the model given may be trained in place).
+    kept when the training RMSE is at most ``tolerance`` times the RMSE before plus ``floor`` times the
+    targets' standard deviation (ten steps rarely finish the work that the remaining nodes take over).
+    Returns the smallest KAN that passed (the model given may be trained in place).
     """
-    from kanlab.regularization import model_edge_scales
-
     x, y = _as_model(data, model)
-    floor = 1e-4 * float(y.std())
+    floor = floor * float(y.std())
     before = _rmse(model, x, y)
     for layer in range(1, len(model.widths) - 1):
         while model.widths[layer] > 1:
@@ -210,11 +210,13 @@ def _merge_chains(model, data, lib, complexity_weight, steps, limit):
 
 
 def _retrain(model, data, steps: int) -> bool:
-    """`fit` for ``steps`` LBFGS steps; False (and the model as before) when the loss or a layer's input
-    became NaN or infinite (a line search may try a step that sends exp(...) to infinity)."""
+    """`fit` for ``steps`` LBFGS steps, the grids first moved to the layers' inputs (a snapped edge's
+    values may leave the next layer's grid); False (and the model as before) when the loss or a
+    layer's input became NaN or infinite (a line search may try a step that sends exp(...) to infinity)."""
     saved = copy.deepcopy(model.state_dict())
     try:
-        fit(model, data, steps=steps, optimizer="lbfgs", lr=1.0, progress=False)
+        fit(model, data, steps=steps, optimizer="lbfgs", lr=1.0, update_grid_every=max(steps, 1), update_grid_until=1,
+            progress=False)
     except (FloatingPointError, ValueError):
         model.load_state_dict(saved)
         return False
@@ -241,8 +243,8 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
     (`kanlab.symbolic.suggest_for_samples`, on the training inputs). An edge is *clear* when its best
     candidate reaches ``r2_threshold`` and no simpler candidate reaches ``r2_min``; all clear edges are
     snapped at once, and the model trains ``steps`` LBFGS steps so that the remaining splines adapt to
-    the formulas. Otherwise one doubtful edge is settled (the one whose simplest candidate reaching
-    ``r2_min`` fits best): when a simpler candidate than the best reaches ``r2_min`` (a line where
+    the formulas. Otherwise one doubtful edge is settled (in the lowest layer that has one, the one
+    whose simplest candidate reaching ``r2_min`` fits best; the edges above adapt to it): when a simpler candidate than the best reaches ``r2_min`` (a line where
     artanh fits a little better, since the splines on either side of the edge share the work), both
     are snapped and trained in turn, and the simpler one is kept unless its training RMSE is more
     than ``tolerance`` times the other's. The rounds end when no spline edge is left or none
@@ -282,7 +284,7 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
             doubtful = [edge for edge in ranked if simplest[edge] is not None]
             if not doubtful:
                 break
-            edge = max(doubtful, key=lambda e: simplest[e].r2)
+            edge = min(doubtful, key=lambda e: (e[0], -simplest[e].r2))  # the first layer first
             best, simple = ranked[edge][0], simplest[edge]
             if simple.name != best.name:  # try both; the simpler wins unless clearly worse after training
                 before = copy.deepcopy(model.state_dict())
@@ -298,10 +300,10 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
                 continue
             settle(edge, best)
         _retrain(model, data, steps)
-    unmatched = [
-        Unmatched(edge, candidates, f"its best fit has R^2 {candidates[0].r2:.4f} < r2_min = {r2_min}")
-        for edge, candidates in ranked.items()
-    ]
+    unmatched = []
+    for edge, candidates in ranked.items():
+        closest = sorted(candidates, key=lambda f: -f.r2)
+        unmatched.append(Unmatched(edge, closest, f"its best fit has R^2 {closest[0].r2:.4f} < r2_min = {r2_min}"))
     return fits, unmatched
 
 
