@@ -7,15 +7,16 @@ r"""From samples to a formula: the KAN paper's interpretability pipeline as one 
 
 1. ``sparsify``: train with the sparsity penalty (`kanlab.fit(..., lamb=...)`) and prune
    (`KAN.prune`), again until pruning removes nothing.
-2. ``shrink``: try to remove each remaining hidden node (the one carrying least first); keep a removal
-   when a short retraining brings the error back. A target such as sin(2x) + y^2 needs one hidden
-   node, but pruning may leave two that share it, each edge holding part of a function, and no
-   edge then looks like anything in the library.
-3. ``train``: train the small network without penalty, then on a finer grid (`KAN.refine`).
-4. ``snap``: turn edges into library functions a * f(b t + c) + d, the best-fitting edges first,
-   retraining the rest after each round so that they adapt to the formulas already fixed. An edge
-   whose best candidate stays below ``r2_min`` stays a spline, and the result says which edge and
-   which candidates came closest.
+2. ``shrink`` (after training without the penalty): try to remove the remaining hidden nodes, the one
+   carrying least first, and keep a removal when a short retraining brings the error back. A target
+   such as sin(2x) + y^2 needs one hidden node, but pruning may leave two that share the work, each
+   edge holding part of a function, and no edge then looks like anything in the library.
+3. ``train``: refine the grid (`KAN.refine`) and train without penalty.
+4. ``snap``: turn edges into library functions a * f(b t + c) + d, the clearest edges first, and
+   retrain the rest after each round so that they adapt to the formulas already fixed. Where a simpler
+   candidate fits almost as well as the best, both are tried and the simpler is kept unless it trains
+   clearly worse. An edge whose every candidate stays below ``r2_min`` stays a spline, and the result
+   says which edge it is and which candidates came closest.
 5. train the formula's constants a, b, c, d, and read the formula (`kanlab.symbolic.formula`).
 
 Candidates are ranked by fit and simplicity (`kanlab.symbolic.suggest_for_samples`): a straight line or
@@ -99,10 +100,10 @@ def sparsify(model, data, steps: int = 10, lamb: float = 3e-3, lamb_entropy: flo
 
     Each round is `kanlab.fit` for ``steps`` LBFGS steps with penalty weight ``lamb`` (grid updates
     every 5 steps), then `KAN.prune` with the thresholds, on the training inputs; the rounds stop early
-    when every hidden layer is down to one node. A pruning that
-    raises the training RMSE above ``tolerance`` times its value before (plus 1e-3 of the targets'
-    spread) is tried again with thresholds 3 times lower, and else not done: the penalty shrinks
-    scales, and a node whose edges in are small but whose edge out is steep still carries the fit.
+    when every hidden layer is down to one node. A pruning that raises the training RMSE above
+    ``tolerance`` times its value before (plus 1e-3 of the targets' spread) is tried again with
+    thresholds 3 times lower, and else not done: the penalty shrinks scales, and a node whose edges
+    in are small but whose edge out is steep still carries the fit (x * y loses one of its two nodes so).
     Returns the pruned KAN (the model given is trained in place).
     """
     x, y = _as_model(data, model)
@@ -157,7 +158,7 @@ def shrink(model, data, steps: int = 10, tolerance: float = 2.0, floor: float = 
     return model
 
 
-def train(model, data, steps: int = 20, grid_size: int | None = 10):
+def train(model, data, steps: int = 10, grid_size: int | None = 10):
     """Refine the grid to ``grid_size`` intervals (when that is finer than the model's; `KAN.refine`),
     then train without penalty for ``steps`` LBFGS steps. Returns the trained KAN."""
     if grid_size is not None and grid_size > model.grid_size:
@@ -239,16 +240,17 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
     when after ``steps`` LBFGS steps the training RMSE is at most ``tolerance`` times what it was
     before snapping (plus 1e-4 of the targets' spread).
 
-    Then, round after round, the library is ranked for every spline edge
-    (`kanlab.symbolic.suggest_for_samples`, on the training inputs). An edge is *clear* when its best
-    candidate reaches ``r2_threshold`` and no simpler candidate reaches ``r2_min``; all clear edges are
-    snapped at once, and the model trains ``steps`` LBFGS steps so that the remaining splines adapt to
-    the formulas. Otherwise one doubtful edge is settled (in the lowest layer that has one, the one
-    whose simplest candidate reaching ``r2_min`` fits best; the edges above adapt to it): when a simpler candidate than the best reaches ``r2_min`` (a line where
-    artanh fits a little better, since the splines on either side of the edge share the work), both
-    are snapped and trained in turn, and the simpler one is kept unless its training RMSE is more
-    than ``tolerance`` times the other's. The rounds end when no spline edge is left or none
-    reaches ``r2_min``.
+    Then the edges are snapped layer by layer, from the inputs up (an edge's best function depends on
+    what the edges below it compute), in rounds. Each round ranks the library for every spline edge of
+    the lowest layer that still has some (`kanlab.symbolic.suggest_for_samples`, on the training
+    inputs). An edge whose every candidate stays below ``r2_min`` is left a spline (and reported). An
+    edge is *clear* when its best candidate reaches ``r2_threshold`` and no simpler candidate reaches
+    ``r2_min``; all clear edges are snapped at once, and the model trains ``steps`` LBFGS steps so that
+    the remaining splines adapt to the formulas. Otherwise one doubtful edge is settled (the one whose
+    simplest candidate reaching ``r2_min`` fits best): when a simpler candidate than the best reaches
+    ``r2_min`` (a line where artanh fits a little better, since the splines on either side of the edge
+    share the work), both are snapped and trained in turn, and the simpler one is kept unless its
+    training RMSE is more than ``tolerance`` times the other's.
 
     Returns:
         (fits, unmatched): {(layer, i, j): Fit} of the snapped edges, and an `Unmatched` for each edge
@@ -268,23 +270,31 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
         fits[edge] = choice
         del ranked[edge]
 
+    unmatched = {}
     while symbolic.spline_edges(model):
         curves = symbolic._edge_curves(model, x)
+        layer = min(edge[0] for edge in symbolic.spline_edges(model) if edge not in unmatched)
         ranked = {}
-        for layer, i, j in symbolic.spline_edges(model):
-            inputs, values = curves[layer]
-            ranked[(layer, i, j)] = symbolic.suggest_for_samples(inputs[:, i], values[:, j, i], lib,
-                                                                 complexity_weight)
+        for edge in symbolic.spline_edges(model):
+            if edge[0] == layer:
+                inputs, values = curves[layer]
+                ranked[edge] = symbolic.suggest_for_samples(inputs[:, edge[1]], values[:, edge[2], edge[1]], lib,
+                                                            complexity_weight)
         simplest = {edge: _simplest(candidates, r2_min) for edge, candidates in ranked.items()}
+        for edge, candidates in list(ranked.items()):
+            if simplest[edge] is None:  # nothing reaches r2_min: left a spline; the layers above go on
+                unmatched[edge] = sorted(candidates, key=lambda f: -f.r2)
+                del ranked[edge]
+        if all(edge in unmatched for edge in symbolic.spline_edges(model)):
+            break
+        if not ranked:
+            continue
         clear = [e for e, c in ranked.items() if c[0].r2 >= r2_threshold and simplest[e].name == c[0].name]
         if clear:
             for edge in clear:
                 settle(edge, ranked[edge][0])
         else:
-            doubtful = [edge for edge in ranked if simplest[edge] is not None]
-            if not doubtful:
-                break
-            edge = min(doubtful, key=lambda e: (e[0], -simplest[e].r2))  # the first layer first
+            edge = max(ranked, key=lambda e: simplest[e].r2)
             best, simple = ranked[edge][0], simplest[edge]
             if simple.name != best.name:  # try both; the simpler wins unless clearly worse after training
                 before = copy.deepcopy(model.state_dict())
@@ -300,11 +310,10 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
                 continue
             settle(edge, best)
         _retrain(model, data, steps)
-    unmatched = []
-    for edge, candidates in ranked.items():
-        closest = sorted(candidates, key=lambda f: -f.r2)
-        unmatched.append(Unmatched(edge, closest, f"its best fit has R^2 {closest[0].r2:.4f} < r2_min = {r2_min}"))
-    return fits, unmatched
+    return fits, [
+        Unmatched(edge, closest, f"its best fit has R^2 {closest[0].r2:.4f} < r2_min = {r2_min}")
+        for edge, closest in unmatched.items()
+    ]
 
 
 def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[str] | None = None,
