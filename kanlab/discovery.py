@@ -271,7 +271,7 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
         del ranked[edge]
 
     unmatched = {}
-    while symbolic.spline_edges(model):
+    while any(edge not in unmatched for edge in symbolic.spline_edges(model)):
         curves = symbolic._edge_curves(model, x)
         layer = min(edge[0] for edge in symbolic.spline_edges(model) if edge not in unmatched)
         ranked = {}
@@ -285,8 +285,6 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
             if simplest[edge] is None:  # nothing reaches r2_min: left a spline; the layers above go on
                 unmatched[edge] = sorted(candidates, key=lambda f: -f.r2)
                 del ranked[edge]
-        if all(edge in unmatched for edge in symbolic.spline_edges(model)):
-            break
         if not ranked:
             continue
         clear = [e for e, c in ranked.items() if c[0].r2 >= r2_threshold and simplest[e].name == c[0].name]
