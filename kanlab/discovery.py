@@ -243,7 +243,8 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
     Then the edges are snapped layer by layer, from the inputs up (an edge's best function depends on
     what the edges below it compute), in rounds. Each round ranks the library for every spline edge of
     the lowest layer that still has some (`kanlab.symbolic.suggest_for_samples`, on the training
-    inputs). An edge whose every candidate stays below ``r2_min`` is left a spline (and reported). An
+    inputs). An edge whose every candidate stays below ``r2_min`` is looked at again after the next
+    snap in its layer, and left a spline (and reported) when none is left to snap there. An
     edge is *clear* when its best candidate reaches ``r2_threshold`` and no simpler candidate reaches
     ``r2_min``; all clear edges are snapped at once, and the model trains ``steps`` LBFGS steps so that
     the remaining splines adapt to the formulas. Otherwise one doubtful edge is settled (the one whose
@@ -287,6 +288,8 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
                 del ranked[edge]
         if not ranked:
             continue
+        for edge in [e for e in unmatched if e[0] == layer]:  # after this round's snaps, look again
+            del unmatched[edge]
         clear = [e for e, c in ranked.items() if c[0].r2 >= r2_threshold and simplest[e].name == c[0].name]
         if clear:
             for edge in clear:
