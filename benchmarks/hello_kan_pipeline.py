@@ -5,9 +5,9 @@
 `kanlab.discovery.discover` with its default arguments on a [2, 5, 1] KAN built with KAN's defaults
 (seed 1) and 1000 training samples: sparsify and prune, shrink, train on a finer grid, snap every
 edge to a library function, train the formula's constants, read the formula. Prints each step's
-wall time (the fastest of the repeats, each from a fresh model), the recovered formula and its
-largest error on a 41 x 41 grid of [-1, 1]^2. Not a test: timings depend on the machine and on what
-else runs on it.
+wall time (the fastest of the repeats, each from a fresh model), the CPU time, the recovered formula
+and its largest error on a 41 x 41 grid of [-1, 1]^2. Not a test: timings depend on the machine and
+on what else runs on it.
 """
 
 import argparse
@@ -36,15 +36,17 @@ def main():
     data = kanlab.data.function_dataset(target, n_var=2, n_train=1000, n_test=1000, seed=0)
     runs = []
     for _ in range(args.repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = discover(kanlab.KAN([2, 5, 1], seed=1), data, var_names=["x", "y"])
-        runs.append((time.perf_counter() - start, result))
-    total, result = min(runs, key=lambda run: run[0])
+        runs.append((time.perf_counter() - start, time.process_time() - cpu_start, result))
+    total, cpu, result = min(runs, key=lambda run: run[0])
 
     for name, seconds in result.timings.items():
         print(f"{seconds:7.2f} s  {name}")
     print(f"{total:7.2f} s  total ({args.threads} threads; fastest of {args.repeats}: "
-          f"{', '.join(f'{seconds:.2f}' for seconds, _ in runs)} s)")
+          f"{', '.join(f'{seconds:.2f}' for seconds, _, _ in runs)} s)")
+    # On a busy machine the wall time counts other jobs' turns too; the CPU time counts only this one's.
+    print(f"{min(run[1] for run in runs):7.2f} s  CPU time (fastest of {args.repeats})")
     print(result)
     if result.exact is not None:
         x, y = sympy.symbols("x y", real=True)

@@ -7,15 +7,16 @@ r"""From samples to a formula: the KAN paper's interpretability pipeline as one 
 
 1. ``sparsify``: train with the sparsity penalty (`kanlab.fit(..., lamb=...)`) and prune
    (`KAN.prune`), again until pruning removes nothing.
-2. ``shrink``: try to remove each remaining hidden node (the one carrying least first); keep a removal
-   when a short retraining brings the error back. A target such as sin(2x) + y^2 needs one hidden
-   node, but pruning may leave two that share it, each edge holding part of a function, and no
-   edge then looks like anything in the library.
-3. ``train``: train the small network without penalty, then on a finer grid (`KAN.refine`).
-4. ``snap``: turn edges into library functions a * f(b t + c) + d, the best-fitting edges first,
-   retraining the rest after each round so that they adapt to the formulas already fixed. An edge
-   whose best candidate stays below ``r2_min`` stays a spline, and the result says which edge and
-   which candidates came closest.
+2. ``shrink`` (after training without the penalty): try to remove the remaining hidden nodes, the one
+   carrying least first, and keep a removal when a short retraining brings the error back. A target
+   such as sin(2x) + y^2 needs one hidden node, but pruning may leave two that share the work, each
+   edge holding part of a function, and no edge then looks like anything in the library.
+3. ``train``: refine the grid (`KAN.refine`) and train without penalty.
+4. ``snap``: turn edges into library functions a * f(b t + c) + d, the clearest edges first, and
+   retrain the rest after each round so that they adapt to the formulas already fixed. Where a simpler
+   candidate fits almost as well as the best, both are tried and the simpler is kept unless it trains
+   clearly worse. An edge whose every candidate stays below ``r2_min`` stays a spline, and the result
+   says which edge it is and which candidates came closest.
 5. train the formula's constants a, b, c, d, and read the formula (`kanlab.symbolic.formula`).
 
 Candidates are ranked by fit and simplicity (`kanlab.symbolic.suggest_for_samples`): a straight line or
@@ -33,6 +34,7 @@ from typing import Sequence
 import torch
 
 from kanlab import symbolic
+from kanlab.regularization import model_edge_scales
 from kanlab.train import fit
 
 __all__ = ["Discovery", "Unmatched", "discover", "shrink", "snap", "sparsify", "train"]
@@ -40,7 +42,7 @@ __all__ = ["Discovery", "Unmatched", "discover", "shrink", "snap", "sparsify", "
 
 @dataclass(frozen=True)
 class Unmatched:
-    """An edge (layer, i, j) that stayed a spline: its best candidates (best first) and why."""
+    """An edge (layer, i, j) that stayed a spline: every candidate's fit (highest R^2 first) and why."""
 
     edge: tuple[int, int, int]
     candidates: list[symbolic.Fit]
@@ -98,10 +100,10 @@ def sparsify(model, data, steps: int = 10, lamb: float = 3e-3, lamb_entropy: flo
 
     Each round is `kanlab.fit` for ``steps`` LBFGS steps with penalty weight ``lamb`` (grid updates
     every 5 steps), then `KAN.prune` with the thresholds, on the training inputs; the rounds stop early
-    when every hidden layer is down to one node. A pruning that
-    raises the training RMSE above ``tolerance`` times its value before (plus 1e-3 of the targets'
-    spread) is tried again with thresholds 3 times lower, and else not done: the penalty shrinks
-    scales, and a node whose edges in are small but whose edge out is steep still carries the fit.
+    when every hidden layer is down to one node. A pruning that raises the training RMSE above
+    ``tolerance`` times its value before (plus 1e-3 of the targets' spread) is tried again with
+    thresholds 3 times lower, and else not done: the penalty shrinks scales, and a node whose edges
+    in are small but whose edge out is steep still carries the fit (x * y loses one of its two nodes so).
     Returns the pruned KAN (the model given is trained in place).
     """
     x, y = _as_model(data, model)
@@ -125,18 +127,17 @@ def sparsify(model, data, steps: int = 10, lamb: float = 3e-3, lamb_entropy: flo
     return model
 
 
-def shrink(model, data, steps: int = 10, tolerance: float = 2.0):
+def shrink(model, data, steps: int = 10, tolerance: float = 2.0, floor: float = 3e-3):
     """Remove hidden nodes one at a time while the network still fits without them.
 
     For each hidden layer wider than one node, the node carrying the least (the smallest outgoing
     normalised edge scale) is pruned and the rest retrained for ``steps`` LBFGS steps; the removal is
-    kept when the training RMSE is at most ``tolerance`` times the RMSE before (plus 1e-4 of the
-    targets' spread). Returns the smallest KAN that passed (the model given may be trained in place).
+    kept when the training RMSE is at most ``tolerance`` times the RMSE before plus ``floor`` times the
+    targets' standard deviation (ten steps rarely finish the work that the remaining nodes take over).
+    Returns the smallest KAN that passed (the model given may be trained in place).
     """
-    from kanlab.regularization import model_edge_scales
-
     x, y = _as_model(data, model)
-    floor = 1e-4 * float(y.std())
+    floor = floor * float(y.std())
     before = _rmse(model, x, y)
     for layer in range(1, len(model.widths) - 1):
         while model.widths[layer] > 1:
@@ -157,7 +158,7 @@ def shrink(model, data, steps: int = 10, tolerance: float = 2.0):
     return model
 
 
-def train(model, data, steps: int = 20, grid_size: int | None = 10):
+def train(model, data, steps: int = 10, grid_size: int | None = 10):
     """Refine the grid to ``grid_size`` intervals (when that is finer than the model's; `KAN.refine`),
     then train without penalty for ``steps`` LBFGS steps. Returns the trained KAN."""
     if grid_size is not None and grid_size > model.grid_size:
@@ -210,11 +211,13 @@ def _merge_chains(model, data, lib, complexity_weight, steps, limit):
 
 
 def _retrain(model, data, steps: int) -> bool:
-    """`fit` for ``steps`` LBFGS steps; False (and the model as before) when the loss or a layer's input
-    became NaN or infinite (a line search may try a step that sends exp(...) to infinity)."""
+    """`fit` for ``steps`` LBFGS steps, the grids first moved to the layers' inputs (a snapped edge's
+    values may leave the next layer's grid); False (and the model as before) when the loss or a
+    layer's input became NaN or infinite (a line search may try a step that sends exp(...) to infinity)."""
     saved = copy.deepcopy(model.state_dict())
     try:
-        fit(model, data, steps=steps, optimizer="lbfgs", lr=1.0, progress=False)
+        fit(model, data, steps=steps, optimizer="lbfgs", lr=1.0, update_grid_every=max(steps, 1), update_grid_until=1,
+            progress=False)
     except (FloatingPointError, ValueError):
         model.load_state_dict(saved)
         return False
@@ -237,16 +240,18 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
     when after ``steps`` LBFGS steps the training RMSE is at most ``tolerance`` times what it was
     before snapping (plus 1e-4 of the targets' spread).
 
-    Then, round after round, the library is ranked for every spline edge
-    (`kanlab.symbolic.suggest_for_samples`, on the training inputs). An edge is *clear* when its best
-    candidate reaches ``r2_threshold`` and no simpler candidate reaches ``r2_min``; all clear edges are
-    snapped at once, and the model trains ``steps`` LBFGS steps so that the remaining splines adapt to
-    the formulas. Otherwise one doubtful edge is settled (the one whose simplest candidate reaching
-    ``r2_min`` fits best): when a simpler candidate than the best reaches ``r2_min`` (a line where
-    artanh fits a little better, since the splines on either side of the edge share the work), both
-    are snapped and trained in turn, and the simpler one is kept unless its training RMSE is more
-    than ``tolerance`` times the other's. The rounds end when no spline edge is left or none
-    reaches ``r2_min``.
+    Then the edges are snapped layer by layer, from the inputs up (an edge's best function depends on
+    what the edges below it compute), in rounds. Each round ranks the library for every spline edge of
+    the lowest layer that still has some (`kanlab.symbolic.suggest_for_samples`, on the training
+    inputs). An edge whose every candidate stays below ``r2_min`` is looked at again after the next
+    snap in its layer, and left a spline (and reported) when none is left to snap there. An
+    edge is *clear* when its best candidate reaches ``r2_threshold`` and no simpler candidate reaches
+    ``r2_min``; all clear edges are snapped at once, and the model trains ``steps`` LBFGS steps so that
+    the remaining splines adapt to the formulas. Otherwise one doubtful edge is settled (the one whose
+    simplest candidate reaching ``r2_min`` fits best): when a simpler candidate than the best reaches
+    ``r2_min`` (a line where artanh fits a little better, since the splines on either side of the edge
+    share the work), both are snapped and trained in turn, and the simpler one is kept unless its
+    training RMSE is more than ``tolerance`` times the other's.
 
     Returns:
         (fits, unmatched): {(layer, i, j): Fit} of the snapped edges, and an `Unmatched` for each edge
@@ -266,23 +271,31 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
         fits[edge] = choice
         del ranked[edge]
 
-    while symbolic.spline_edges(model):
+    unmatched = {}
+    while any(edge not in unmatched for edge in symbolic.spline_edges(model)):
         curves = symbolic._edge_curves(model, x)
+        layer = min(edge[0] for edge in symbolic.spline_edges(model) if edge not in unmatched)
         ranked = {}
-        for layer, i, j in symbolic.spline_edges(model):
-            inputs, values = curves[layer]
-            ranked[(layer, i, j)] = symbolic.suggest_for_samples(inputs[:, i], values[:, j, i], lib,
-                                                                 complexity_weight)
+        for edge in symbolic.spline_edges(model):
+            if edge[0] == layer:
+                inputs, values = curves[layer]
+                ranked[edge] = symbolic.suggest_for_samples(inputs[:, edge[1]], values[:, edge[2], edge[1]], lib,
+                                                            complexity_weight)
         simplest = {edge: _simplest(candidates, r2_min) for edge, candidates in ranked.items()}
+        for edge, candidates in list(ranked.items()):
+            if simplest[edge] is None:  # nothing reaches r2_min: left a spline; the layers above go on
+                unmatched[edge] = sorted(candidates, key=lambda f: -f.r2)
+                del ranked[edge]
+        if not ranked:
+            continue
+        for edge in [e for e in unmatched if e[0] == layer]:  # after this round's snaps, look again
+            del unmatched[edge]
         clear = [e for e, c in ranked.items() if c[0].r2 >= r2_threshold and simplest[e].name == c[0].name]
         if clear:
             for edge in clear:
                 settle(edge, ranked[edge][0])
         else:
-            doubtful = [edge for edge in ranked if simplest[edge] is not None]
-            if not doubtful:
-                break
-            edge = max(doubtful, key=lambda e: simplest[e].r2)
+            edge = max(ranked, key=lambda e: simplest[e].r2)
             best, simple = ranked[edge][0], simplest[edge]
             if simple.name != best.name:  # try both; the simpler wins unless clearly worse after training
                 before = copy.deepcopy(model.state_dict())
@@ -298,11 +311,10 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
                 continue
             settle(edge, best)
         _retrain(model, data, steps)
-    unmatched = [
-        Unmatched(edge, candidates, f"its best fit has R^2 {candidates[0].r2:.4f} < r2_min = {r2_min}")
-        for edge, candidates in ranked.items()
+    return fits, [
+        Unmatched(edge, closest, f"its best fit has R^2 {closest[0].r2:.4f} < r2_min = {r2_min}")
+        for edge, closest in unmatched.items()
     ]
-    return fits, unmatched
 
 
 def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[str] | None = None,

@@ -156,7 +156,7 @@ LIBRARY: dict[str, Candidate] = {
         Candidate("log", torch.log, sympy.log, 3, _positive, _clamp_positive),
         Candidate("sin", torch.sin, sympy.sin, 3, _everywhere, _identity),
         Candidate("cos", torch.cos, sympy.cos, 3, _everywhere, _identity),
-        Candidate("tanh", torch.tanh, sympy.tanh, 4, _everywhere, _identity),
+        Candidate("tanh", torch.tanh, sympy.tanh, 3, _everywhere, _identity),
         Candidate("tan", torch.tan, sympy.tan, 4, _one_tan_branch, _clamp_principal_tan_branch),
         Candidate("abs", torch.abs, sympy.Abs, 4, _everywhere, _identity),
         Candidate("artanh", torch.atanh, sympy.atanh, 4, _inside_unit_interval, _clamp_unit_interval),

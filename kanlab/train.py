@@ -46,8 +46,10 @@ def fit(
     optimizer="lbfgs",
     lr=None,
     batch_size=None,
+    update_grid=True,
     update_grid_every=None,
     update_grid_until=50,
+    update_grid_from=None,
     grid_eps=0.02,
     grid_samples=None,
     penalty=None,
@@ -71,9 +73,19 @@ def fit(
             squared error, without penalty or lamb).
         lr: learning rate; default 1 for LBFGS, 1e-2 for Adam; not used by "lm".
         batch_size: samples per step, drawn afresh each step; None uses the whole training set.
-        update_grid_every: if set, call model.update_grid(grid_samples, grid_eps) before every
-            update_grid_every-th step while step < update_grid_until (the optimiser restarts then,
-            since its memory refers to the old grid).
+        update_grid: whether a `KAN`'s grids follow its layers' inputs during the first steps, as in
+            the KAN paper (ignored for models without update_grid, such as an MLP). By default,
+            model.update_grid(grid_samples, grid_eps) runs before steps 5, 10, ..., 45: nine updates
+            while step < update_grid_until. Not at step 0: from a fresh KAN that update would fit the
+            later layers' grids to the hidden nodes' small initial range, where LBFGS then settles in
+            a poor minimum (see `KAN`'s hidden_grid_range). The optimiser restarts after each update,
+            since its memory refers to the old grid.
+        update_grid_every: if set, grid updates run before every update_grid_every-th step (step 0
+            included, unless update_grid_from says otherwise) while step < update_grid_until;
+            None: the default schedule above (every 5 steps from step 5) when update_grid is True.
+        update_grid_until: no grid update at this step or later.
+        update_grid_from: no grid update before this step; None: 5 for the default schedule, 0 when
+            update_grid_every is given.
         grid_samples: the inputs (m, n_in) that grid updates follow; None uses x_train. Samples
             spanning the whole input domain (x_train plus a lattice of the domain, say) keep points
             that the training set misses, near the domain's edges, inside every layer's grid.
@@ -100,6 +112,9 @@ def fit(
             raise ValueError(f"update_grid_every must be None or an integer >= 1, got {update_grid_every!r}")
         if not hasattr(model, "update_grid"):
             raise TypeError(f"update_grid_every needs a model with update_grid (a KAN), got {type(model).__name__}")
+    if update_grid_from is not None and (not isinstance(update_grid_from, int) or update_grid_from < 0):
+        raise ValueError(f"update_grid_from must be None or an integer >= 0, got {update_grid_from!r}")
+    grid_steps = _grid_update_steps(model, update_grid, update_grid_every, update_grid_until, update_grid_from)
     parameter = next(model.parameters())
     x_train, y_train, x_test, y_test = (
         _as_model_tensor(getattr(data, name), f"data.{name}", parameter)
@@ -114,7 +129,7 @@ def fit(
     history = History()
     solver = _make_optimizer(model, optimizer, lr)
     for step in tqdm(range(steps), disable=not progress, desc="fit"):
-        if update_grid_every is not None and step < update_grid_until and step % update_grid_every == 0:
+        if step in grid_steps:
             model.update_grid(grid_samples, grid_eps)
             history.grid_updates.append(step)
             solver = _make_optimizer(model, optimizer, lr)
@@ -140,6 +155,20 @@ def fit(
         history.train_rmse.append(_rmse(model, x_train, y_train))
         history.test_rmse.append(_rmse(model, x_test, y_test))
     return history
+
+
+def _grid_update_steps(model, update_grid, every, until, start):
+    """The steps before which fit updates the grids (see `fit`'s update_grid arguments)."""
+    if every is None:
+        if not update_grid or not hasattr(model, "update_grid"):
+            return set()
+        every, start = _DEFAULT_GRID_UPDATE_EVERY, _DEFAULT_GRID_UPDATE_EVERY if start is None else start
+    start = 0 if start is None else start
+    return {step for step in range(start, until) if step % every == 0}
+
+
+# pykan's default: ten updates spread over the first 50 steps (here nine, the one at step 0 left out)
+_DEFAULT_GRID_UPDATE_EVERY = 5
 
 
 def _make_optimizer(model, name, lr):

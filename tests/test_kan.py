@@ -182,11 +182,11 @@ def test_a_masked_edge_contributes_nothing_and_stays_dead_in_training(feature_pa
     assert layer.base_weight.grad[1, 0] == 0 and layer.spline_scale.grad[1, 0] == 0
 
 
-def test_initial_parameters_follow_pykan():
+def test_initial_parameters_follow_pykan_with_positive_base_weights():
     layer = KANLayer(16, 8, grid_size=5, noise_scale=0.3, generator=torch.Generator().manual_seed(0))
     bound = 1 / 16**0.5
-    assert layer.base_weight.abs().max() <= bound
-    assert layer.base_weight.std() > bound / 3  # spread over the interval, not collapsed
+    assert layer.base_weight.min() >= 0 and layer.base_weight.max() <= bound
+    assert layer.base_weight.std() > bound / 4  # spread over [0, bound] (std bound / sqrt(12)), not collapsed
     assert torch.all(layer.spline_scale == bound)
     assert layer.spline_weight.abs().max() <= 0.5 * 0.3 / 5
     assert torch.all(layer.edge_mask == 1)
@@ -377,3 +377,10 @@ def test_bad_architecture_is_rejected_with_a_clear_error(arguments, message):
 def test_update_grid_rejects_bad_grid_eps():
     with pytest.raises(ValueError, match="grid_eps"):
         KANLayer(2, 1).update_grid(torch.rand(10, 2), grid_eps=0.0)
+
+
+def test_hidden_layers_start_on_the_wider_hidden_grid_range():
+    model = KAN([2, 3, 2, 1], grid_size=4, grid_range=(-1, 1), hidden_grid_range=(-4, 4), seed=0)
+    ranges = [tuple(float(v) for v in (lo[0], hi[0])) for lo, hi in (layer.grid_range for layer in model.layers)]
+    assert ranges == [(-1.0, 1.0), (-4.0, 4.0), (-4.0, 4.0)]
+    assert KAN(**model.config()).layers[1].grid_range[1][0] == 4  # the config rebuilds it

@@ -141,6 +141,40 @@ def test_fit_updates_the_grid_at_the_requested_steps():
     assert torch.all(lo >= data.x_train.min(0).values) and torch.all(hi <= data.x_train.max(0).values)
 
 
+def test_fit_updates_a_kans_grids_every_5_steps_from_step_5_to_45_by_default():
+    data = small_problem()
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    history = kanlab.fit(model, data, steps=46, optimizer="adam", progress=False)
+    assert history.grid_updates == [5, 10, 15, 20, 25, 30, 35, 40, 45]
+    # the last update (before step 45) moved the hidden layer's grid from (-4, 4) onto its inputs,
+    # which one Adam step of lr 0.01 has barely moved since
+    lo, hi = model.layers[1].grid_range
+    hidden = model.layers[0](data.x_train).detach()
+    assert torch.allclose(lo, hidden.min(0).values, atol=0.05) and torch.allclose(hi, hidden.max(0).values, atol=0.05)
+
+
+def test_fit_can_leave_the_grids_alone():
+    data = small_problem()
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    grids = [layer.grid.clone() for layer in model.layers]
+    history = kanlab.fit(model, data, steps=12, optimizer="adam", update_grid=False, progress=False)
+    assert history.grid_updates == []
+    assert all(torch.equal(before, layer.grid) for before, layer in zip(grids, model.layers))
+
+
+def test_fit_starts_grid_updates_where_asked():
+    data = small_problem()
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    history = kanlab.fit(model, data, steps=12, optimizer="adam", update_grid_every=3, update_grid_from=2, progress=False)
+    assert history.grid_updates == [3, 6, 9]
+
+
+def test_fit_trains_a_model_without_a_grid_with_the_default_grid_updates_left_out():
+    data = small_problem()
+    history = kanlab.fit(nn.Linear(2, 1).double(), data, steps=3, progress=False)
+    assert history.grid_updates == [] and len(history.train_rmse) == 3
+
+
 def test_fit_updates_the_grid_on_the_given_samples():
     data = small_problem()
     model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
@@ -263,6 +297,7 @@ def test_fit_writes_no_files(tmp_path, monkeypatch):
         (dict(steps=-1), ValueError, "steps"),
         (dict(batch_size=0), ValueError, "batch_size"),
         (dict(update_grid_every=0), ValueError, "update_grid_every"),
+        (dict(update_grid_from=-1), ValueError, "update_grid_from"),
         (dict(update_grid_every=1, grid_samples=[[0.0, 0.0]]), TypeError, "grid_samples"),
     ],
 )
