@@ -321,11 +321,14 @@ class KANLayer(nn.Module):
         r"""phi_{j,i}(x_i) for every sample and edge: (batch, in) -> (batch, out, in).
 
         Memory batch * out * in, by design: this is for statistics, regularisation and plots.
+        Computed as one batched product per input, F(x)[:, i, :] @ W[i] (the features and weights of
+        `forward`, not the sum over inputs), so the sparsity penalty costs little more than a forward pass.
         """
-        _check_input(x, self.in_features)
-        spline = splines.evaluate(x, self.grid, self.spline_weight, self.spline_order, self.uniform)
-        activations = self.base_weight * F.silu(x).unsqueeze(1) + self.spline_scale * spline
-        return activations * self.edge_mask
+        _check_input(x, self.in_features, finite=False)  # the features check finiteness
+        features = _edge_features(x, self.grid, self.spline_order, self.uniform)  # (batch, in, G + k + 1)
+        weights = _weight_matrix(self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
+        weights = weights.view(self.out_features, self.in_features, -1)  # (out, in, G + k + 1)
+        return torch.bmm(features.transpose(0, 1), weights.permute(1, 2, 0)).permute(1, 2, 0)
 
     @torch.no_grad()
     def update_grid(self, x, grid_eps=0.02):

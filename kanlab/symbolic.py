@@ -126,10 +126,22 @@ def _clamp_principal_tan_branch(z: Tensor) -> Tensor:
     return z.clamp(-half_width, half_width)
 
 
+def _inside_unit_interval(low: Tensor, high: Tensor) -> Tensor:
+    return (low > -1 + _DOMAIN_MARGIN) & (high < 1 - _DOMAIN_MARGIN)
+
+
+def _clamp_unit_interval(z: Tensor) -> Tensor:
+    return z.clamp(-1 + _DOMAIN_MARGIN, 1 - _DOMAIN_MARGIN)
+
+
 def _zero(z: Tensor) -> Tensor:
     return torch.zeros_like(z)
 
 
+# Complexity orders the candidates a person would try first: a constant, a line, low powers, then
+# the transcendental functions, then those with poles or kinks. Among fits of about the same quality
+# the ranking (`suggest_for_samples`) prefers the lower complexity. New entries go at the end: a
+# symbolic edge stores its function's position here (`SymbolicEdges.function_index`).
 LIBRARY: dict[str, Candidate] = {
     c.name: c
     for c in [
@@ -138,15 +150,16 @@ LIBRARY: dict[str, Candidate] = {
         Candidate("x^2", torch.square, lambda z: z**2, 2, _everywhere, _identity),
         Candidate("x^3", lambda z: z**3, lambda z: z**3, 3, _everywhere, _identity),
         Candidate("x^4", lambda z: z**4, lambda z: z**4, 4, _everywhere, _identity),
-        Candidate("1/x", torch.reciprocal, lambda z: 1 / z, 2, _away_from_zero, _clamp_away_from_zero),
-        Candidate("sqrt", torch.sqrt, sympy.sqrt, 2, _nonnegative, _clamp_nonnegative),
-        Candidate("exp", torch.exp, sympy.exp, 2, _everywhere, _identity),
-        Candidate("log", torch.log, sympy.log, 2, _positive, _clamp_positive),
-        Candidate("sin", torch.sin, sympy.sin, 2, _everywhere, _identity),
-        Candidate("cos", torch.cos, sympy.cos, 2, _everywhere, _identity),
-        Candidate("tan", torch.tan, sympy.tan, 3, _one_tan_branch, _clamp_principal_tan_branch),
+        Candidate("1/x", torch.reciprocal, lambda z: 1 / z, 3, _away_from_zero, _clamp_away_from_zero),
+        Candidate("sqrt", torch.sqrt, sympy.sqrt, 3, _nonnegative, _clamp_nonnegative),
+        Candidate("exp", torch.exp, sympy.exp, 3, _everywhere, _identity),
+        Candidate("log", torch.log, sympy.log, 3, _positive, _clamp_positive),
+        Candidate("sin", torch.sin, sympy.sin, 3, _everywhere, _identity),
+        Candidate("cos", torch.cos, sympy.cos, 3, _everywhere, _identity),
         Candidate("tanh", torch.tanh, sympy.tanh, 3, _everywhere, _identity),
-        Candidate("abs", torch.abs, sympy.Abs, 3, _everywhere, _identity),
+        Candidate("tan", torch.tan, sympy.tan, 4, _one_tan_branch, _clamp_principal_tan_branch),
+        Candidate("abs", torch.abs, sympy.Abs, 4, _everywhere, _identity),
+        Candidate("artanh", torch.atanh, sympy.atanh, 4, _inside_unit_interval, _clamp_unit_interval),
     ]
 }
 
@@ -299,7 +312,7 @@ def fit_candidate(
     scale: float = 10.0,
     points: int = 41,
     zooms: int = 4,
-    max_search_samples: int = 256,
+    max_search_samples: int = 128,
 ) -> Fit:
     """Fit y ~ a * f(b * x + c) + d for the library function ``name``.
 
@@ -309,8 +322,8 @@ def fit_candidate(
         scale: the coarse grid covers b, c in [-scale, scale].
         points: grid points per axis of the coarse grid.
         zooms: how many finer grids follow the coarse one.
-        max_search_samples: the grid search uses at most this many evenly spaced samples (sorted by x);
-            the polish and the reported R^2 use all of them.
+        max_search_samples: the grid search and the polish use at most this many evenly spaced samples
+            (sorted by x); the reported R^2 uses all of them.
 
     Returns:
         a :class:`Fit`; R^2 = -inf when no (b, c) keeps the samples inside f's domain.
@@ -332,7 +345,7 @@ def fit_candidate(
     _, a, d = _r2_and_line(cand(z), y)
     params = torch.tensor([float(a), b, c, float(d)], dtype=x.dtype)
     if name != "0":
-        params = _polish(cand, x, y, params)
+        params = _polish(cand, x[keep], y[keep], params)
     a, b, c, d = _canonical(name, *(float(p) for p in params))
     prediction = a * cand(b * x + c) + d
     ss_total = float(((y - y.mean()) ** 2).sum())
@@ -342,23 +355,30 @@ def fit_candidate(
 
 
 def suggest_for_samples(
-    x: Tensor, y: Tensor, lib: Sequence[str] | None = None, complexity_weight: float = 0.5
+    x: Tensor, y: Tensor, lib: Sequence[str] | None = None, complexity_weight: float = 0.5, tolerance: float = 1e-6
 ) -> list[Fit]:
     """Every candidate of ``lib`` (default: the whole library) fitted to (x, y), best first.
 
-    Ranking: by the score log10(1 - R^2) (capped below at -8, so that fits good to rounding
-    error tie) plus ``complexity_weight`` times the candidate's complexity; lower is better. So
-    a straight line is reported as "x" rather than as sin(b x) with tiny b.
+    Ranking: by the score log10(max(1 - R^2, tolerance)) plus ``complexity_weight`` times the
+    candidate's complexity; lower is better. Fits whose unexplained share 1 - R^2 is below
+    ``tolerance`` count as exact, so among them the simplest wins: a line bent by a few parts in a
+    thousand is reported as "x" although sin(b x) with small b fits it better still. Above the
+    tolerance, one step of complexity costs a factor 10^complexity_weight in 1 - R^2: "x^2" with
+    1 - R^2 = 2e-5 beats "sin" with 1e-5, but not "sin" with 1e-6.
     """
     names = list(LIBRARY) if lib is None else _check_lib(lib)
+    for name, value in (("complexity_weight", complexity_weight), ("tolerance", tolerance)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ValueError(f"{name} must be a number >= 0, got {value!r}")
     fits = [fit_candidate(x, y, name) for name in names]
+    floor = max(tolerance, 1e-15)
 
     def score(fit: Fit) -> float:
         if fit.r2 == -math.inf:
             return math.inf
-        return math.log10(max(1.0 - fit.r2, 1e-8)) + complexity_weight * candidate(fit.name).complexity
+        return math.log10(max(1.0 - fit.r2, floor)) + complexity_weight * candidate(fit.name).complexity
 
-    return sorted(fits, key=score)
+    return sorted(fits, key=lambda fit: (score(fit), -fit.r2))  # equal scores: the better fit first
 
 
 def _check_lib(lib: Sequence[str]) -> list[str]:

@@ -28,6 +28,8 @@ def _random_affine_samples(name, seed):
         c = abs(b) + uniform(0.2, 1.0)
     if name == "tan":  # |b x + c| <= 1.3, away from the poles at +-pi/2
         b, c = random_sign() * uniform(0.3, 1.0), uniform(-0.3, 0.3)
+    if name == "artanh":  # |b x + c| <= 0.9, inside (-1, 1)
+        b, c = random_sign() * uniform(0.3, 0.6), uniform(-0.3, 0.3)
     x = torch.linspace(-1, 1, 201, dtype=torch.float64)
     y = a * symbolic.candidate(name)(b * x + c) + d
     return x, y

@@ -66,7 +66,8 @@ def training_curves(history, ax=None, title="Training and test error"):
 
 
 @torch.no_grad()
-def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN and the function on each edge"):
+def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN and the function on each edge",
+        scores=False):
     r"""The network diagram of a KAN with each live edge's learned curve phi_{j,i} in a small inset.
 
     Layers go from the inputs (bottom) to the outputs (top). Every edge i -> j of a layer has its
@@ -80,6 +81,8 @@ def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN 
         x: samples (batch, n_0); None draws 1000 from the input grid box.
         var_names, output_names: labels under the inputs and over the outputs
             (default $x_1, ...$ and $y_1, ...$).
+        scores: write each edge's normalised scale (the number pruning compares with its
+            thresholds) under its inset.
 
     Returns:
         The Axes; ``ax.child_axes`` holds one inset per live edge.
@@ -148,6 +151,9 @@ def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN 
                     spine.set_alpha(alpha)
                 if name:
                     inset.set_title(name, fontsize=8, color="red", pad=2)
+                if scores:
+                    ax.text(centre, y_mid - inset_height / 2 - 0.03, f"{float(scales[layer][j, i]):.2f}",
+                            ha="center", va="top", fontsize=7, color="#555555")
     return diagram_frame(
         ax, title,
         xlabel="nodes; each edge's learned function in its box (red: symbolic)",

@@ -1,0 +1,374 @@
+r"""From samples to a formula: the KAN paper's interpretability pipeline as one call, step by step.
+
+    result = kanlab.discovery.discover(kanlab.KAN([2, 5, 1]), data)
+    print(result)            # the formula, every edge's fit, the error, the time of each step
+
+`discover` runs the steps below; each is public, so a chapter can show them one at a time.
+
+1. ``sparsify``: train with the sparsity penalty (`kanlab.fit(..., lamb=...)`) and prune
+   (`KAN.prune`), again until pruning removes nothing.
+2. ``shrink`` (after training without the penalty): try to remove the remaining hidden nodes, the one
+   carrying least first, and keep a removal when a short retraining brings the error back. A target
+   such as sin(2x) + y^2 needs one hidden node, but pruning may leave two that share the work, each
+   edge holding part of a function, and no edge then looks like anything in the library.
+3. ``train``: refine the grid (`KAN.refine`) and train without penalty.
+4. ``snap``: turn edges into library functions a * f(b t + c) + d, the clearest edges first, and
+   retrain the rest after each round so that they adapt to the formulas already fixed. Where a simpler
+   candidate fits almost as well as the best, both are tried and the simpler is kept unless it trains
+   clearly worse. An edge whose every candidate stays below ``r2_min`` stays a spline, and the result
+   says which edge it is and which candidates came closest.
+5. train the formula's constants a, b, c, d, and read the formula (`kanlab.symbolic.formula`).
+
+Candidates are ranked by fit and simplicity (`kanlab.symbolic.suggest_for_samples`): a straight line or
+a square wins over a sine or an exponential that fits about as well.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from kanlab import symbolic
+from kanlab.regularization import model_edge_scales
+from kanlab.train import fit
+
+__all__ = ["Discovery", "Unmatched", "discover", "shrink", "snap", "sparsify", "train"]
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """An edge (layer, i, j) that stayed a spline: every candidate's fit (highest R^2 first) and why."""
+
+    edge: tuple[int, int, int]
+    candidates: list[symbolic.Fit]
+    reason: str
+
+
+@dataclass
+class Discovery:
+    """What `discover` found.
+
+    Attributes:
+        formula: the network as a sympy expression with constants rounded to 4 decimals, or None when
+            some edge stayed a spline (see ``unmatched``).
+        exact: the same with every constant as trained (for evaluating it).
+        model: the final KAN (pruned, its edges symbolic where they matched).
+        fits: {(layer, i, j): Fit} for every snapped edge: the function's name, R^2 when snapped.
+        unmatched: the edges that stayed splines, with their closest candidates.
+        test_rmse: the final model's root-mean-square error on the test set.
+        timings: {step: seconds}, in the order the steps ran.
+    """
+
+    formula: object
+    exact: object
+    model: object
+    fits: dict
+    unmatched: list
+    test_rmse: float
+    timings: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"formula: {self.formula}" if self.formula is not None else "formula: none (see unmatched edges)"]
+        lines.append(f"widths {self.model.widths}, test RMSE {self.test_rmse:.2e}")
+        for edge, fit_ in self.fits.items():
+            lines.append(f"  edge {edge}: {fit_.name:6s} R^2 = {fit_.r2:.6f}")
+        for miss in self.unmatched:
+            closest = ", ".join(f"{c.name} (R^2 {c.r2:.4f})" for c in miss.candidates[:3])
+            lines.append(f"  edge {miss.edge}: unmatched, {miss.reason}; closest: {closest}")
+        lines.append("time: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.timings.items()))
+        return "\n".join(lines)
+
+
+def _rmse(model, x, y) -> float:
+    with torch.no_grad():
+        return float(torch.sqrt(torch.mean((model(x) - y) ** 2)))
+
+
+def _as_model(data, model):
+    parameter = next(model.parameters())
+    return (t.to(device=parameter.device, dtype=parameter.dtype) for t in (data.x_train, data.y_train))
+
+
+def sparsify(model, data, steps: int = 10, lamb: float = 3e-3, lamb_entropy: float = 2.0, rounds: int = 2,
+             node_threshold: float = 1e-2, edge_threshold: float = 3e-2, tolerance: float = 1.5):
+    """Train with the sparsity penalty and prune, up to ``rounds`` times or until pruning removes nothing.
+
+    Each round is `kanlab.fit` for ``steps`` LBFGS steps with penalty weight ``lamb`` (grid updates
+    every 5 steps), then `KAN.prune` with the thresholds, on the training inputs; the rounds stop early
+    when every hidden layer is down to one node. A pruning that raises the training RMSE above
+    ``tolerance`` times its value before (plus 1e-3 of the targets' spread) is tried again with
+    thresholds 3 times lower, and else not done: the penalty shrinks scales, and a node whose edges
+    in are small but whose edge out is steep still carries the fit (x * y loses one of its two nodes so).
+    Returns the pruned KAN (the model given is trained in place).
+    """
+    x, y = _as_model(data, model)
+    floor = 1e-3 * float(y.std())
+    for _ in range(rounds):
+        fit(model, data, steps=steps, optimizer="lbfgs", lr=1.0, lamb=lamb, lamb_entropy=lamb_entropy,
+            update_grid_every=5, update_grid_until=steps, progress=False)
+        limit = tolerance * _rmse(model, x, y) + floor
+        smaller = model
+        for scale in (1.0, 1 / 3):
+            try:
+                trial = model.prune(node_threshold=scale * node_threshold, edge_threshold=scale * edge_threshold, x=x)
+            except ValueError:  # no hidden node passes both thresholds: try lower ones
+                continue
+            if _rmse(trial, x, y) <= limit:
+                smaller = trial
+                break
+        if smaller.widths == model.widths or all(width == 1 for width in smaller.widths[1:-1]):
+            return smaller
+        model = smaller
+    return model
+
+
+def shrink(model, data, steps: int = 10, tolerance: float = 2.0, floor: float = 3e-3):
+    """Remove hidden nodes one at a time while the network still fits without them.
+
+    For each hidden layer wider than one node, the node carrying the least (the smallest outgoing
+    normalised edge scale) is pruned and the rest retrained for ``steps`` LBFGS steps; the removal is
+    kept when the training RMSE is at most ``tolerance`` times the RMSE before plus ``floor`` times the
+    targets' standard deviation (ten steps rarely finish the work that the remaining nodes take over).
+    Returns the smallest KAN that passed (the model given may be trained in place).
+    """
+    x, y = _as_model(data, model)
+    floor = floor * float(y.std())
+    before = _rmse(model, x, y)
+    for layer in range(1, len(model.widths) - 1):
+        while model.widths[layer] > 1:
+            with torch.no_grad():
+                outgoing = model_edge_scales(model, x)[layer].amax(dim=0)
+            weakest = int(outgoing.argmin())
+            trial = copy.deepcopy(model)
+            trial.layers[layer].edge_mask[:, weakest] = 0
+            for j in range(trial.layers[layer].out_features):
+                trial.symbolic[layer].remove_edge(weakest, j)
+            trial = trial.prune(node_threshold=0.0, edge_threshold=0.0, x=x)
+            fit(trial, data, steps=steps, optimizer="lbfgs", lr=1.0, update_grid_every=5, update_grid_until=steps,
+                progress=False)
+            after = _rmse(trial, x, y)
+            if not after <= tolerance * before + floor:
+                break
+            model, before = trial, after
+    return model
+
+
+def train(model, data, steps: int = 10, grid_size: int | None = 10):
+    """Refine the grid to ``grid_size`` intervals (when that is finer than the model's; `KAN.refine`),
+    then train without penalty for ``steps`` LBFGS steps. Returns the trained KAN."""
+    if grid_size is not None and grid_size > model.grid_size:
+        model = model.refine(grid_size)
+    fit(model, data, steps=steps, optimizer="lbfgs", lr=1.0, update_grid_every=5, update_grid_until=steps,
+        progress=False)
+    return model
+
+
+def _live(model, layer: int):
+    """(n_out, n_in) bool: the edges of a layer that are splines or formulas (not pruned)."""
+    return (model.layers[layer].edge_mask != 0) | model.symbolic[layer].is_symbolic()
+
+
+def _chains(model):
+    """[(layer, i, n, j)]: hidden node n (an input of layer `layer`) whose only live edges are one spline in,
+    (layer - 1, i, n), and one spline out, (layer, n, j). Such a node passes one function of x_i on."""
+    chains = []
+    for layer in range(1, len(model.layers)):
+        incoming, outgoing = _live(model, layer - 1), _live(model, layer)
+        splines_in = (model.layers[layer - 1].edge_mask != 0) & ~model.symbolic[layer - 1].is_symbolic()
+        splines_out = (model.layers[layer].edge_mask != 0) & ~model.symbolic[layer].is_symbolic()
+        for n in range(model.widths[layer]):
+            ins, outs = incoming[n].nonzero()[:, 0], outgoing[:, n].nonzero()[:, 0]
+            if len(ins) == 1 and len(outs) == 1 and splines_in[n, ins[0]] and splines_out[outs[0], n]:
+                chains.append((layer, int(ins[0]), n, int(outs[0])))
+    return chains
+
+
+def _merge_chains(model, data, lib, complexity_weight, steps, limit):
+    """Snap each chain x_i -> node -> output as one function: the inner edge becomes the best candidate
+    for the composed function h(g(x_i)), the outer edge the identity. Kept when, after ``steps`` LBFGS
+    steps, the training RMSE is at most ``limit``; else the chain is left as it was. Returns the
+    snapped {edge: Fit}."""
+    merged = {}
+    x, y = _as_model(data, model)
+    for layer, i, n, j in _chains(model):
+        curves = symbolic._edge_curves(model, x)
+        composed = curves[layer][1][:, j, n]  # the outer edge's values, a function of x_i alone
+        best = symbolic.suggest_for_samples(curves[layer - 1][0][:, i], composed, lib, complexity_weight)[0]
+        identity = symbolic.Fit("x", 1.0, (1.0, 1.0, 0.0, 0.0))
+        saved = copy.deepcopy(model.state_dict())
+        symbolic._snap(model, layer - 1, i, n, best)
+        symbolic._snap(model, layer, n, j, identity)
+        if _retrain(model, data, steps) and _rmse(model, x, y) <= limit:
+            merged[(layer - 1, i, n)], merged[(layer, n, j)] = best, identity
+        else:
+            model.load_state_dict(saved)
+    return merged
+
+
+def _retrain(model, data, steps: int) -> bool:
+    """`fit` for ``steps`` LBFGS steps, the grids first moved to the layers' inputs (a snapped edge's
+    values may leave the next layer's grid); False (and the model as before) when the loss or a
+    layer's input became NaN or infinite (a line search may try a step that sends exp(...) to infinity)."""
+    saved = copy.deepcopy(model.state_dict())
+    try:
+        fit(model, data, steps=steps, optimizer="lbfgs", lr=1.0, update_grid_every=max(steps, 1), update_grid_until=1,
+            progress=False)
+    except (FloatingPointError, ValueError):
+        model.load_state_dict(saved)
+        return False
+    return True
+
+
+def _simplest(fits: list, r2_min: float):
+    """The least complex of the fits reaching r2_min (the better one among equally complex), or None."""
+    good = [f for f in fits if f.r2 >= r2_min]
+    return min(good, key=lambda f: (symbolic.candidate(f.name).complexity, -f.r2), default=None)
+
+
+def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.999, r2_min: float = 0.99,
+         steps: int = 10, complexity_weight: float = 0.5, tolerance: float = 3.0):
+    """Snap every spline edge to a library function, the clearest edges first, checking doubtful choices.
+
+    First, a hidden node with one spline edge in and one out only passes one function of its input on
+    (pruning may split sin(2 x) into tanh inside and tan outside, neither exact alone): the inner edge
+    is tried as the best candidate for the composed function, the outer edge as the identity, and kept
+    when after ``steps`` LBFGS steps the training RMSE is at most ``tolerance`` times what it was
+    before snapping (plus 1e-4 of the targets' spread).
+
+    Then the edges are snapped layer by layer, from the inputs up (an edge's best function depends on
+    what the edges below it compute), in rounds. Each round ranks the library for every spline edge of
+    the lowest layer that still has some (`kanlab.symbolic.suggest_for_samples`, on the training
+    inputs). An edge whose every candidate stays below ``r2_min`` is looked at again after the next
+    snap in its layer, and left a spline (and reported) when none is left to snap there. An
+    edge is *clear* when its best candidate reaches ``r2_threshold`` and no simpler candidate reaches
+    ``r2_min``; all clear edges are snapped at once, and the model trains ``steps`` LBFGS steps so that
+    the remaining splines adapt to the formulas. Otherwise one doubtful edge is settled (the one whose
+    simplest candidate reaching ``r2_min`` fits best): when a simpler candidate than the best reaches
+    ``r2_min`` (a line where artanh fits a little better, since the splines on either side of the edge
+    share the work), both are snapped and trained in turn, and the simpler one is kept unless its
+    training RMSE is more than ``tolerance`` times the other's.
+
+    Returns:
+        (fits, unmatched): {(layer, i, j): Fit} of the snapped edges, and an `Unmatched` for each edge
+        left a spline.
+    """
+    lib = list(symbolic.LIBRARY) if lib is None else symbolic._check_lib(lib)
+    for name, value in (("r2_threshold", r2_threshold), ("r2_min", r2_min)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    x, y = _as_model(data, model)
+    fits = _merge_chains(model, data, lib, complexity_weight, steps,
+                         limit=tolerance * _rmse(model, x, y) + 1e-4 * float(y.std()))
+    ranked = {}
+
+    def settle(edge, choice):
+        symbolic._snap(model, *edge, choice)
+        fits[edge] = choice
+        del ranked[edge]
+
+    unmatched = {}
+    while any(edge not in unmatched for edge in symbolic.spline_edges(model)):
+        curves = symbolic._edge_curves(model, x)
+        layer = min(edge[0] for edge in symbolic.spline_edges(model) if edge not in unmatched)
+        ranked = {}
+        for edge in symbolic.spline_edges(model):
+            if edge[0] == layer:
+                inputs, values = curves[layer]
+                ranked[edge] = symbolic.suggest_for_samples(inputs[:, edge[1]], values[:, edge[2], edge[1]], lib,
+                                                            complexity_weight)
+        simplest = {edge: _simplest(candidates, r2_min) for edge, candidates in ranked.items()}
+        for edge, candidates in list(ranked.items()):
+            if simplest[edge] is None:  # nothing reaches r2_min: left a spline; the layers above go on
+                unmatched[edge] = sorted(candidates, key=lambda f: -f.r2)
+                del ranked[edge]
+        if not ranked:
+            continue
+        for edge in [e for e in unmatched if e[0] == layer]:  # after this round's snaps, look again
+            del unmatched[edge]
+        clear = [e for e, c in ranked.items() if c[0].r2 >= r2_threshold and simplest[e].name == c[0].name]
+        if clear:
+            for edge in clear:
+                settle(edge, ranked[edge][0])
+        else:
+            edge = max(ranked, key=lambda e: simplest[e].r2)
+            best, simple = ranked[edge][0], simplest[edge]
+            if simple.name != best.name:  # try both; the simpler wins unless clearly worse after training
+                before = copy.deepcopy(model.state_dict())
+                symbolic._snap(model, *edge, simple)
+                simple_rmse = _rmse(model, x, y) if _retrain(model, data, steps) else math.inf
+                with_simple = copy.deepcopy(model.state_dict())
+                model.load_state_dict(before)
+                settle(edge, best)
+                best_rmse = _rmse(model, x, y) if _retrain(model, data, steps) else math.inf
+                if simple_rmse <= tolerance * best_rmse + 1e-7 * float(y.std()):
+                    model.load_state_dict(with_simple)
+                    fits[edge] = simple
+                continue
+            settle(edge, best)
+        _retrain(model, data, steps)
+    return fits, [
+        Unmatched(edge, closest, f"its best fit has R^2 {closest[0].r2:.4f} < r2_min = {r2_min}")
+        for edge, closest in unmatched.items()
+    ]
+
+
+def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[str] | None = None,
+             sparsify_steps: int = 10, lamb: float = 3e-3, train_steps: int = 10, grid_size: int | None = 10,
+             r2_threshold: float = 0.999, r2_min: float = 0.99, final_steps: int = 10) -> Discovery:
+    """The formula behind the samples ``data``, found by a KAN: sparsify, shrink, train, snap, read.
+
+    Args:
+        model: a `kanlab.KAN` whose input and output widths match the data, e.g. ``KAN([2, 5, 1])``; it
+            is trained in place, and the final (smaller) model is in the result.
+        data: x_train, y_train, x_test, y_test as from `kanlab.data.function_dataset`.
+        lib: names of candidate functions (`kanlab.symbolic.LIBRARY`); None: all of them.
+        var_names: names of the inputs in the formula; default x_1, ..., x_n.
+        sparsify_steps, lamb: steps per round and weight of the sparsity penalty (`sparsify`).
+        train_steps, grid_size: training before snapping, and the finer grid (`train`).
+        r2_threshold, r2_min: when an edge is snapped (`snap`).
+        final_steps: LBFGS steps that train the formula's constants.
+
+    Returns:
+        a `Discovery`. When some edge matches no candidate, its ``formula`` is None and ``unmatched``
+        names the edge and its closest candidates; the rest of the result is still filled in.
+    """
+    if not (hasattr(model, "layers") and hasattr(model, "symbolic")):
+        raise TypeError(f"model must be a kanlab.KAN, got {type(model).__name__}")
+    lib = None if lib is None else symbolic._check_lib(lib)  # before any training: a typo fails at once
+    if var_names is not None and (isinstance(var_names, str) or len(var_names) != model.widths[0]):
+        raise ValueError(f"var_names must be a list of {model.widths[0]} names, got {var_names!r}")
+    timings = {}
+    last = time.perf_counter()
+
+    def timed(name):
+        nonlocal last
+        now = time.perf_counter()
+        timings[name] = now - last
+        last = now
+
+    model = sparsify(model, data, steps=sparsify_steps, lamb=lamb)
+    timed("sparsify and prune")
+    if any(width > 1 for width in model.widths[1:-1]):  # shrink compares fits without the penalty
+        fit(model, data, steps=train_steps, optimizer="lbfgs", lr=1.0, update_grid_every=5,
+            update_grid_until=train_steps, progress=False)
+        model = shrink(model, data)
+    timed("shrink")
+    model = train(model, data, steps=train_steps, grid_size=grid_size)
+    timed("train")
+    fits, unmatched = snap(model, data, lib, r2_threshold=r2_threshold, r2_min=r2_min)
+    timed("snap")
+    _retrain(model, data, final_steps)
+    timed("train constants")
+    formula = exact = None
+    if not unmatched:
+        formula = symbolic.formula(model, var_names, digits=4)
+        exact = symbolic.formula(model, var_names, digits=None)
+    timed("formula")
+    x_test = data.x_test.to(next(model.parameters()))
+    y_test = data.y_test.to(x_test)
+    return Discovery(formula, exact, model, fits, unmatched, _rmse(model, x_test, y_test), timings)

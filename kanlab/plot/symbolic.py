@@ -1,0 +1,190 @@
+r"""Chapter 8's figures: reading a KAN. Which library function is each learned edge, how sure can we
+be, and what an MLP's weights say about the same target.
+
+An edge's candidates come from `kanlab.symbolic.suggest` (or `suggest_for_samples`): for each library
+function f, the best a * f(b * t + c) + d and its R^2. R^2 is shown as its "nines",
+-log10(1 - R^2): 2 for R^2 = 0.99, 4 for 0.9999; capped at 8, where float rounding begins.
+"""
+
+import math
+
+import torch
+
+from kanlab import symbolic
+from kanlab.plot.kan import kan
+from kanlab.plot.style import axes_or_new
+from kanlab.regularization import model_edge_scales
+from kanlab.widgets import interactive
+
+MAX_NINES = 8.0
+
+
+def nines(r2):
+    """-log10(1 - R^2), the number of leading nines of R^2, between 0 and 8 (R^2 <= 0 gives 0)."""
+    if r2 >= 1.0:
+        return MAX_NINES
+    return min(MAX_NINES, max(0.0, -math.log10(1.0 - r2)))
+
+
+def edge_candidates(t, y, fits, ax=None, title="A learned edge and its best library fits"):
+    r"""The samples (t, phi(t)) of one edge and, dashed over them, each fit a * f(b t + c) + d.
+
+    Args:
+        t, y: the edge's inputs and values, shape (n,) each.
+        fits: `kanlab.symbolic.Fit` s, drawn in the order given (best first), labelled with R^2.
+
+    Returns:
+        The Axes: the edge as ``ax.lines[0]``, then one dashed line per fit.
+    """
+    t = torch.as_tensor(t).detach().to(torch.float64).cpu()
+    y = torch.as_tensor(y).detach().to(torch.float64).cpu()
+    if t.ndim != 1 or t.shape != y.shape:
+        raise ValueError(
+            f"edge_candidates: t and y must be 1-D of one length, got {tuple(t.shape)} and {tuple(y.shape)}"
+        )
+    ax = axes_or_new(ax, (5.5, 3.5))
+    order = torch.argsort(t)
+    t, y = t[order], y[order]
+    ax.plot(t, y, color="black", linewidth=4, alpha=0.35, label="learned edge")
+    for fit in fits:
+        a, b, c, d = fit.params
+        curve = a * symbolic.candidate(fit.name)(b * t + c) + d
+        ax.plot(t, curve, linestyle="--", linewidth=1.5, label=f"{fit.name}: $R^2$ = {fit.r2:.6f}")
+    ax.set_xlabel("$t$, the edge's input")
+    ax.set_ylabel(r"$\phi(t)$")
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(title)
+    return ax
+
+
+def candidate_ranking(fits_by_edge, top=4, ax=None, title="Which function is each edge? Best candidates first"):
+    r"""For every edge, its `top` best candidates as bars of R^2's nines (longer is better).
+
+    Args:
+        fits_by_edge: {edge name or (layer, i, j): list of `Fit`, best first}.
+        top: candidates shown per edge.
+
+    Returns:
+        The Axes; one bar per (edge, candidate), each labelled with the candidate's name and R^2.
+    """
+    if not fits_by_edge:
+        raise ValueError("candidate_ranking: fits_by_edge holds no edges")
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"candidate_ranking: top must be an integer >= 1, got {top!r}")
+    rows = len(fits_by_edge) * (top + 1)
+    ax = axes_or_new(ax, (6.5, 0.28 * rows + 1.0))
+    position, ticks, labels = 0, [], []
+    for group, (edge, fits) in enumerate(fits_by_edge.items()):
+        for rank, fit in enumerate(fits[:top]):
+            score = nines(fit.r2)
+            ax.barh(position, score, color=f"C{group}", alpha=1.0 if rank == 0 else 0.45)
+            ax.text(score + 0.1, position, f"{fit.name}  ({fit.r2:.6f})", va="center", fontsize=8)
+            ticks.append(position)
+            labels.append(f"edge {edge}" if rank == 0 else "")
+            position += 1
+        position += 1
+    ax.set_yticks(ticks, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, MAX_NINES + 3)
+    ax.axvline(3, color="#bbbbbb", linestyle=":", linewidth=1)  # R^2 = 0.999, auto_symbolic's default
+    ax.set_xlabel(r"nines of $R^2$: $-\log_{10}(1 - R^2)$ (dotted: $R^2 = 0.999$)")
+    ax.set_ylabel("edge (layer, in, out), best first")
+    ax.set_title(title)
+    return ax
+
+
+@torch.no_grad()
+def edge_explorer(model, x, lib=None, top=3, figsize=(6.0, 3.8)):
+    r"""An interactive figure over every live spline edge of a KAN: its curve and best fits.
+
+    The slider ``edge`` picks an edge by its index k in `kanlab.symbolic.spline_edges(model)`; the
+    title names it (layer, i, j) with its importance (normalised scale). Everything is fitted once,
+    here, so both the live and the static face only draw.
+
+    Args:
+        model: a `kanlab.KAN` with at least two spline edges.
+        x: samples (batch, n_0) at which the edges are read.
+        lib: library names for `kanlab.symbolic.suggest_for_samples` (None: the whole library).
+        top: fits drawn per edge.
+
+    Returns:
+        a `kanlab.widgets.Interactive` with one frame per edge.
+    """
+    edges = symbolic.spline_edges(model)
+    if len(edges) < 2:
+        raise ValueError(f"edge_explorer needs a KAN with at least 2 spline edges, got {len(edges)}")
+    x = x.to(device=model.layers[0].grid.device, dtype=model.layers[0].grid.dtype)
+    inputs, activations = model.layer_inputs(x), model.edge_activations(x)
+    scales = model_edge_scales(model, x)
+    panels = []
+    for layer, i, j in edges:
+        t, y = inputs[layer][:, i], activations[layer][:, j, i]
+        fits = symbolic.suggest_for_samples(t, y, lib)[:top]
+        panels.append((t, y, fits, f"edge {(layer, i, j)}, importance {float(scales[layer][j, i]):.3f}"))
+
+    def draw(ax, edge):
+        t, y, fits, title = panels[int(round(edge))]
+        edge_candidates(t, y, fits, ax=ax, title=title)
+
+    return interactive(draw, figsize=figsize, edge=(0, len(edges) - 1, 1))
+
+
+def kans_side_by_side(models, x, titles, var_names=None, output_names=None, scores=False, figsize=None):
+    """Several KAN diagrams in one row (e.g. before and after pruning), each drawn by `kanlab.plot.kan`.
+
+    The diagrams share one x label (under the row) and one y label (on the left).
+
+    Returns:
+        the list of Axes, one per model.
+    """
+    import matplotlib.pyplot as plt
+
+    if len(models) != len(titles) or len(models) == 0:
+        raise ValueError(f"kans_side_by_side: one title per model, got {len(models)} models, {len(titles)} titles")
+    # Each diagram as wide as its widest row of boxes (but room for a title), so nodes stay round.
+    slots = [max(4, max(model.widths), max(a * b for a, b in zip(model.widths, model.widths[1:]))) for model in models]
+    _, axes = plt.subplots(1, len(models), figsize=figsize or (0.55 * sum(slots) + 1.0, 4.6),
+                           gridspec_kw={"width_ratios": slots})
+    axes = list(axes) if len(models) > 1 else [axes]
+    for ax, model, title in zip(axes, models, titles):
+        kan(model, x, ax=ax, var_names=var_names, output_names=output_names, title=title, scores=scores)
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
+    if len(axes) > 1:  # one label for the row, centred under it, instead of labels overlapping their neighbours
+        axes[-1].figure.supxlabel(axes[-1].get_xlabel(), fontsize=10)
+        axes[-1].set_xlabel("")
+    return axes
+
+
+def mlp_weights(model, ax=None, title="An MLP's weights, layer by layer"):
+    r"""Every weight matrix W_l of a `kanlab.mlp.MLP` as a heat map, side by side, one colour scale.
+
+    Rows are a layer's outputs, columns its inputs; red is positive, blue negative. Biases are left out.
+
+    Returns:
+        The Axes; ``ax.child_axes`` holds one image per layer.
+    """
+    weights = [layer.weight.detach().to(torch.float64).cpu() for layer in model.layers]
+    ax = axes_or_new(ax, (8.0, 4.0))
+    limit = max(float(w.abs().max()) for w in weights)
+    total = sum(w.shape[1] for w in weights) + 2 * (len(weights) - 1)
+    tallest = max(w.shape[0] for w in weights)
+    left = 0
+    for index, w in enumerate(weights):
+        inset = ax.inset_axes([left / total, 0.05, w.shape[1] / total, 0.8 * w.shape[0] / tallest])
+        image = inset.imshow(w.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
+        inset.set_title(f"$W_{{{index + 1}}}$: {w.shape[0]}x{w.shape[1]}", fontsize=9)
+        inset.set_xticks([])
+        inset.set_yticks([])
+        left += w.shape[1] + 2
+    ax.figure.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="weight")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_xlabel("each block: rows = a layer's outputs, columns = its inputs")
+    ax.set_ylabel("weights")
+    ax.set_title(title)
+    return ax

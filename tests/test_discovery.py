@@ -1,0 +1,111 @@
+"""kanlab.discovery: the pipeline's pieces (ranking by simplicity, chains, the unmatched report, bad input)."""
+
+import pytest
+import torch
+
+import kanlab
+from kanlab import discovery, splines, symbolic
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+X = torch.linspace(-1, 1, 101, dtype=torch.float64)
+
+
+def test_a_line_bent_by_a_few_parts_in_a_thousand_is_ranked_as_x_although_a_sine_fits_better():
+    y = X - 0.003 * X**3
+    fits = {fit.name: fit for fit in symbolic.suggest_for_samples(X, y, lib=["sin", "x", "tanh"])}
+    assert fits["sin"].r2 > fits["x"].r2  # the sine fits better ...
+    assert symbolic.suggest_for_samples(X, y, lib=["sin", "x", "tanh"])[0].name == "x"  # ... the line wins
+
+
+def test_a_clearly_better_complex_fit_beats_a_simple_one():
+    y = torch.sin(2 * X)
+    assert symbolic.suggest_for_samples(X, y, lib=["x", "x^2", "x^3", "sin"])[0].name == "sin"
+
+
+def test_ranking_tolerance_zero_ranks_by_fit_alone_among_equal_complexity():
+    y = (X - 0.2) ** 2
+    assert symbolic.suggest_for_samples(X, y, lib=["sin", "x^2"], tolerance=0.0)[0].name == "x^2"
+
+
+def test_artanh_is_identified_under_an_affine_transform():
+    y = 0.7 * torch.atanh(0.8 * X - 0.1) + 0.3
+    best = symbolic.suggest_for_samples(X, y)[0]
+    assert best.name == "artanh"
+    assert best.r2 > 1 - 1e-10
+
+
+def _chain_kan():
+    """[1, 1, 1]: inner edge the spline of tanh(x), outer edge the spline of sin(2 artanh(z)), so the
+    network computes sin(2x) while neither edge alone is a sine."""
+    model = kanlab.KAN([1, 1, 1], grid_size=20, seed=0, dtype=torch.float64)
+    x = X[:, None]
+    with torch.no_grad():
+        for layer, inputs, values in ((0, x, torch.tanh(x)), (1, torch.tanh(x), torch.sin(2 * torch.atanh(torch.tanh(x))))):
+            edge = model.layers[layer]
+            edge.base_weight.zero_()
+            edge.spline_scale.fill_(1.0)
+            edge.spline_weight.copy_(splines.fit_coefficients(inputs, values[:, :, None], edge.grid, edge.spline_order))
+    return model
+
+
+def test_snap_reads_a_chain_of_two_edges_as_one_function():
+    model = _chain_kan()
+    data = kanlab.data.FunctionDataset(X[:, None], torch.sin(2 * X)[:, None], X[:, None], torch.sin(2 * X)[:, None])
+    fits, unmatched = discovery.snap(model, data, lib=["x", "sin", "tanh"], steps=0)
+    assert unmatched == []
+    assert fits[(0, 0, 0)].name == "sin"
+    assert fits[(1, 0, 0)].name == "x"
+    with torch.no_grad():
+        torch.testing.assert_close(model(X[:, None])[:, 0], torch.sin(2 * X), atol=1e-4, rtol=0)
+
+
+def test_an_edge_no_candidate_matches_is_reported_with_its_closest_candidates():
+    data = kanlab.data.function_dataset(lambda v: torch.sin(3 * v[:, 0]), n_var=1, n_train=200, n_test=200, seed=0,
+                                        dtype=torch.float64)
+    model = kanlab.KAN([1, 1], seed=0, dtype=torch.float64)
+    kanlab.fit(model, data, steps=5, progress=False)
+    fits, unmatched = discovery.snap(model, data, lib=["x", "x^2"], r2_min=0.99)
+    assert fits == {}
+    assert [miss.edge for miss in unmatched] == [(0, 0, 0)]
+    assert {fit.name for fit in unmatched[0].candidates} == {"x", "x^2"}
+    assert unmatched[0].candidates[0].r2 < 0.99
+    assert "r2_min" in unmatched[0].reason
+
+
+def test_discover_returns_no_formula_and_names_the_unmatched_edge_instead_of_raising():
+    data = kanlab.data.function_dataset(lambda v: torch.sin(3 * v[:, 0]), n_var=1, n_train=200, n_test=200, seed=0,
+                                        dtype=torch.float64)
+    result = discovery.discover(kanlab.KAN([1, 1], seed=0, dtype=torch.float64), data, lib=["x", "x^2"],
+                                sparsify_steps=2, train_steps=2, final_steps=2, r2_min=0.99)
+    assert result.formula is None
+    assert result.unmatched[0].edge == (0, 0, 0)
+    assert "unmatched" in str(result)
+    assert list(result.timings)[0] == "sparsify and prune"
+
+
+def test_discover_recovers_a_sum_of_a_sine_and_a_square():
+    f = lambda v: torch.sin(2 * v[:, 0]) + v[:, 1] ** 2  # noqa: E731
+    data = kanlab.data.function_dataset(f, n_var=2, n_train=500, n_test=500, seed=0, dtype=torch.float64)
+    result = discovery.discover(kanlab.KAN([2, 1], seed=0, dtype=torch.float64), data, var_names=["x", "y"])
+    assert {fit.name for fit in result.fits.values()} == {"sin", "x^2"}
+    assert result.test_rmse < 1e-6
+
+
+def test_discover_rejects_an_unknown_function_name_naming_it():
+    data = kanlab.data.function_dataset(lambda v: v[:, 0], n_var=1, n_train=20, n_test=20, seed=0)
+    with pytest.raises(ValueError, match="'sinh'"):
+        discovery.discover(kanlab.KAN([1, 1]), data, lib=["x", "sinh"])
+
+
+def test_discover_rejects_a_model_that_is_not_a_kan():
+    data = kanlab.data.function_dataset(lambda v: v[:, 0], n_var=1, n_train=20, n_test=20, seed=0)
+    with pytest.raises(TypeError, match="kanlab.KAN"):
+        discovery.discover(torch.nn.Linear(1, 1), data)
+
+
+@pytest.mark.parametrize("name, value", [("r2_threshold", 1.5), ("r2_min", -0.1)])
+def test_snap_rejects_thresholds_outside_zero_one(name, value):
+    data = kanlab.data.function_dataset(lambda v: v[:, 0], n_var=1, n_train=20, n_test=20, seed=0)
+    with pytest.raises(ValueError, match=name):
+        discovery.snap(kanlab.KAN([1, 1]), data, **{name: value})
