@@ -110,6 +110,6 @@ def test_mlp_weights_shows_every_weight_matrix_on_one_colour_scale():
     ax = plot.mlp_weights(model)
     images = [inset.images[0] for inset in ax.child_axes]
     assert [image.get_array().shape for image in images] == [(4, 2), (3, 4), (1, 3)]
-    limit = max(float(layer.weight.abs().max()) for layer in model.layers)
+    limit = max(float(layer.weight.detach().abs().max()) for layer in model.layers)
     assert all(image.get_clim() == pytest.approx((-limit, limit)) for image in images)
     assert _has_title_and_labels(ax)
