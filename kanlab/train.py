@@ -1,5 +1,5 @@
 r"""One fit loop for every model in the book: Adam, LBFGS or Levenberg-Marquardt, full or mini-batch,
-optional grid updates.
+grid updates during the first steps (on by default for a KAN, as in the KAN paper).
 
 Each step minimises `objective`, the mean squared error
 
