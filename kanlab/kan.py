@@ -217,6 +217,8 @@ class KANLayer(nn.Module):
         noise_scale: initial spline coefficients are uniform in [-noise_scale / 2, noise_scale / 2] / G.
         generator: a torch.Generator for the initial parameters (None: torch's default generator).
         device, dtype: as for nn.Linear.
+        positive_base: draw the base weights from U(0, 1) / sqrt(in_features) instead of U(-1, 1) /
+            sqrt(in_features); `KAN` asks this of every layer after the first (see `reset_parameters`).
 
     Shape:
         Input (*, in_features); output (*, out_features).
@@ -227,15 +229,14 @@ class KANLayer(nn.Module):
 
     Attributes:
         grid: buffer (in_features, G + 2k + 1), each input's knots (`kanlab.splines`).
-        base_weight: (out_features, in_features) w^b, initialised U(0, 1) / sqrt(in_features): every edge
-            starts as a positive multiple of silu (see `reset_parameters` for why positive).
+        base_weight: (out_features, in_features) w^b, initialised U(-1, 1) / sqrt(in_features), or
+            U(0, 1) / sqrt(in_features) with positive_base.
         spline_weight: (out_features, in_features, G + k) the coefficients c, initialised to small noise.
         spline_scale: (out_features, in_features) w^s, initialised to 1 / sqrt(in_features).
         edge_mask: buffer (out_features, in_features) of ones; a 0 kills edge (j, i) for good, since
             it multiplies the edge in forward (its gradients are then zero too).
 
-    These initial values follow pykan (base weights ~ 1/sqrt(in), small-noise splines), except that the
-    base weights start positive.
+    These initial values follow pykan (base weights ~ 1/sqrt(in), small-noise splines).
 
     Example::
 
@@ -255,6 +256,7 @@ class KANLayer(nn.Module):
         generator=None,
         device=None,
         dtype=None,
+        positive_base=False,
     ):
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
@@ -265,6 +267,7 @@ class KANLayer(nn.Module):
         self.out_features = out_features
         self.spline_order = spline_order
         self.noise_scale = noise_scale
+        self.positive_base = positive_base
         self.register_buffer("grid", splines.uniform_grid(grid_size, spline_order, grid_range, in_features, **factory))
         self.register_buffer("edge_mask", torch.ones(out_features, in_features, **factory))
         self.base_weight = nn.Parameter(torch.empty(out_features, in_features, **factory))
@@ -285,17 +288,23 @@ class KANLayer(nn.Module):
         return self.grid[:, k], self.grid[:, k + self.grid_size]
 
     def reset_parameters(self, generator=None):
-        """w^b ~ U(0, 1) / sqrt(in), c ~ U(-1/2, 1/2) * noise_scale / G, w^s = 1 / sqrt(in).
+        """w^b ~ U(-1, 1) / sqrt(in) (U(0, 1) / sqrt(in) with positive_base), c ~ U(-1/2, 1/2) *
+        noise_scale / G, w^s = 1 / sqrt(in).
 
-        Why w^b >= 0 (pykan draws U(-1, 1) / sqrt(in)): silu is one-sided, about 0 for negative
-        inputs, so a next-layer edge w^b silu(h) with w^b < 0 starts flat and decreasing where its
-        input h is negative; from such starts LBFGS settled, in 6 of 8 seeds of a [2, 1, 1] KAN on
-        exp(sin(pi x) + y^2), in a minimum where the outer function folds (test RMSE ~0.6). With
-        positive base weights (and the wider grids of hidden layers, see `KAN`) all 8 reached ~0.015.
+        Why positive_base for the layers whose inputs are hidden nodes (pykan draws every w^b from
+        U(-1, 1) / sqrt(in)): silu is one-sided, about 0 for negative
+        inputs, so a next-layer edge w^b silu(h) with w^b < 0 starts flat where its input h is
+        negative and decreasing elsewhere. On a [2, 1, 1] KAN on exp(sin(pi x) + y^2) with the wider
+        hidden grids of `KAN`, LBFGS settled in a minimum where the outer function folds (test RMSE
+        ~0.6) in 3 of 8 seeds with base weights of either sign, in none with positive ones in its
+        second layer. The first layer keeps both signs: positive there too, a [2, 2, 1] KAN's two
+        hidden nodes start alike (both about silu(x) + silu(y)) and x * y = ((x + y)^2 - (x - y)^2) / 4,
+        which needs one node to weigh x and y with opposite signs, was no longer found.
         """
         bound = 1 / math.sqrt(self.in_features)
         with torch.no_grad():
-            self.base_weight.copy_(_uniform(self.base_weight.shape, 0.0, bound, generator))
+            low = 0.0 if self.positive_base else -bound
+            self.base_weight.copy_(_uniform(self.base_weight.shape, low, bound, generator))
             half_width = 0.5 * self.noise_scale / self.grid_size
             self.spline_weight.copy_(_uniform(self.spline_weight.shape, -half_width, half_width, generator))
             self.spline_scale.fill_(bound)
@@ -404,9 +413,12 @@ class KAN(nn.Module):
         hidden_grid_range: (lo, hi), the initial grid range of every later layer. Wider than the
             data's: a hidden node sums several edges and moves far during the first steps, and an
             outer function whose grid hugs the hidden node's small initial range is flexible enough
-            to fold there, a poor minimum that LBFGS does not leave (measured on a [2, 1, 1] KAN:
-            with (-1, 1) 6 of 8 seeds stalled at test RMSE ~0.6, with (-4, 4) none did). Grid
-            updates in `kanlab.fit` later move every grid to its layer's inputs.
+            to fold there, a poor minimum that LBFGS does not leave. Measured on a [2, 1, 1] KAN on
+            exp(sin(pi x) + y^2), 40 LBFGS steps, seeds 0-7: with (-1, 1) and base weights of either
+            sign 6 of 8 seeds stalled at test RMSE ~0.6; with (-4, 4) 3 of 8; with (-4, 4) and
+            positive base weights in the later layers (see `KANLayer.reset_parameters`) none
+            (0.015-0.03). Grid updates
+            in `kanlab.fit` later move every grid to its layer's inputs.
         seed: seeds a local torch.Generator for the initial parameters (the global RNG is untouched).
         device, dtype: as for nn.Linear.
 
@@ -445,7 +457,7 @@ class KAN(nn.Module):
         self.widths = widths
         self.layers = nn.ModuleList(
             KANLayer(n_in, n_out, grid_size, spline_order, hidden_grid_range if l else grid_range, noise_scale,
-                     generator, device, dtype)
+                     generator, device, dtype, positive_base=l > 0)
             for l, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:]))
         )
         self.symbolic = nn.ModuleList(

@@ -182,11 +182,11 @@ def test_a_masked_edge_contributes_nothing_and_stays_dead_in_training(feature_pa
     assert layer.base_weight.grad[1, 0] == 0 and layer.spline_scale.grad[1, 0] == 0
 
 
-def test_initial_parameters_follow_pykan_with_positive_base_weights():
+def test_initial_parameters_follow_pykan():
     layer = KANLayer(16, 8, grid_size=5, noise_scale=0.3, generator=torch.Generator().manual_seed(0))
     bound = 1 / 16**0.5
-    assert layer.base_weight.min() >= 0 and layer.base_weight.max() <= bound
-    assert layer.base_weight.std() > bound / 4  # spread over [0, bound] (std bound / sqrt(12)), not collapsed
+    assert layer.base_weight.abs().max() <= bound
+    assert layer.base_weight.std() > bound / 3  # spread over the interval, not collapsed
     assert torch.all(layer.spline_scale == bound)
     assert layer.spline_weight.abs().max() <= 0.5 * 0.3 / 5
     assert torch.all(layer.edge_mask == 1)
@@ -384,3 +384,12 @@ def test_hidden_layers_start_on_the_wider_hidden_grid_range():
     ranges = [tuple(float(v) for v in (lo[0], hi[0])) for lo, hi in (layer.grid_range for layer in model.layers)]
     assert ranges == [(-1.0, 1.0), (-4.0, 4.0), (-4.0, 4.0)]
     assert KAN(**model.config()).layers[1].grid_range[1][0] == 4  # the config rebuilds it
+
+
+def test_a_kans_later_layers_start_with_positive_base_weights_and_its_first_with_both_signs():
+    model = KAN([4, 6, 5, 1], seed=0)
+    first = model.layers[0].base_weight
+    assert first.min() < 0 < first.max()
+    for layer in model.layers[1:]:
+        bound = 1 / layer.in_features**0.5
+        assert layer.base_weight.min() >= 0 and layer.base_weight.max() <= bound

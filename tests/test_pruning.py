@@ -21,6 +21,7 @@ def _kan_with_a_constant_node_and_a_dead_node():
         model.layers[0].edge_mask[1] = 0  # node 1 gets no input: phi(0) = constant downstream
         model.layers[1].edge_mask[0, 3] = 0  # node 3 leads nowhere
         model.layers[1].spline_weight[0, 1] += 0.5  # make node 1's constant clearly non-zero
+        model.layers[1].base_weight[0, [0, 2]] = 1.0  # and nodes 0 and 2 clearly important, whatever the seed
     return model
 
 

@@ -310,3 +310,29 @@ def test_fit_rejects_bad_arguments(arguments, error, message):
 def test_fit_refuses_grid_updates_for_a_model_without_a_grid():
     with pytest.raises(TypeError, match="update_grid"):
         kanlab.fit(nn.Linear(2, 1), small_problem(), update_grid_every=5, progress=False)
+
+
+def minimise_tiny_quadratic(optimizer_class, steps=3):
+    """L(x) = 1e-12 / 2 sum_i i x_i^2 for i = 1..50 from x = 1: curvature pairs have y^T s ~ 1e-12."""
+    x = nn.Parameter(torch.ones(50, dtype=torch.float64))
+    curvatures = 1e-12 * torch.arange(1, 51, dtype=torch.float64)
+    optimizer = optimizer_class([x])
+
+    def closure():
+        optimizer.zero_grad()
+        loss = 0.5 * (curvatures * x**2).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        optimizer.step(closure)
+    return x.detach().abs().max().item()
+
+
+def test_fits_lbfgs_keeps_learning_curvature_where_the_loss_is_tiny():
+    def torchs(params):
+        return torch.optim.LBFGS(params, line_search_fn="strong_wolfe", tolerance_grad=1e-32, tolerance_change=1e-32)
+
+    # torch.optim.LBFGS drops pairs with y^T s <= 1e-10 and crawls; kanlab's keeps them and converges
+    assert minimise_tiny_quadratic(kanlab.train.LBFGS) < 1e-6
+    assert minimise_tiny_quadratic(torchs) > 1e-3
