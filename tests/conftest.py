@@ -4,9 +4,21 @@ import matplotlib
 
 matplotlib.use("Agg")  # figures draw off-screen, on every machine
 
+from pathlib import Path  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; playwright's own browser downloads are not used
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -37,3 +49,16 @@ def feature_path(request, monkeypatch):
     elif not kernels.available():
         pytest.skip(f"the C kernels are not available here: {kernels.unavailable_reason()}")
     return request.param
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium for the website's tests (tests/site) and JupyterLab's (tests/lab)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found; install Debian's chromium (`make test` does it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000)
+        yield chromium
+        chromium.close()
