@@ -1,7 +1,7 @@
 """The live sliders in JupyterLab: a reader drags one and the kernel redraws the picture.
 
 For every chapter with an interactive figure (found automatically: the chapter's first code cell
-that calls ``interactive(``), JupyterLab opens the notebook in Chromium and runs the chapter's
+that calls ``interactive(`` or a ``kanlab.plot`` figure that returns one), JupyterLab opens the notebook in Chromium and runs the chapter's
 cells up to and including that figure, with the keyboard as a reader would (Shift+Enter, cell by
 cell); the rest of the chapter is not needed for the figure and is left out to keep the test
 short. The mouse then drags the figure's first slider to the right: the value shown beside the
@@ -9,6 +9,7 @@ slider must grow, and the picture, redrawn in Python by the kernel, must change.
 """
 
 import hashlib
+import inspect
 import re
 import time
 from pathlib import Path
@@ -16,8 +17,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from kanlab import plot
+
 ROOT = Path(__file__).resolve().parents[2]
-CALLS_INTERACTIVE = re.compile(r"\binteractive\(")
+# kanlab.plot's figures that hand back an interactive figure (chapter 8's edge explorer, say)
+INTERACTIVE_FIGURES = sorted(
+    name for name, figure in vars(plot).items()
+    if inspect.isfunction(figure) and "return interactive(" in inspect.getsource(figure)
+)
+CALLS_INTERACTIVE = re.compile(r"\b(" + "|".join(["interactive", *INTERACTIVE_FIGURES]) + r")\(")
 ACTION_TIMEOUT_MS = 60_000
 KERNEL_START_S = 120
 CELLS_RUN_S = 300  # the cells before a chapter's first interactive figure, on a busy 2-core machine
@@ -28,7 +36,7 @@ WHEEL_STEPS = 60
 
 
 def first_interactive_cell(chapter: Path) -> int | None:
-    """Index (among all cells) of the chapter's first code cell that calls ``interactive(``."""
+    """Index (among all cells) of the chapter's first code cell that makes an interactive figure."""
     cells = nbformat.read(chapter, as_version=4).cells
     return next(
         (i for i, cell in enumerate(cells) if cell.cell_type == "code" and CALLS_INTERACTIVE.search(cell.source)),
