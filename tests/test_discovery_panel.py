@@ -18,16 +18,15 @@ _SPEC = importlib.util.spec_from_file_location("symbolic_panel", _PATH)
 panel = sys.modules.setdefault("symbolic_panel", importlib.util.module_from_spec(_SPEC))  # dataclasses look it up
 _SPEC.loader.exec_module(panel)
 
-NOT_RECOVERED = {  # recovered for fewer than 2 of seeds 0, 1, 2 (benchmarks/README.md, 2026-12-05)
+NOT_RECOVERED = {  # not recovered on both seeds 0 and 1 (benchmarks/README.md, measured at 16cb8d4)
     # x^2 inside, exp outside is one of many splits of exp(-t^2/2) over two edges; training finds another
     "I.6.2a exp(-t^2/2)/sqrt(2 pi)",
     # the products below need two hidden nodes whose inner edges are lines (or sin, 1/b, ...); the
     # trained pairs bend them, and after snapping the outer edges fit sines instead of squares
-    "x y",  # seed 0 only
-    "I.12.11 1 + a sin(t)",
+    "x y",  # 0 of 3 seeds
+    "I.12.11 1 + a sin(t)",  # seeds 0 and 2, not 1
     "I.13.12 a (1/b - 1)",
-    # with the defaults of baba7eb (signed first-layer base weights) seeds 1 and 2 end in log-squared
-    # terms instead of n exp(-a); with those of b18874a seeds 0 and 1 were recovered
+    # seeds 1 and 2 end in log-squared terms instead of n exp(-a) (seed 0 is recovered)
     "I.40.1 n exp(-a)",
 }
 RECOVERED = [target for target in panel.PANEL if target.name not in NOT_RECOVERED]
