@@ -340,13 +340,17 @@ class KANLayer(nn.Module):
         return torch.bmm(features.transpose(0, 1), weights.permute(1, 2, 0)).permute(1, 2, 0)
 
     @torch.no_grad()
-    def update_grid(self, x, grid_eps=0.02):
+    def update_grid(self, x, grid_eps=1.0):
         r"""Move each input's grid to the samples x (batch, in), keeping every edge's function.
 
         The new interior knots are grid_eps * (uniform knots on [min x_i, max x_i])
-        + (1 - grid_eps) * (the G + 1 sample quantiles of x_i), as in the KAN paper; grid_eps = 1
-        gives a uniform grid (the fast path). The spline coefficients are then refitted by least
-        squares so that every edge's spline agrees with the old one on the samples.
+        + (1 - grid_eps) * (the G + 1 sample quantiles of x_i). The default grid_eps = 1 gives a
+        uniform grid on the samples' range (the fast path); the KAN paper's code uses 0.02, knots
+        almost at the quantiles. Quantiles of random samples jitter (about +-15% of an interval for
+        G = 20 and 1000 samples), and the jitter costs accuracy: pykan's grid-extension example
+        (`tests/test_accuracy.py`, seeds 0-4) ends at test RMSE 5e-5 to 9e-5 at G = 20 in float32
+        with 0.02, against 1.9e-5 to 2.1e-5 with 1. The spline coefficients are then refitted by
+        least squares so that every edge's spline agrees with the old one on the samples.
         """
         _check_input(x, self.in_features)
         if not 0 < grid_eps <= 1:
@@ -515,7 +519,7 @@ class KAN(nn.Module):
         return pruning.prune(self, node_threshold, edge_threshold, x)
 
     @torch.no_grad()
-    def update_grid(self, x, grid_eps=0.02):
+    def update_grid(self, x, grid_eps=1.0):
         """Move every layer's grid to the distribution of its inputs on the samples x (see
         `KANLayer.update_grid`); the network's function is kept."""
         for layer, symbolic in zip(self.layers, self.symbolic):

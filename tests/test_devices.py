@@ -59,7 +59,7 @@ def test_basis_on_the_device_matches_the_cpu(device, order, adaptive):
 def test_layer_on_the_device_gives_the_cpu_outputs_and_gradients(device, out_features, adaptive):
     layer = KANLayer(3, out_features, grid_size=6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     if adaptive:
-        layer.update_grid(samples(200, 3, seed=2) ** 3)
+        layer.update_grid(samples(200, 3, seed=2) ** 3, grid_eps=0.02)
     x = samples(64, 3, seed=3, low=-1.2, high=1.2)
     y_cpu, grads_cpu = step_gradients(layer, x)
     y_device, grads_device = step_gradients(layer.to(device), x.to(device))
@@ -108,8 +108,8 @@ def test_update_grid_and_refine_on_the_device_match_the_cpu(device):
     model = KAN([2, 4, 1], grid_size=5, seed=0, dtype=torch.float64)
     on_device = KAN([2, 4, 1], grid_size=5, seed=0, dtype=torch.float64, device=device)
     x = samples(300, 2, seed=1, low=-0.9, high=0.8) ** 3
-    model.update_grid(x)
-    on_device.update_grid(x.to(device))
+    model.update_grid(x, grid_eps=0.02)
+    on_device.update_grid(x.to(device), grid_eps=0.02)
     for layer, layer_on_device in zip(model.layers, on_device.layers):
         assert_close_to_cpu(layer_on_device.grid, layer.grid)
         assert_close_to_cpu(layer_on_device.spline_weight, layer.spline_weight, rtol=1e-8, atol=1e-12)

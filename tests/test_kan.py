@@ -45,7 +45,7 @@ def test_layer_matches_a_loop_over_edges(out_features, feature_path):
 
 def test_layer_on_an_adaptive_grid_matches_a_loop_over_edges(feature_path):
     layer = KANLayer(3, 4, grid_size=6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    layer.update_grid(samples(200, 3, seed=2) ** 3)
+    layer.update_grid(samples(200, 3, seed=2) ** 3, grid_eps=0.02)
     assert not layer.uniform
     x = samples(50, 3, seed=3)
     torch.testing.assert_close(layer(x), edge_by_edge(layer, x), rtol=0, atol=1e-12)
@@ -91,7 +91,7 @@ def test_layer_maps_an_empty_batch_to_an_empty_batch_like_nn_linear(feature_path
 def test_layer_gradients_pass_gradcheck(uniform_grid, out_features, feature_path):
     layer = KANLayer(3, out_features, grid_size=4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     if not uniform_grid:
-        layer.update_grid(samples(100, 3, seed=5, low=-1.5) ** 3)
+        layer.update_grid(samples(100, 3, seed=5, low=-1.5) ** 3, grid_eps=0.02)
     x = samples(6, 3, seed=6, low=-1.2, high=1.2).requires_grad_()
     parameters = {name: p.detach().clone().requires_grad_() for name, p in layer.named_parameters()}
 
@@ -138,7 +138,7 @@ def test_torch_compile_traces_the_pytorch_features_off_the_cpu_into_one_graph(ad
     model = KAN([3, 20, 2], grid_size=5, seed=0, dtype=torch.float64)
     x = samples(50, 3, seed=2, low=-1.3, high=1.3)  # some inputs beyond the grid
     if adaptive:
-        model.update_grid(x**3)
+        model.update_grid(x**3, grid_eps=0.02)
     torch._dynamo.reset()
     explanation = torch._dynamo.explain(model)(x)
     assert (explanation.graph_count, explanation.graph_break_count) == (1, 0), explanation.break_reasons
@@ -293,7 +293,7 @@ def test_refine_keeps_the_function_on_the_data_range(adaptive):
     model = KAN([2, 3, 1], grid_size=5, seed=3, dtype=torch.float64)
     x = samples(300, 2, seed=4)
     if adaptive:
-        model.update_grid(x)
+        model.update_grid(x, grid_eps=0.02)
     finer = model.refine(10)
     assert finer.grid_size == 10 and model.grid_size == 5
     assert finer.layers[0].spline_weight.shape == (3, 2, 13)
@@ -312,7 +312,7 @@ def test_refine_returns_a_new_model_and_leaves_the_old_one_alone():
 def test_state_dict_round_trip_restores_the_function():
     model = KAN([2, 4, 1], grid_size=5, seed=0, dtype=torch.float64)
     x = samples(40, 2)
-    model.update_grid(x)
+    model.update_grid(x, grid_eps=0.02)
     copy = KAN([2, 4, 1], grid_size=5, seed=1, dtype=torch.float64)
     copy.load_state_dict(model.state_dict())
     assert copy.layers[0].uniform == model.layers[0].uniform

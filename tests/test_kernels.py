@@ -115,7 +115,7 @@ def test_results_do_not_depend_on_the_number_of_threads():
 
 def test_a_layer_computes_the_same_with_the_kernels_and_with_pytorch(monkeypatch):
     model = kanlab.KAN([6, 5, 2], grid_size=5, seed=0)
-    model.update_grid(inputs(300, 6, torch.float32, seed=6, spread=1.0) ** 3)  # the second layer's grid is adaptive
+    model.update_grid(inputs(300, 6, torch.float32, seed=6, spread=1.0) ** 3, grid_eps=0.02)  # the second layer's grid is adaptive
     x = inputs(64, 6, torch.float32, seed=7, spread=1.3).requires_grad_()
     runs = []
     for use_kernels in (True, False):
