@@ -224,10 +224,11 @@ def _retrain(model, data, steps: int) -> bool:
     return True
 
 
-def _simplest(fits: list, r2_min: float):
-    """The least complex of the fits reaching r2_min (the better one among equally complex), or None."""
+def _simplest(fits: list, r2_min: float, x):
+    """The least complex of the fits reaching r2_min on the samples x (the better one among equally
+    complex), or None."""
     good = [f for f in fits if f.r2 >= r2_min]
-    return min(good, key=lambda f: (symbolic.candidate(f.name).complexity, -f.r2), default=None)
+    return min(good, key=lambda f: (symbolic.fit_complexity(f, x), -f.r2), default=None)
 
 
 def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.999, r2_min: float = 0.99,
@@ -281,7 +282,7 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
                 inputs, values = curves[layer]
                 ranked[edge] = symbolic.suggest_for_samples(inputs[:, edge[1]], values[:, edge[2], edge[1]], lib,
                                                             complexity_weight)
-        simplest = {edge: _simplest(candidates, r2_min) for edge, candidates in ranked.items()}
+        simplest = {edge: _simplest(candidates, r2_min, curves[layer][0][:, edge[1]]) for edge, candidates in ranked.items()}
         for edge, candidates in list(ranked.items()):
             if simplest[edge] is None:  # nothing reaches r2_min: left a spline; the layers above go on
                 unmatched[edge] = sorted(candidates, key=lambda f: -f.r2)

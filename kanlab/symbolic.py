@@ -44,6 +44,7 @@ __all__ = [
     "spline_edges",
     "suggest",
     "suggest_for_samples",
+    "fit_complexity",
 ]
 
 # How close to the edge of its domain a candidate's argument may come.
@@ -139,9 +140,8 @@ def _zero(z: Tensor) -> Tensor:
 
 
 # Complexity orders the candidates a person would try first: a constant, a line, low powers, then
-# the transcendental functions, then those built from them (tanh, a ratio of exponentials) or with
-# poles or kinks. tanh ranks behind exp because its tail is one: a tanh(b t + c) + d with c far out
-# fits any e^t to R^2 = 1 - 1e-6 (a trained hello-KAN's output edge ranked 37.4 tanh(...) first). Among fits of about the same quality
+# the transcendental functions, then those with poles or kinks. A fit's complexity can be one more
+# than its candidate's (`fit_complexity`). Among fits of about the same quality
 # the ranking (`suggest_for_samples`) prefers the lower complexity. New entries go at the end: a
 # symbolic edge stores its function's position here (`SymbolicEdges.function_index`).
 LIBRARY: dict[str, Candidate] = {
@@ -158,7 +158,7 @@ LIBRARY: dict[str, Candidate] = {
         Candidate("log", torch.log, sympy.log, 3, _positive, _clamp_positive),
         Candidate("sin", torch.sin, sympy.sin, 3, _everywhere, _identity),
         Candidate("cos", torch.cos, sympy.cos, 3, _everywhere, _identity),
-        Candidate("tanh", torch.tanh, sympy.tanh, 4, _everywhere, _identity),
+        Candidate("tanh", torch.tanh, sympy.tanh, 3, _everywhere, _identity),
         Candidate("tan", torch.tan, sympy.tan, 4, _one_tan_branch, _clamp_principal_tan_branch),
         Candidate("abs", torch.abs, sympy.Abs, 4, _everywhere, _identity),
         Candidate("artanh", torch.atanh, sympy.atanh, 4, _inside_unit_interval, _clamp_unit_interval),
@@ -356,13 +356,33 @@ def fit_candidate(
     return Fit(name, r2, (a, b, c, d))
 
 
+def fit_complexity(fit: Fit, x: Tensor) -> int:
+    r"""The complexity of the fit a f(b x + c) + d on the samples x: its candidate's, plus one for a
+    tanh whose argument b x + c keeps one sign on x.
+
+    Such a tanh never reaches its inflection point: it is a monotone curve bent one way, and its
+    tail, tanh u = 1 - 2 e^{-2u} + O(e^{-4u}), is an exponential. With a large a and c it copies
+    e^t to R^2 = 1 - 1e-6 (a trained hello-KAN's output edge once read 37.4 tanh(...)), so exp,
+    the simpler reading, must win the tie. A tanh that crosses zero keeps its S shape and its
+    candidate's complexity.
+    """
+    complexity = candidate(fit.name).complexity
+    if fit.name == "tanh":
+        _, b, c, _ = fit.params
+        x = torch.as_tensor(x)
+        low, high = float(x.min()), float(x.max())
+        if (b * low + c) * (b * high + c) > 0:
+            return complexity + 1
+    return complexity
+
+
 def suggest_for_samples(
     x: Tensor, y: Tensor, lib: Sequence[str] | None = None, complexity_weight: float = 0.5, tolerance: float = 1e-6
 ) -> list[Fit]:
     """Every candidate of ``lib`` (default: the whole library) fitted to (x, y), best first.
 
     Ranking: by the score log10(max(1 - R^2, tolerance)) plus ``complexity_weight`` times the
-    candidate's complexity; lower is better. Fits whose unexplained share 1 - R^2 is below
+    fit's complexity (`fit_complexity`); lower is better. Fits whose unexplained share 1 - R^2 is below
     ``tolerance`` count as exact, so among them the simplest wins: a line bent by a few parts in a
     thousand is reported as "x" although sin(b x) with small b fits it better still. Above the
     tolerance, one step of complexity costs a factor 10^complexity_weight in 1 - R^2: "x^2" with
@@ -378,7 +398,7 @@ def suggest_for_samples(
     def score(fit: Fit) -> float:
         if fit.r2 == -math.inf:
             return math.inf
-        return math.log10(max(1.0 - fit.r2, floor)) + complexity_weight * candidate(fit.name).complexity
+        return math.log10(max(1.0 - fit.r2, floor)) + complexity_weight * fit_complexity(fit, x)
 
     return sorted(fits, key=lambda fit: (score(fit), -fit.r2))  # equal scores: the better fit first
 

@@ -1,8 +1,8 @@
 """The symbolic panel of benchmarks/symbolic_panel.py: `discover` with its default arguments finds each formula.
 
-Each target runs on two seeds here (the benchmark prints the table over three). The targets the
-pipeline does not recover are listed in NOT_RECOVERED with the reason, and are left to the benchmark.
-One class per seed, so that pytest-xdist's --dist loadscope gives each seed its own worker.
+Each target runs on the benchmark's three seeds and counts as recovered when at least two of them
+find it, as the benchmark counts. The targets the pipeline does not recover are listed in
+NOT_RECOVERED with the reason, and are left to the benchmark.
 """
 
 import importlib.util
@@ -18,38 +18,48 @@ _SPEC = importlib.util.spec_from_file_location("symbolic_panel", _PATH)
 panel = sys.modules.setdefault("symbolic_panel", importlib.util.module_from_spec(_SPEC))  # dataclasses look it up
 _SPEC.loader.exec_module(panel)
 
-NOT_RECOVERED = {  # not recovered on both seeds 0 and 1 (benchmarks/README.md, measured at 16cb8d4)
-    # x^2 inside, exp outside is one of many splits of exp(-t^2/2) over two edges; training finds another
+SEEDS = (0, 1, 2)
+NOT_RECOVERED = {  # recovered on fewer than 2 of the 3 seeds (benchmarks/README.md)
+    # a Gaussian over two edges: x^2 inside and exp outside is one of many splits, and training finds
+    # others (a cosine bump inside, a sine or parabola outside), 6e-3 and 1.2e-3 off on seeds 0 and 2
     "I.6.2a exp(-t^2/2)/sqrt(2 pi)",
-    # the products below need two hidden nodes whose inner edges are lines (or sin, 1/b, ...); the
-    # trained pairs bend them, and after snapping the outer edges fit sines instead of squares
-    "x y",  # 0 of 3 seeds
-    "I.12.11 1 + a sin(t)",  # seeds 0 and 2, not 1
+    # x (1/b - 1) needs two hidden nodes whose inner edges are a line and 1/b; training bends them,
+    # and the outer edges then fit sines or an x^4 that matches nothing to R^2 0.99
     "I.13.12 a (1/b - 1)",
-    # seeds 1 and 2 end in log-squared terms instead of n exp(-a) (seed 0 is recovered)
-    "I.40.1 n exp(-a)",
 }
 RECOVERED = [target for target in panel.PANEL if target.name not in NOT_RECOVERED]
 
 
-def _check(target, seed):
-    result, error, _ = panel.run(target, seed)
-    assert error <= panel.MAX_ERROR, f"{target.name}, seed {seed}: largest error {error:.2e}\n{result}"
+def _check(target):
+    """The formula is found, to a largest error of 1e-3 on a grid of the box, for at least 2 of 3 seeds."""
+    failures = []
+    for seed in SEEDS:
+        result, error, _ = panel.run(target, seed)
+        if not error <= panel.MAX_ERROR:
+            failures.append(f"seed {seed}: largest error {error:.2e}\n{result}")
+    assert len(failures) <= 1, f"{target.name}:\n" + "\n".join(failures)
 
 
-def test_the_panel_holds_a_dozen_targets_with_six_feynman_equations_among_those_tested():
-    assert len(panel.PANEL) >= 12
-    assert NOT_RECOVERED <= {target.name for target in panel.PANEL}
-    assert sum(target.name[:2] in ("I.", "II") for target in RECOVERED) >= 6
+def test_the_panel_holds_a_dozen_targets_six_feynman_equations_x_y_and_sin_2x_plus_y_squared():
+    names = [target.name for target in panel.PANEL]
+    assert len(names) >= 12
+    assert sum(name.split()[0].count(".") == 2 for name in names) >= 6  # I.6.2a, II.38.3, ...
+    assert {"x y", "sin(2x) + y^2"} <= set(names)
+    assert NOT_RECOVERED <= set(names)
 
 
-class TestSeed0:
-    @pytest.mark.parametrize("target", RECOVERED, ids=lambda target: target.name)
-    def test_discover_recovers_the_formula(self, target):
-        _check(target, seed=0)
+def test_at_least_ten_targets_are_expected_to_be_recovered():
+    assert len(RECOVERED) >= 10  # each one is checked below
 
 
-class TestSeed1:
-    @pytest.mark.parametrize("target", RECOVERED, ids=lambda target: target.name)
-    def test_discover_recovers_the_formula(self, target):
-        _check(target, seed=1)
+# two classes, so that pytest-xdist's --dist loadscope runs the halves on two workers
+class TestFirstHalfOfThePanel:
+    @pytest.mark.parametrize("target", RECOVERED[: len(RECOVERED) // 2], ids=lambda target: target.name)
+    def test_discover_recovers_the_formula_for_two_of_three_seeds(self, target):
+        _check(target)
+
+
+class TestSecondHalfOfThePanel:
+    @pytest.mark.parametrize("target", RECOVERED[len(RECOVERED) // 2 :], ids=lambda target: target.name)
+    def test_discover_recovers_the_formula_for_two_of_three_seeds(self, target):
+        _check(target)

@@ -102,3 +102,22 @@ def test_samples_of_mismatched_shape_or_with_nan_are_rejected():
 def test_library_has_every_function_the_book_names():
     required = {"x", "x^2", "x^3", "x^4", "1/x", "sqrt", "exp", "log", "sin", "cos", "tan", "tanh", "artanh", "abs", "0"}
     assert required <= set(symbolic.LIBRARY)
+
+
+def test_a_tanh_that_keeps_one_sign_on_the_samples_counts_one_more_than_its_candidate():
+    t = torch.linspace(-1, 1, 11)
+    assert symbolic.fit_complexity(symbolic.Fit("tanh", 1.0, (1.0, 1.0, 3.0, 0.0)), t) == 4
+    assert symbolic.fit_complexity(symbolic.Fit("tanh", 1.0, (1.0, 1.0, 0.5, 0.0)), t) == 3
+    assert symbolic.fit_complexity(symbolic.Fit("exp", 1.0, (1.0, 1.0, 3.0, 0.0)), t) == 3
+
+
+def test_an_exponential_is_read_as_exp_although_a_tanh_tail_fits_it_as_exactly():
+    t = torch.linspace(-1, 1, 201, dtype=torch.float64)
+    fits = {fit.name: fit for fit in symbolic.suggest_for_samples(t, torch.exp(t), ["tanh", "exp"])}
+    assert fits["tanh"].r2 > 1 - 1e-9  # a huge a times tanh far out on its tail
+    assert symbolic.suggest_for_samples(t, torch.exp(t), ["tanh", "exp"])[0].name == "exp"
+
+
+def test_an_s_shaped_curve_is_still_read_as_tanh():
+    t = torch.linspace(-1, 1, 201, dtype=torch.float64)
+    assert symbolic.suggest_for_samples(t, torch.tanh(2 * t - 0.3), ["tanh", "exp", "sin"])[0].name == "tanh"
