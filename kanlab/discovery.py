@@ -276,13 +276,12 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
     while any(edge not in unmatched for edge in symbolic.spline_edges(model)):
         curves = symbolic._edge_curves(model, x)
         layer = min(edge[0] for edge in symbolic.spline_edges(model) if edge not in unmatched)
-        ranked = {}
-        for edge in symbolic.spline_edges(model):
-            if edge[0] == layer:
-                inputs, values = curves[layer]
-                ranked[edge] = symbolic.suggest_for_samples(inputs[:, edge[1]], values[:, edge[2], edge[1]], lib,
-                                                            complexity_weight)
-        simplest = {edge: _simplest(candidates, r2_min, curves[layer][0][:, edge[1]]) for edge, candidates in ranked.items()}
+        inputs, values = curves[layer]
+        ranked = {
+            edge: symbolic.suggest_for_samples(inputs[:, edge[1]], values[:, edge[2], edge[1]], lib, complexity_weight)
+            for edge in symbolic.spline_edges(model) if edge[0] == layer
+        }
+        simplest = {edge: _simplest(candidates, r2_min, inputs[:, edge[1]]) for edge, candidates in ranked.items()}
         for edge, candidates in list(ranked.items()):
             if simplest[edge] is None:  # nothing reaches r2_min: left a spline; the layers above go on
                 unmatched[edge] = sorted(candidates, key=lambda f: -f.r2)

@@ -140,10 +140,10 @@ def _zero(z: Tensor) -> Tensor:
 
 
 # Complexity orders the candidates a person would try first: a constant, a line, low powers, then
-# the transcendental functions, then those with poles or kinks. A fit's complexity can be one more
-# than its candidate's (`fit_complexity`). Among fits of about the same quality
-# the ranking (`suggest_for_samples`) prefers the lower complexity. New entries go at the end: a
-# symbolic edge stores its function's position here (`SymbolicEdges.function_index`).
+# the transcendental functions, then those with poles or kinks. Among fits of about the same quality
+# the ranking (`suggest_for_samples`) prefers the lower complexity, which a fit can raise by one
+# (`fit_complexity`). New entries go at the end: a symbolic edge stores its function's position
+# here (`SymbolicEdges.function_index`).
 LIBRARY: dict[str, Candidate] = {
     c.name: c
     for c in [

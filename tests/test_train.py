@@ -355,4 +355,4 @@ def test_fits_lbfgs_forgets_its_curvature_memory_when_the_line_search_finds_no_l
         return loss
 
     optimizer.step(closure)
-    assert optimizer.state[x]["pairs"] == []  # two pairs were learnt in the bowl, then dropped
+    assert optimizer.state[x]["pairs"] == []  # the pairs learnt in the bowl were dropped
