@@ -145,6 +145,106 @@ def function_dataset(f, n_var=2, ranges=(-1.0, 1.0), n_train=1000, n_test=1000, 
     return FunctionDataset(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
 
 
+def check_dataset(data, model):
+    r"""The data set (x_train, y_train, x_test, y_test) checked for model, on the model's device and dtype.
+
+    What `kanlab.fit`, `kanlab.train.fit_in_turn` and `kanlab.discovery.discover` (and every step of it)
+    read first, so that no training starts on data it misreads:
+
+    - each of the four is a torch.Tensor (data may be any object with these attributes);
+    - x_train and x_test have shape (n, n_in), n >= 1, with n_in the model's input width;
+    - y_train and y_test have shape (n, n_out), with n the rows of the matching x and n_out the
+      model's output width. A target of shape (n,) for a one-output model, what scikit-learn's loaders
+      and most tables give, is reshaped to (n, 1): subtracting (n,) from the model's (n, 1) output
+      would otherwise broadcast to an (n, n) matrix and train on nonsense without a word;
+    - every value is finite (after the cast to the model's dtype, so a float32 overflow counts).
+
+    The model's widths are read from ``model.widths`` (a `KAN` or `kanlab.mlp.MLP`), from
+    ``in_features``/``out_features``, or from an ``nn.Sequential`` that starts with an ``nn.Linear``;
+    a wrapper such as DistributedDataParallel is looked through (``.module``). Where the output width
+    is not written on the model, one forward pass on the first training samples measures it.
+
+    Returns:
+        a `FunctionDataset` with the four tensors on the model's device and dtype, y as (n, n_out).
+
+    Raises:
+        TypeError: data lacks one of the four, or one is not a tensor.
+        ValueError: a shape, an empty set or a non-finite value; the message names the argument,
+            what was expected and what was given.
+    """
+    parameter = next(iter(model.parameters()), None)
+    if parameter is None:
+        raise ValueError(f"model must have parameters to train, got {type(model).__name__} with none")
+    tensors = {}
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        if not hasattr(data, name):
+            raise TypeError(f"data must have x_train, y_train, x_test and y_test; {type(data).__name__} has no {name}")
+        value = getattr(data, name)
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        tensors[name] = value.to(device=parameter.device, dtype=parameter.dtype)
+    in_features, out_features = _model_widths(model)
+    for split in ("train", "test"):
+        x, y = tensors[f"x_{split}"], tensors[f"y_{split}"]
+        _check_inputs(x, f"x_{split}", in_features)
+        if out_features is None:
+            out_features = _measured_output_width(model, x)
+        tensors[f"y_{split}"] = _checked_targets(y, f"y_{split}", len(x), f"x_{split}", out_features)
+    for name, value in tensors.items():
+        _check_finite_values(value, name)
+    return FunctionDataset(**tensors)
+
+
+def _model_widths(model):
+    """(n_in, n_out) of a model as far as its attributes tell (None where they do not)."""
+    inner = getattr(model, "module", model)  # DistributedDataParallel and DataParallel wrap it so
+    widths = getattr(inner, "widths", None)
+    if isinstance(widths, (list, tuple)) and len(widths) >= 2:
+        return widths[0], widths[-1]
+    if isinstance(inner, torch.nn.Sequential) and len(inner) and isinstance(inner[0], torch.nn.Linear):
+        return inner[0].in_features, getattr(inner[-1], "out_features", None)
+    return getattr(inner, "in_features", None), getattr(inner, "out_features", None)
+
+
+def _measured_output_width(model, x):
+    with torch.no_grad():
+        output = model(x[:2])
+    if output.ndim != 2:
+        raise ValueError(f"model must map x of shape (n, n_in) to (n, n_out), got {tuple(output.shape)} "
+                         f"from x of shape {tuple(x[:2].shape)}")
+    return output.shape[1]
+
+
+def _check_inputs(x, name, in_features):
+    width = "n_in" if in_features is None else in_features
+    if x.ndim != 2 or (in_features is not None and x.shape[1] != in_features):
+        raise ValueError(f"{name} must have shape (n, {width}), one row per sample, got {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample, got shape {tuple(x.shape)}")
+
+
+def _checked_targets(y, name, rows, x_name, out_features):
+    if y.ndim == 1 and out_features == 1:
+        y = y.unsqueeze(1)
+    if y.ndim != 2 or y.shape != (rows, out_features):
+        one_d = " (or (n,) for a model with one output)" if out_features == 1 else ""
+        raise ValueError(
+            f"{name} must have shape ({rows}, {out_features}){one_d}: one row for each of the {rows} rows of "
+            f"{x_name} and one column per model output, got {tuple(y.shape)}"
+        )
+    return y
+
+
+def _check_finite_values(value, name):
+    bad = ~torch.isfinite(value)
+    if bool(bad.any()):
+        row = int(bad.any(dim=1).nonzero()[0])
+        raise ValueError(
+            f"{name} must be finite, but it holds {int(bad.sum())} NaN or inf value(s), the first in row {row}: "
+            f"{value[row].tolist()}; drop or fill those samples"
+        )
+
+
 def _check_finite_targets(x, y, n_train):
     """Raise ValueError naming the first sample where f gave NaN or inf (in the target dtype, so an
     overflow to inf in float32 counts): its set, index, input and value, and how many are bad."""

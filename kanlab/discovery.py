@@ -34,6 +34,8 @@ from typing import Sequence
 import torch
 
 from kanlab import symbolic
+from kanlab.data import check_dataset
+from kanlab.loss import root_mean_squared_error
 from kanlab.regularization import model_edge_scales
 from kanlab.train import fit
 
@@ -85,13 +87,13 @@ class Discovery:
 
 
 def _rmse(model, x, y) -> float:
-    with torch.no_grad():
-        return float(torch.sqrt(torch.mean((model(x) - y) ** 2)))
+    return root_mean_squared_error(model, x, y)
 
 
 def _as_model(data, model):
-    parameter = next(model.parameters())
-    return (t.to(device=parameter.device, dtype=parameter.dtype) for t in (data.x_train, data.y_train))
+    """The training set, checked against the model by `kanlab.data.check_dataset` (each step is public)."""
+    data = check_dataset(data, model)
+    return data.x_train, data.y_train
 
 
 def sparsify(model, data, steps: int = 10, lamb: float = 3e-3, lamb_entropy: float = 2.0, rounds: int = 2,
@@ -325,7 +327,8 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
     Args:
         model: a `kanlab.KAN` whose input and output widths match the data, e.g. ``KAN([2, 5, 1])``; it
             is trained in place, and the final (smaller) model is in the result.
-        data: x_train, y_train, x_test, y_test as from `kanlab.data.function_dataset`.
+        data: x_train, y_train, x_test, y_test as from `kanlab.data.function_dataset`: x (n, n_in),
+            y (n, n_out) or (n,) for one output, both sets non-empty and finite (`kanlab.data.check_dataset`).
         lib: names of candidate functions (`kanlab.symbolic.LIBRARY`); None: all of them.
         var_names: names of the inputs in the formula; default x_1, ..., x_n.
         sparsify_steps, lamb: steps per round and weight of the sparsity penalty (`sparsify`).
@@ -342,6 +345,7 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
     lib = None if lib is None else symbolic._check_lib(lib)  # before any training: a typo fails at once
     if var_names is not None and (isinstance(var_names, str) or len(var_names) != model.widths[0]):
         raise ValueError(f"var_names must be a list of {model.widths[0]} names, got {var_names!r}")
+    data = check_dataset(data, model)  # before any training: data the model would misread fails at once
     timings = {}
     last = time.perf_counter()
 
@@ -369,6 +373,4 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         formula = symbolic.formula(model, var_names, digits=4)
         exact = symbolic.formula(model, var_names, digits=None)
     timed("formula")
-    x_test = data.x_test.to(next(model.parameters()))
-    y_test = data.y_test.to(x_test)
-    return Discovery(formula, exact, model, fits, unmatched, _rmse(model, x_test, y_test), timings)
+    return Discovery(formula, exact, model, fits, unmatched, _rmse(model, data.x_test, data.y_test), timings)

@@ -33,6 +33,8 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
+from kanlab.loss import mean_squared_error
+
 __all__ = [
     "edge_scale",
     "layer_entropy",
@@ -121,7 +123,7 @@ def sparse_objective(lamb: float, lamb_l1: float = 1.0, lamb_entropy: float = 2.
 
     def loss(model, x: Tensor, y: Tensor, penalty=None) -> Tensor:
         scales, y_hat = _scales_and_output(model, x)
-        total = torch.mean((y_hat - y) ** 2) + lamb * sparsity_penalty(scales, lamb_l1, lamb_entropy)
+        total = mean_squared_error(y_hat, y) + lamb * sparsity_penalty(scales, lamb_l1, lamb_entropy)
         return total if penalty is None else total + penalty(model, x)
 
     return loss

@@ -21,6 +21,8 @@ from torch.optim.lbfgs import _strong_wolfe
 from tqdm.auto import tqdm
 
 from kanlab import regularization
+from kanlab.data import check_dataset
+from kanlab.loss import mean_squared_error, root_mean_squared_error
 
 __all__ = ["History", "objective", "fit", "LBFGS", "LevenbergMarquardt", "grid_extension", "fit_in_turn",
            "loglog_slope", "seconds_per_step"]
@@ -36,8 +38,9 @@ class History:
 
 
 def objective(model, x, y, penalty=None):
-    """The training loss: mean squared error of model(x) against y, plus penalty(model, x) if given."""
-    loss = torch.mean((model(x) - y) ** 2)
+    """The training loss: mean squared error of model(x) against y (same shapes, never broadcast), plus
+    penalty(model, x) if given."""
+    loss = mean_squared_error(model(x), y)
     if penalty is not None:
         loss = loss + penalty(model, x)
     return loss
@@ -67,8 +70,10 @@ def fit(
 
     Args:
         model: any nn.Module mapping (n, n_in) to (n, n_out); grid updates need a `KAN`.
-        data: an object with x_train, y_train, x_test, y_test (e.g. `kanlab.data.function_dataset`);
-            they are moved to the model's device and dtype.
+        data: an object with x_train, y_train, x_test, y_test (e.g. `kanlab.data.function_dataset`):
+            x of shape (n, n_in), y of shape (n, n_out), or (n,) for a one-output model (reshaped to
+            (n, 1)); each set non-empty and finite. They are checked by `kanlab.data.check_dataset`
+            and moved to the model's device and dtype.
         steps: number of optimiser steps. One LBFGS step runs up to 20 iterations with a
             strong-Wolfe line search and a memory of 10 curvature pairs (`LBFGS`); one
             Levenberg-Marquardt step is one damped Gauss-Newton update (see `LevenbergMarquardt`).
@@ -104,7 +109,9 @@ def fit(
         progress: show a tqdm.auto progress bar (a widget in notebooks, text in terminals).
 
     Raises:
-        FloatingPointError: the loss became NaN or infinite (lower lr, or check the data).
+        ValueError: data that does not fit the model (shapes, an empty set, NaN or inf), naming the
+            argument (``y_train``, ``x_test``, ...), what was expected and what was given.
+        FloatingPointError: the loss became NaN or infinite (lower lr).
     """
     if optimizer not in ("lbfgs", "adam", "lm"):
         raise ValueError(f'optimizer must be "lbfgs", "adam" or "lm", got {optimizer!r}')
@@ -123,10 +130,8 @@ def fit(
         raise ValueError(f"update_grid_from must be None or an integer >= 0, got {update_grid_from!r}")
     grid_steps = _grid_update_steps(model, update_grid, update_grid_every, update_grid_until, update_grid_from)
     parameter = next(model.parameters())
-    x_train, y_train, x_test, y_test = (
-        _as_model_tensor(getattr(data, name), f"data.{name}", parameter)
-        for name in ("x_train", "y_train", "x_test", "y_test")
-    )
+    data = check_dataset(data, model)
+    x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
     if grid_samples is not None:
         grid_samples = _as_model_tensor(grid_samples, "grid_samples", parameter)
     else:
@@ -150,7 +155,7 @@ def fit(
             loss = loss_function(model, x, y, penalty)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
-                    f"the loss became {loss.item()} at step {step}; lower lr or check the data for outliers"
+                    f"the loss became {loss.item()} at step {step}; lower lr (the data were checked: finite)"
                 )
             loss.backward()
             return loss
@@ -159,8 +164,8 @@ def fit(
             solver.step(x, y)
         else:
             solver.step(closure)
-        history.train_rmse.append(_rmse(model, x_train, y_train))
-        history.test_rmse.append(_rmse(model, x_test, y_test))
+        history.train_rmse.append(root_mean_squared_error(model, x_train, y_train))
+        history.test_rmse.append(root_mean_squared_error(model, x_test, y_test))
     return history
 
 
@@ -205,12 +210,11 @@ def fit_in_turn(model, phases, x_plot, **fit_options):
         raise ValueError("fit_in_turn: phases must hold at least one data set")
     parameter = next(model.parameters())
     x_plot = _as_model_tensor(x_plot, "x_plot", parameter)
+    phases = [check_dataset(phase, model) for phase in phases]
     errors, predictions = [], []
     for phase in phases:
         fit(model, phase, **fit_options)
-        tests = [(_as_model_tensor(p.x_test, "x_test", parameter), _as_model_tensor(p.y_test, "y_test", parameter))
-                 for p in phases]
-        errors.append([_rmse(model, x, y) for x, y in tests])
+        errors.append([root_mean_squared_error(model, p.x_test, p.y_test) for p in phases])
         with torch.no_grad():
             predictions.append(model(x_plot))
     return torch.tensor(errors, dtype=torch.float64), torch.stack(predictions)
@@ -410,7 +414,9 @@ class LevenbergMarquardt:
         """One Levenberg-Marquardt step on the samples (x, y); returns the squared error it leaves."""
         jacobian = self.jacobian(x).double()
         with torch.no_grad():
-            residual = (self.model(x) - y).reshape(-1)
+            prediction = self.model(x)
+            mean_squared_error(prediction, y)  # the shapes must agree: raises rather than broadcast
+            residual = (prediction - y).reshape(-1)
             error = float(residual.double().pow(2).sum())
             if not math.isfinite(error):
                 raise FloatingPointError(f"the squared error became {error}; check the data for outliers")
@@ -450,11 +456,6 @@ def _flat(gradient, parameter, rows):
     if gradient is None:
         return parameter.new_zeros(rows, parameter.numel())
     return gradient.reshape(rows, -1)
-
-
-@torch.no_grad()
-def _rmse(model, x, y):
-    return torch.sqrt(torch.mean((model(x) - y) ** 2)).item()
 
 
 def _as_model_tensor(value, name, parameter):
