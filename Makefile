@@ -1,7 +1,8 @@
 # Every target installs what it needs, so each works on a fresh machine:
 #   make book    executes every notebook and writes the website to _build/html
-#   make test    builds the book, then runs every test (unit, notebooks, the site in Chromium,
-#                live sliders in JupyterLab, Binder's environment)
+#   make test    builds the book, then runs every test (unit, the site in Chromium, live sliders
+#                in JupyterLab, Binder's environment), then nbval over every chapter in a replica
+#                of Colab's runtime
 #   make lab     opens the book in JupyterLab, with live widgets
 #   make bench   runs the benchmarks in benchmarks/
 #   make setup   only creates .venv and installs kanlab with the book and test tools
@@ -12,6 +13,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.kanlab-installed
 ASSETS := tests/.offline-assets
+REPLICA := tests/.colab-replica/active
 # JupyterLab refuses to start as root unless told that it is on purpose (CI runs as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -46,9 +48,12 @@ chromium:
 	  else echo "make test needs Debian's chromium at /usr/bin/chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
 
 test: book chromium $(ASSETS)/mathjax/es5/tex-mml-chtml.js
-# The book build has run every chapter once in .venv; tests/colab/ runs each once more, on
-# Colab's package versions (its own venv, cached in tests/.colab-replica/), instead of nbval here.
+# The book build has run every chapter once in .venv. tests/colab/ builds a replica of Colab's
+# runtime (cached in tests/.colab-replica/) and installs kanlab there with the chapters' own install
+# cell; then nbval runs every chapter once more, in that replica's kernel: a cell that raises fails.
 	$(BIN)/python -m pytest -n 2 --dist loadscope tests
+	JUPYTER_PATH=$(REPLICA)/share/jupyter $(BIN)/python -m pytest -n 2 --dist loadscope -p no:cacheprovider \
+	  --nbval-lax --nbval-kernel-name colab-replica --nbval-cell-timeout 600 book
 
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab $(ALLOW_ROOT)

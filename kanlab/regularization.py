@@ -108,7 +108,7 @@ def sparsity_penalty(scales: Sequence[Tensor], lamb_l1: float = 1.0, lamb_entrop
 
 def sparse_objective(lamb: float, lamb_l1: float = 1.0, lamb_entropy: float = 2.0):
     """The training loss of eq. 2.20 on normalised scales, for `kanlab.fit` (same signature as
-    `kanlab.train.objective`):
+    `kanlab.train.objective`)::
 
         loss(model, x, y, penalty=None) = mean (y_hat - y)^2
                                           + lamb * sparsity_penalty(scales, lamb_l1, lamb_entropy)

@@ -139,11 +139,13 @@ def local_basis(x, grid, spline_order, uniform=None, derivative=False):
         derivative: also return d B_{first + r}(x) / dx.
 
     Returns:
-        first: (..., in) int64, J - k for the cell J holding x (-k .. G + k - 1);
-        values: (k + 1, ..., in), values[r] = B_{first + r}(x), and 0 where first + r is not a
-            basis index (0 .. G + k - 1) or x lies outside the grid (one contiguous plane per r,
-            the layout that keeps every elementwise operation vectorised over the inputs);
-        slopes: (k + 1, ..., in), d values / dx, when derivative=True.
+        (first, values) or, with derivative=True, (first, values, slopes):
+
+        - first: (..., in) int64, J - k for the cell J holding x (-k .. G + k - 1);
+        - values: (k + 1, ..., in), values[r] = B_{first + r}(x), and 0 where first + r is not a
+          basis index (0 .. G + k - 1) or x lies outside the grid (one contiguous plane per r,
+          the layout that keeps every elementwise operation vectorised over the inputs);
+        - slopes: (k + 1, ..., in), d values / dx.
 
     Differentiable with respect to x through autograd (`basis` relies on it).
     """

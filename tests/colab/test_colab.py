@@ -1,17 +1,20 @@
-"""The book on Google Colab's own packages: a replica of Colab's runtime runs every chapter.
+"""The book on Google Colab's own packages: a replica of Colab's runtime, where nbval runs every chapter.
 
 The replica is a fresh virtual environment with the versions of ``requirements.txt`` (Colab's
-published ``pip freeze``) and without ``kanlab``. Each chapter runs there in a kernel of that
-environment, from a folder outside this repository as on Colab, so its first cell really installs
-``kanlab``: from a local clone of this checkout in place of the repository's URL. A chapter passes
-when every cell runs and the install changed none of the replica's packages (``pip freeze``
-before and after: only ``kanlab`` is new); then ``kanlab`` is uninstalled for the next chapter.
+published ``pip freeze``) and without ``kanlab``. The chapters' first cell (the same guarded install
+in every chapter, as tests/test_book.py checks) runs there in a kernel of that environment, from a
+folder outside this repository as on Colab, so it really installs ``kanlab``: from a local clone of
+this checkout in place of the repository's URL. It passes when the install changed none of the
+replica's packages (``pip freeze`` before and after: only ``kanlab`` is new), and it leaves
+``kanlab`` installed there.
 
-This is the book's notebook-execution test: the book build (``make book``) runs every chapter in
-the main environment, and this runs each once more, on the oldest versions kanlab allows.
+Then `make test` runs nbval over every chapter in that kernel (``pytest --nbval-lax
+--nbval-kernel-name colab-replica book/``, with ``JUPYTER_PATH`` at ``tests/.colab-replica/active``):
+the book build (``make book``) runs every chapter once in the main environment, and nbval once more,
+on the oldest versions kanlab allows; a chapter whose cell raises fails the run.
 
 The environment is built once per content of ``requirements.txt`` and kept in the ignored folder
-``tests/.colab-replica/`` (about 2 minutes to build on 2 cores).
+``tests/.colab-replica/`` (about 2 minutes to build on 2 cores); ``active`` links to the current one.
 """
 
 import hashlib
@@ -19,7 +22,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -99,6 +101,9 @@ def replica() -> Path:
         _build_replica(venv)
     python = venv / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "uninstall", "--yes", "--quiet", "kanlab"], check=True)
+    active = REPLICAS / "active"  # what `make test` points nbval's JUPYTER_PATH at
+    active.unlink(missing_ok=True)
+    active.symlink_to(venv.name)
     return venv
 
 
@@ -156,40 +161,6 @@ def test_kanlab_requires_nothing_colab_does_not_ship():
     assert unmet == {}, "kanlab requirement -> what Colab has"
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
-def test_chapter_runs_on_colabs_packages_and_its_install_changes_none_of_them(
-    chapter, replica, local_clone, tmp_path
-):
-    python = replica / "bin" / "python"
-    before = freeze(python)
-    assert "kanlab" not in before
-    notebook = installing_from(nbformat.read(chapter, as_version=4), local_clone)
-    kernels = KernelSpecManager(kernel_dirs=[str(replica / "share" / "jupyter" / "kernels")])
-    client = NotebookClient(
-        notebook,
-        km=KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernels),
-        timeout=CELL_TIMEOUT_S,
-        # Like Colab's /content: a folder where `import kanlab` finds nothing until it is installed.
-        resources={"metadata": {"path": str(tmp_path)}},
-    )
-    started = time.perf_counter()
-    try:
-        client.execute()
-    except CellExecutionError as error:
-        pytest.fail(f"{chapter.name} failed on Colab's packages:\n{error}")
-    finally:
-        after = freeze(python)
-        subprocess.run([str(python), "-m", "pip", "uninstall", "--yes", "--quiet", "kanlab"], check=True)
-    print(f"{chapter.name}: {time.perf_counter() - started:.0f} s on Colab's packages (install included)")
-    assert "kanlab" in after, "the install cell did not install kanlab"
-    changed = {
-        name: (before.get(name), after.get(name))
-        for name in before.keys() | after.keys()
-        if name != "kanlab" and before.get(name) != after.get(name)
-    }
-    assert changed == {}, "package -> (before the install cell, after the chapter)"
-
-
 def test_kanlab_widgets_tests_pass_with_colabs_ipywidgets(replica):
     python = replica / "bin" / "python"
     version = subprocess.run(
@@ -203,3 +174,35 @@ def test_kanlab_widgets_tests_pass_with_colabs_ipywidgets(replica):
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{ROOT}:{replica / 'pytest-only'}", "OMP_NUM_THREADS": "1"},
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def test_the_install_cell_installs_kanlab_and_changes_none_of_colabs_packages(replica, local_clone, tmp_path):
+    """Last in this module: it leaves kanlab installed in the replica for nbval's run of the chapters."""
+    python = replica / "bin" / "python"
+    before = freeze(python)
+    assert "kanlab" not in before
+    notebook = installing_from(nbformat.read(CHAPTERS[0], as_version=4), local_clone)
+    install_cell = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    notebook.cells = [install_cell, nbformat.v4.new_code_cell("import kanlab, kanlab.widgets\nprint(kanlab.__file__)")]
+    kernels = KernelSpecManager(kernel_dirs=[str(replica / "share" / "jupyter" / "kernels")])
+    client = NotebookClient(
+        notebook,
+        km=KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=kernels),
+        timeout=CELL_TIMEOUT_S,
+        # Like Colab's /content: a folder where `import kanlab` finds nothing until it is installed.
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        pytest.fail(f"the install cell failed on Colab's packages:\n{error}")
+    after = freeze(python)
+    location = notebook.cells[1].outputs[0]["text"]
+    assert str(replica) in location, "kanlab imported from outside the replica"
+    assert "kanlab" in after, "the install cell did not install kanlab"
+    changed = {
+        name: (before.get(name), after.get(name))
+        for name in before.keys() | after.keys()
+        if name != "kanlab" and before.get(name) != after.get(name)
+    }
+    assert changed == {}, "package -> (before the install cell, after it)"
