@@ -115,8 +115,9 @@ def fit(
     over the processes. Grid updates follow every process's grid_samples (gathered), the history's
     errors are over every process's training and test sets, and batch_size counts one process's
     samples. The KAN inside the wrapper (its `.module`) is what the grid updates, penalty and lamb
-    see; only the process of rank 0 shows a progress bar. Afterwards every process holds the same
-    parameters and grids, bit for bit.
+    see; a penalty (and lamb's) is each process's on its own samples, weighted and averaged as the
+    loss is. Only the process of rank 0 shows a progress bar. Afterwards every process holds the
+    same parameters and grids, bit for bit.
 
     Raises:
         FloatingPointError: the loss became NaN or infinite (lower lr, or check the data).
@@ -220,7 +221,8 @@ def fit_in_turn(model, phases, x_plot, **fit_options):
     predictions[p] is model(x_plot). Forgetting of phase r shows as errors[-1, r] > errors[r, r].
 
     Args:
-        model: any nn.Module; trained in place.
+        model: any nn.Module, or one wrapped in DistributedDataParallel (the errors are then over
+            every process's test sets); trained in place.
         phases: a list of data sets (x_train, y_train, x_test, y_test), as `kanlab.data.peak_phases` makes.
         x_plot: inputs (n, n_in) at which to record the model after each phase.
         fit_options: passed to `fit` for every phase (steps, optimizer, ...).
@@ -232,14 +234,15 @@ def fit_in_turn(model, phases, x_plot, **fit_options):
         raise ValueError("fit_in_turn: phases must hold at least one data set")
     parameter = next(model.parameters())
     x_plot = _as_model_tensor(x_plot, "x_plot", parameter)
+    network, replicas = distributed.unwrap(model), distributed.Replicas(model)
     errors, predictions = [], []
     for phase in phases:
         fit(model, phase, **fit_options)
         tests = [(_as_model_tensor(p.x_test, "x_test", parameter), _as_model_tensor(p.y_test, "y_test", parameter))
                  for p in phases]
-        errors.append([_rmse(model, x, y) for x, y in tests])
+        errors.append([replicas.rmse(network, x, y) for x, y in tests])
         with torch.no_grad():
-            predictions.append(model(x_plot))
+            predictions.append(network(x_plot))
     return torch.tensor(errors, dtype=torch.float64), torch.stack(predictions)
 
 
@@ -510,11 +513,6 @@ def _flat(gradient, parameter, rows):
     if gradient is None:
         return parameter.new_zeros(rows, parameter.numel())
     return gradient.reshape(rows, -1)
-
-
-@torch.no_grad()
-def _rmse(model, x, y):
-    return torch.sqrt(torch.mean((model(x) - y) ** 2)).item()
 
 
 def _as_model_tensor(value, name, parameter):
