@@ -24,10 +24,19 @@ What it does so that every rank trains the model that one process would train on
 - Grid updates. The ranks' samples are gathered (every rank receives every sample, in rank
   order), and every rank updates its KAN on the union, as one process would; rank 0's grids and
   parameters are then broadcast, so that ranks whose hardware rounds differently still agree bit
-  for bit. Refinement (`KAN.refine`) depends only on the grid and the coefficients, which are
-  then the same on every rank.
+  for bit. Each rank thus holds all N grid samples and runs them through the network at every
+  update (nine times in a default fit). Refinement (`KAN.refine`) depends only on the grid and
+  the coefficients, which are then the same on every rank.
+- Errors. A NaN or infinite loss shows in the all-reduced loss, so every rank raises
+  FloatingPointError at the same step (a rank that raised alone would leave the others waiting in
+  their next collective until its timeout).
 - The history's root-mean-square errors are over the union: sums of squared errors and sample
   counts are all-reduced.
+
+DDP's defaults refuse a trainable parameter that the loss does not reach; a KAN has none (the
+formula parameters of a layer without symbolic edges, `kanlab.symbolic.SymbolicEdges.affine`,
+require no gradient). Snap edges, prune or refine before wrapping: each makes new parameters,
+which a wrapper made earlier does not know.
 
 A process that is not wrapped in DDP trains alone, whether or not a process group exists.
 """
