@@ -25,6 +25,6 @@ print(f"torch {torch.__version__}, CUDA {torch.version.cuda}, {properties.name},
 PY
 tests=0  # a failing test does not stop the benchmark; the script's status reports it
 "$python" -m pytest -q -rs -p no:cacheprovider -k cuda \
-    tests/test_devices.py tests/test_kan.py tests/test_splines.py tests/test_perceptron.py || tests=$?
+    tests/test_devices.py tests/test_kan.py tests/test_splines.py tests/test_perceptron.py tests/test_distributed.py || tests=$?
 "$python" benchmarks/kan_layer_speed.py --device cuda "$@"
 exit "$tests"

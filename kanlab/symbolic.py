@@ -440,7 +440,9 @@ class SymbolicEdges(nn.Module):
         non-symbolic edges.
 
     Attributes:
-        affine: (n_edges, 4), the (a, b, c, d) of each symbolic edge.
+        affine: (n_edges, 4), the (a, b, c, d) of each symbolic edge; it requires no gradient
+            while it is empty, since no loss reaches it then (DistributedDataParallel's defaults
+            refuse a trainable parameter that the loss does not use).
         edges: (n_edges, 2) long buffer, the (i, j) of each symbolic edge.
         function_index: (n_edges,) long buffer, each edge's position in ``FUNCTION_NAMES``.
     """
@@ -451,7 +453,7 @@ class SymbolicEdges(nn.Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.affine = nn.Parameter(torch.zeros(0, 4, device=device, dtype=dtype))
+        self.affine = _affine(torch.zeros(0, 4, device=device, dtype=dtype))
         self.register_buffer("edges", torch.zeros(0, 2, dtype=torch.long, device=device))
         self.register_buffer("function_index", torch.zeros(0, dtype=torch.long, device=device))
 
@@ -473,7 +475,7 @@ class SymbolicEdges(nn.Module):
         new_edge = torch.tensor([[i, j]], dtype=torch.long, device=self.edges.device)
         self.edges = torch.cat([self.edges[keep], new_edge])
         self.function_index = torch.cat([self.function_index[keep], new_edge.new_tensor([index])])
-        self.affine = nn.Parameter(torch.cat([self.affine.detach()[keep], params]))
+        self.affine = _affine(torch.cat([self.affine.detach()[keep], params]))
 
     def remove_edge(self, i: int, j: int) -> None:
         """Forget edge (input i -> output j) if it is symbolic."""
@@ -482,7 +484,7 @@ class SymbolicEdges(nn.Module):
             keep = torch.arange(len(self.edges), device=self.edges.device) != row
             self.edges = self.edges[keep]
             self.function_index = self.function_index[keep]
-            self.affine = nn.Parameter(self.affine.detach()[keep])
+            self.affine = _affine(self.affine.detach()[keep])
 
     def function_name(self, i: int, j: int) -> str | None:
         """The library name of edge (input i -> output j), or None when it is not symbolic."""
@@ -526,12 +528,17 @@ class SymbolicEdges(nn.Module):
                 setattr(self, name, torch.empty_like(state_dict[prefix + name], device=self.edges.device))
         if prefix + "affine" in state_dict:
             shape = state_dict[prefix + "affine"].shape
-            self.affine = nn.Parameter(self.affine.new_empty(shape))
+            self.affine = _affine(self.affine.new_empty(shape))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, symbolic_edges={len(self.edges)}"
 
+
+
+def _affine(values: Tensor) -> nn.Parameter:
+    """The (a, b, c, d) rows as a Parameter, trainable only when it holds an edge."""
+    return nn.Parameter(values, requires_grad=len(values) > 0)
 
 # ----------------------------------------------------------------------------------------------
 # The model-level API: name a KAN's edges, snap them to formulas, read the whole network's formula.

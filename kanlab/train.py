@@ -7,6 +7,9 @@ Each step minimises `objective`, the mean squared error
 
 then records the root-mean-square error sqrt(mean (model(x) - y)^2) on the whole training and
 test sets. Nothing is written to disk.
+
+A model wrapped in torch's DistributedDataParallel trains on the union of every process's data,
+and every process ends with the same model: see `kanlab.distributed`.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import torch
 from torch.optim.lbfgs import _strong_wolfe
 from tqdm.auto import tqdm
 
-from kanlab import regularization
+from kanlab import distributed, regularization
 from kanlab.data import check_dataset
-from kanlab.loss import mean_squared_error, root_mean_squared_error
+from kanlab.loss import mean_squared_error
 
 __all__ = ["History", "objective", "fit", "LBFGS", "LevenbergMarquardt", "grid_extension", "fit_in_turn",
            "loglog_slope", "seconds_per_step"]
@@ -69,11 +72,14 @@ def fit(
     """Train model on data in place and return its `History`.
 
     Args:
-        model: any nn.Module mapping (n, n_in) to (n, n_out); grid updates need a `KAN`.
+        model: any nn.Module mapping (n, n_in) to (n, n_out); grid updates need a `KAN`. It may be
+            wrapped in torch.nn.parallel.DistributedDataParallel (DDP): each process then passes
+            its own shard of the data, and they train together (see below).
         data: an object with x_train, y_train, x_test, y_test (e.g. `kanlab.data.function_dataset`):
             x of shape (n, n_in), y of shape (n, n_out), or (n,) for a one-output model (reshaped to
             (n, 1)); each set non-empty and finite. They are checked by `kanlab.data.check_dataset`
-            and moved to the model's device and dtype.
+            (under DDP, every process raises when one process's data fails) and moved to the
+            model's device and dtype.
         steps: number of optimiser steps. One LBFGS step runs up to 20 iterations with a
             strong-Wolfe line search and a memory of 10 curvature pairs (`LBFGS`); one
             Levenberg-Marquardt step is one damped Gauss-Newton update (see `LevenbergMarquardt`).
@@ -108,6 +114,17 @@ def fit(
         seed: seeds the local generator drawing mini-batches.
         progress: show a tqdm.auto progress bar (a widget in notebooks, text in terminals).
 
+    Under DDP (`kanlab.distributed`), every process calls fit with the same arguments and its own
+    data. The loss is the mean over every process's samples: each process weights its own mean by
+    its share of the samples, DDP averages the gradients, and LBFGS's line search compares the
+    all-reduced loss, the same number on every process. Levenberg-Marquardt sums J^T J and J^T r
+    over the processes. Grid updates follow every process's grid_samples (gathered), the history's
+    errors are over every process's training and test sets, and batch_size counts one process's
+    samples. The KAN inside the wrapper (its `.module`) is what the grid updates, penalty and lamb
+    see; a penalty (and lamb's) is each process's on its own samples, weighted and averaged as the
+    loss is. Only the process of rank 0 shows a progress bar. Afterwards every process holds the
+    same parameters and grids, bit for bit.
+
     Raises:
         ValueError: data that does not fit the model (shapes, an empty set, NaN or inf), naming the
             argument (``y_train``, ``x_test``, ...), what was expected and what was given.
@@ -124,27 +141,32 @@ def fit(
     if update_grid_every is not None:
         if not isinstance(update_grid_every, int) or update_grid_every < 1:
             raise ValueError(f"update_grid_every must be None or an integer >= 1, got {update_grid_every!r}")
-        if not hasattr(model, "update_grid"):
+        if not hasattr(distributed.unwrap(model), "update_grid"):
             raise TypeError(f"update_grid_every needs a model with update_grid (a KAN), got {type(model).__name__}")
     if update_grid_from is not None and (not isinstance(update_grid_from, int) or update_grid_from < 0):
         raise ValueError(f"update_grid_from must be None or an integer >= 0, got {update_grid_from!r}")
     grid_steps = _grid_update_steps(model, update_grid, update_grid_every, update_grid_until, update_grid_from)
     parameter = next(model.parameters())
-    data = check_dataset(data, model)
+    network, replicas = distributed.unwrap(model), distributed.Replicas(model)
+    data = _checked_on_every_process(data, model, replicas, parameter.device)
     x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
     if grid_samples is not None:
         grid_samples = _as_model_tensor(grid_samples, "grid_samples", parameter)
     else:
         grid_samples = x_train
-    loss_function = regularization.sparse_objective(lamb, lamb_l1, lamb_entropy) if lamb else objective
+    if grid_steps:
+        grid_samples = replicas.gather(grid_samples)
+    loss_function, penalty = _loss_for(model, lamb, lamb_l1, lamb_entropy, penalty)
+    share = replicas.share(len(x_train) if batch_size is None else min(batch_size, len(x_train)), x_train.device)
     generator = torch.Generator().manual_seed(seed)
     history = History()
-    solver = _make_optimizer(model, optimizer, lr)
-    for step in tqdm(range(steps), disable=not progress, desc="fit"):
+    solver = _make_optimizer(network, optimizer, lr, replicas)
+    for step in tqdm(range(steps), disable=not progress or replicas.rank != 0, desc="fit"):
         if step in grid_steps:
-            model.update_grid(grid_samples, grid_eps)
+            network.update_grid(grid_samples, grid_eps)
+            replicas.broadcast(network)
             history.grid_updates.append(step)
-            solver = _make_optimizer(model, optimizer, lr)
+            solver = _make_optimizer(network, optimizer, lr, replicas)
         x, y = x_train, y_train
         if batch_size is not None and batch_size < len(x_train):
             chosen = torch.randperm(len(x_train), generator=generator)[:batch_size].to(x_train.device)
@@ -153,19 +175,22 @@ def fit(
         def closure():
             solver.zero_grad()
             loss = loss_function(model, x, y, penalty)
+            if share != 1:
+                loss = loss * share
+            loss.backward()  # under DDP, the gradient of the mean loss over every process
+            loss = replicas.sum(loss.detach().clone()) / replicas.size if replicas.distributed else loss
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"the loss became {loss.item()} at step {step}; lower lr (the data were checked: finite)"
                 )
-            loss.backward()
             return loss
 
         if optimizer == "lm":
             solver.step(x, y)
         else:
             solver.step(closure)
-        history.train_rmse.append(root_mean_squared_error(model, x_train, y_train))
-        history.test_rmse.append(root_mean_squared_error(model, x_test, y_test))
+        history.train_rmse.append(replicas.rmse(network, x_train, y_train))
+        history.test_rmse.append(replicas.rmse(network, x_test, y_test))
     return history
 
 
@@ -174,19 +199,23 @@ def grid_extension(model, data, grid_sizes, steps=10, **fit_options):
 
     For each G in grid_sizes, `KAN.refine` makes a copy on G intervals that computes the same
     function (up to a least-squares fit), and `fit` trains the copy for `steps` steps with
-    fit_options; the next grid starts from it. model itself is left as it is.
+    fit_options; the next grid starts from it. model itself is left as it is. A KAN wrapped in
+    DistributedDataParallel is refined inside its wrapper (the same on every process, since the
+    processes hold the same grids and coefficients), and each copy is wrapped anew on the same
+    devices and process group (`kanlab.distributed.rewrap`).
 
     Returns:
-        a list of (model on grid G, its `History`), one pair per grid size, in order.
+        a list of (model on grid G, its `History`), one pair per grid size, in order; under DDP
+        the models are wrapped.
     """
-    if not hasattr(model, "refine"):
+    if not hasattr(distributed.unwrap(model), "refine"):
         raise TypeError(f"grid_extension needs a model with refine (a KAN), got {type(model).__name__}")
     sizes = list(grid_sizes)
     if not sizes or any(isinstance(g, bool) or not isinstance(g, int) or g < 1 for g in sizes):
         raise ValueError(f"grid_sizes must be a non-empty list of integers >= 1, got {grid_sizes!r}")
     stages = []
     for grid_size in sizes:
-        model = model.refine(grid_size)
+        model = distributed.rewrap(model, distributed.unwrap(model).refine(grid_size))
         stages.append((model, fit(model, data, steps=steps, **fit_options)))
     return stages
 
@@ -198,7 +227,8 @@ def fit_in_turn(model, phases, x_plot, **fit_options):
     predictions[p] is model(x_plot). Forgetting of phase r shows as errors[-1, r] > errors[r, r].
 
     Args:
-        model: any nn.Module; trained in place.
+        model: any nn.Module, or one wrapped in DistributedDataParallel (the errors are then over
+            every process's test sets); trained in place.
         phases: a list of data sets (x_train, y_train, x_test, y_test), as `kanlab.data.peak_phases` makes.
         x_plot: inputs (n, n_in) at which to record the model after each phase.
         fit_options: passed to `fit` for every phase (steps, optimizer, ...).
@@ -210,13 +240,14 @@ def fit_in_turn(model, phases, x_plot, **fit_options):
         raise ValueError("fit_in_turn: phases must hold at least one data set")
     parameter = next(model.parameters())
     x_plot = _as_model_tensor(x_plot, "x_plot", parameter)
-    phases = [check_dataset(phase, model) for phase in phases]
+    network, replicas = distributed.unwrap(model), distributed.Replicas(model)
+    phases = [_checked_on_every_process(phase, model, replicas, parameter.device) for phase in phases]
     errors, predictions = [], []
     for phase in phases:
         fit(model, phase, **fit_options)
-        errors.append([root_mean_squared_error(model, p.x_test, p.y_test) for p in phases])
+        errors.append([replicas.rmse(network, p.x_test, p.y_test) for p in phases])
         with torch.no_grad():
-            predictions.append(model(x_plot))
+            predictions.append(network(x_plot))
     return torch.tensor(errors, dtype=torch.float64), torch.stack(predictions)
 
 
@@ -255,6 +286,7 @@ def seconds_per_step(forward, x, y, number=10, repeat=5):
 
 def _grid_update_steps(model, update_grid, every, until, start):
     """The steps before which fit updates the grids (see `fit`'s update_grid arguments)."""
+    model = distributed.unwrap(model)
     if every is None:
         if not update_grid or not hasattr(model, "update_grid"):
             return set()
@@ -267,9 +299,27 @@ def _grid_update_steps(model, update_grid, every, until, start):
 _DEFAULT_GRID_UPDATE_EVERY = 5
 
 
-def _make_optimizer(model, name, lr):
+def _loss_for(model, lamb, lamb_l1, lamb_entropy, penalty):
+    """fit's loss(model, x, y, penalty) and the penalty it passes: with DDP, the prediction goes
+    through the wrapper (whose forward arms the gradients' averaging), while the penalty and the
+    sparsity penalty get the KAN inside; without DDP, as given."""
+    if not isinstance(model, distributed.DistributedDataParallel):
+        return (regularization.sparse_objective(lamb, lamb_l1, lamb_entropy) if lamb else objective), penalty
+    network = distributed.unwrap(model)
+
+    def network_penalty(wrapper, x):
+        total = penalty(network, x) if penalty is not None else 0.0
+        if lamb:  # a second pass through the KAN, for its edges' scales
+            scales = regularization.model_edge_scales(network, x)
+            total = total + lamb * regularization.sparsity_penalty(scales, lamb_l1, lamb_entropy)
+        return total
+
+    return objective, network_penalty if penalty is not None or lamb else None
+
+
+def _make_optimizer(model, name, lr, replicas=None):
     if name == "lm":
-        return LevenbergMarquardt(model)
+        return LevenbergMarquardt(model, replicas=replicas)
     if name == "adam":
         return torch.optim.Adam(model.parameters(), lr=1e-2 if lr is None else lr)
     return LBFGS(model.parameters(), lr=1.0 if lr is None else lr)
@@ -389,12 +439,22 @@ class LevenbergMarquardt:
     Cost: J is (n * n_out, P), built by batched backward passes, and J^T J is P by P, so this suits
     small models (hundreds to a few thousand parameters, a few thousand samples). The linear solve
     runs in float64.
+
+    With replicas (`kanlab.distributed.Replicas` of several processes, each with its own samples),
+    J^T J, J^T r and ||r||^2 are summed over the processes' samples before every decision, so
+    every process takes the step one process would take on all of them. model must then be the
+    bare network, not its DistributedDataParallel wrapper, which cannot take a Jacobian
+    (torch.autograd.grad leaves its gradient averaging waiting).
     """
 
-    def __init__(self, model, damping=1e-3):
+    def __init__(self, model, damping=1e-3, replicas=None):
+        if isinstance(model, distributed.DistributedDataParallel):
+            raise TypeError("LevenbergMarquardt needs the network itself: pass model.module and "
+                            "replicas=kanlab.distributed.Replicas(model)")
         self.model = model
         self.parameters = [p for p in model.parameters() if p.requires_grad]
         self.damping = damping
+        self.replicas = replicas if replicas is not None and replicas.distributed else None
 
     def jacobian(self, x):
         """J (n * n_out, P): d model(x)_{s,o} / d theta, one row per residual, parameters flattened in order.
@@ -417,11 +477,11 @@ class LevenbergMarquardt:
             prediction = self.model(x)
             mean_squared_error(prediction, y)  # the shapes must agree: raises rather than broadcast
             residual = (prediction - y).reshape(-1)
-            error = float(residual.double().pow(2).sum())
+            error = float(self._total(residual.double().pow(2).sum()))
             if not math.isfinite(error):
                 raise FloatingPointError(f"the squared error became {error}; check the data for outliers")
-            curvature = jacobian.T @ jacobian
-            gradient = jacobian.T @ residual.double()
+            curvature = self._total(jacobian.T @ jacobian)
+            gradient = self._total(jacobian.T @ residual.double())
             # parameters the samples do not reach (zero columns) get a tiny scale, hence no step
             scale = curvature.diagonal().clamp_min(1e-12 * float(curvature.diagonal().max().clamp_min(1e-300)))
             start = [p.detach().clone() for p in self.parameters]
@@ -430,7 +490,7 @@ class LevenbergMarquardt:
                 delta, info = torch.linalg.solve_ex(curvature + self.damping * torch.diag(scale), -gradient)
                 if info == 0 and torch.isfinite(delta).all():
                     self._set(start, delta)
-                    trial = float((self.model(x) - y).double().pow(2).sum())  # NaN fails the test below
+                    trial = float(self._total((self.model(x) - y).double().pow(2).sum()))  # NaN fails the test below
                     predicted = float(delta @ (self.damping * scale * delta - gradient))
                     if trial < error and predicted > 0:
                         gain = (error - trial) / predicted
@@ -440,6 +500,10 @@ class LevenbergMarquardt:
                 growth *= 2
             self._set(start)
             return error
+
+    def _total(self, tensor):
+        """tensor summed over the processes' samples (this process's alone without replicas)."""
+        return tensor if self.replicas is None else self.replicas.sum(tensor)
 
     def _set(self, start, delta=None):
         """theta = start + delta (delta flattened in parameter order; None: theta = start)."""
@@ -456,6 +520,18 @@ def _flat(gradient, parameter, rows):
     if gradient is None:
         return parameter.new_zeros(rows, parameter.numel())
     return gradient.reshape(rows, -1)
+
+
+def _checked_on_every_process(data, model, replicas, device):
+    """`kanlab.data.check_dataset` of this process's data. Under DDP every process raises when any
+    one's data fails the check: a process that raised alone would leave the others waiting in
+    their next collective until its timeout."""
+    try:
+        checked, problem = check_dataset(data, model), None
+    except (TypeError, ValueError) as error:
+        checked, problem = None, error
+    replicas.raise_together(problem, device)
+    return checked
 
 
 def _as_model_tensor(value, name, parameter):
