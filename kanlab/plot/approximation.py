@@ -156,7 +156,8 @@ def error_against_width(ax, construction, trained, title="Largest error against 
     """Log-log: the construction's and trained networks' errors, each ``{hidden neurons: error}``;
     ``trained_all`` (``{hidden neurons: [error of every start]}``), if given, adds every start as a cross."""
     ax = axes_or_new(ax, (6.0, 4.0))
-    curves = ((construction, _NETWORK_COLOR, "bump construction"), (trained, _TRAINED_COLOR, "trained MLP"))
+    trained_label = "trained MLP" if trained_all is None else "trained MLP, the start chosen on validation"
+    curves = ((construction, _NETWORK_COLOR, "bump construction"), (trained, _TRAINED_COLOR, trained_label))
     for errors, color, label in curves:
         widths = sorted(errors)
         ax.loglog(widths, [errors[w] for w in widths], "o-", color=color, label=label)
