@@ -233,8 +233,14 @@ def cell_rises(digits: int, n: int = 2, gamma: int = 10) -> list[Fraction]:
     the last two cells of every parent cell share the rest of its rise.
     """
     _check_digits(digits, 5)
-    values = [koeppen_psi_exact(j, digits, n, gamma) for j in range(gamma**digits + 1)]
-    return [b - a for a, b in zip(values, values[1:])]
+    _check_construction(n, gamma)
+    return list(_cell_rises(digits, n, gamma))
+
+
+@lru_cache(maxsize=8)
+def _cell_rises(digits: int, n: int, gamma: int) -> tuple[Fraction, ...]:
+    values = [_psi(j, digits, n, gamma) for j in range(gamma**digits + 1)]
+    return tuple(b - a for a, b in zip(values, values[1:]))
 
 
 def largest_rise(digits: int, n: int = 2, gamma: int = 10) -> Fraction:
