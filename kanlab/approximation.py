@@ -16,6 +16,16 @@ with edges e_i = i / N (the outer two, e_0 and e_N, moved one piece outside [0, 
 sigmoid is caught half-way at an end), is an MLP with widths [1, 2N, 1]. For an L-Lipschitz f
 its largest error on [0, 1] is about L / (2N) once w is large against N: every x is at most half
 a piece from the midpoint whose value it is given.
+
+With ReLU instead of sigmoid, three neurons make a *hat*: on the knots t_i = i h, h = 1/N,
+
+    hat_i(x) = (ReLU(x - t_{i-1}) - 2 ReLU(x - t_i) + ReLU(x - t_{i+1})) / h,
+
+which rises from 0 at t_{i-1} to 1 at t_i and falls back to 0 at t_{i+1}: the B-spline of degree
+1 on the uniform knots (order 1 in kanlab's and the KAN paper's count, order 2 in de Boor's). The
+sum of N + 1 hats weighted f(t_i) is the piecewise-linear interpolant of f at the knots, an MLP
+with widths [1, 3(N + 1), 1]; for a twice-differentiable f its largest error is at most
+h^2 max|f''| / 8.
 """
 
 from __future__ import annotations
@@ -28,7 +38,10 @@ from torch import Tensor
 
 from kanlab.mlp import MLP
 
-__all__ = ["sigmoid_step", "bump", "bump_edges", "bump_weights", "bump_network", "max_error", "loglog_slope"]
+__all__ = [
+    "sigmoid_step", "bump", "bump_edges", "bump_weights", "bump_network", "relu_hat", "hat_knots", "hat_weights",
+    "hat_network", "interpolation_bound", "max_error", "loglog_slope",
+]
 
 
 def sigmoid_step(x: Tensor, weight: float, bias: float) -> Tensor:
@@ -88,6 +101,73 @@ def bump_network(f: Callable[[Tensor], Tensor], n_bumps: int, sharpness: float =
     """g_N as an `MLP` with widths [1, 2N, 1] and sigmoid activation (see `bump_weights`)."""
     weights, biases = bump_weights(f, n_bumps, sharpness)
     return MLP.from_weights(weights, biases, activation="sigmoid", dtype=dtype)
+
+
+def relu_hat(x: Tensor, left: float, centre: float, right: float) -> Tensor:
+    r"""Three ReLUs make a hat: 0 up to ``left``, 1 at ``centre``, 0 from ``right`` on, straight between.
+
+        hat(x) = ReLU(x - left) / (centre - left)
+                 - ReLU(x - centre) (1 / (centre - left) + 1 / (right - centre))
+                 + ReLU(x - right) / (right - centre).
+    """
+    if not left < centre < right:
+        raise ValueError(f"relu_hat needs left < centre < right, got {left!r}, {centre!r}, {right!r}")
+    rise, fall = centre - left, right - centre
+    return (torch.relu(x - left) / rise - torch.relu(x - centre) * (1 / rise + 1 / fall)
+            + torch.relu(x - right) / fall)
+
+
+def hat_knots(n_pieces: int) -> Tensor:
+    """The N + 1 knots t_i = i / N of the hats (float64), i = 0 .. N."""
+    if isinstance(n_pieces, bool) or not isinstance(n_pieces, int) or n_pieces < 1:
+        raise ValueError(f"n_pieces must be an integer >= 1, got {n_pieces!r}")
+    return torch.arange(n_pieces + 1, dtype=torch.float64) / n_pieces
+
+
+def hat_weights(f: Callable[[Tensor], Tensor], n_pieces: int):
+    r"""The weights and biases of the ReLU network sum_i f(t_i) hat_i(x), the interpolant of f.
+
+    Hat i (i = 0 .. N) is the hidden neurons (3i, 3i + 1, 3i + 2): ReLU((x - t) / h) at
+    t = t_{i-1}, t_i, t_{i+1} (t_{-1} = -h and t_{N+1} = 1 + h lie outside [0, 1]), weighted
+    f(t_i) * (1, -2, 1) by the output neuron, whose bias is 0.
+
+    Args:
+        f: maps a float64 tensor of shape (N + 1,) (the knots) to the N + 1 values f(t_i).
+        n_pieces: N >= 1, the number of pieces of width h = 1 / N.
+
+    Returns:
+        ``(weights, biases)`` of shapes [(3(N + 1), 1), (1, 3(N + 1))] and [(3(N + 1),), (1,)],
+        float64, for `kanlab.mlp.MLP.from_weights` with ``activation="relu"``.
+    """
+    knots = hat_knots(n_pieces)
+    h = 1.0 / n_pieces
+    values = torch.as_tensor(f(knots), dtype=torch.float64)
+    if values.shape != (n_pieces + 1,):
+        raise ValueError(
+            f"f must map the {n_pieces + 1} knots, shape ({n_pieces + 1},), to shape ({n_pieces + 1},), "
+            f"got {tuple(values.shape)}"
+        )
+    corners = torch.stack([knots - h, knots, knots + h], dim=1).reshape(-1)  # t_{i-1}, t_i, t_{i+1} per hat
+    hidden_weight = torch.full((3 * (n_pieces + 1), 1), 1.0 / h, dtype=torch.float64)
+    hidden_bias = -corners / h
+    pattern = torch.tensor([1.0, -2.0, 1.0], dtype=torch.float64)
+    output_weight = (values[:, None] * pattern).reshape(1, -1)
+    return [hidden_weight, output_weight], [hidden_bias, torch.zeros(1, dtype=torch.float64)]
+
+
+def hat_network(f: Callable[[Tensor], Tensor], n_pieces: int, dtype=torch.float64) -> MLP:
+    """The interpolant of f at N + 1 knots as an `MLP` with widths [1, 3(N + 1), 1] and ReLU (see `hat_weights`)."""
+    weights, biases = hat_weights(f, n_pieces)
+    return MLP.from_weights(weights, biases, activation="relu", dtype=dtype)
+
+
+def interpolation_bound(curvature: float, n_pieces: int) -> float:
+    r"""h^2 M / 8 with h = 1 / N: the largest error of piecewise-linear interpolation at spacing h of
+    an f with |f''| <= M (on each piece, f minus the chord is at most M (x - a)(b - x) / 2 <= M h^2 / 8)."""
+    if not curvature >= 0:
+        raise ValueError(f"curvature (a bound on |f''|) must be >= 0, got {curvature!r}")
+    hat_knots(n_pieces)  # checks n_pieces
+    return curvature / (8 * n_pieces**2)
 
 
 def max_error(model: Callable[[Tensor], Tensor], f: Callable[[Tensor], Tensor], n_points: int = 10_001) -> float:

@@ -12,8 +12,11 @@ This module holds two things chapter 6 needs:
 * :class:`Representation`, a network of named one-variable functions on edges and sums on nodes,
   in which the chapter builds x + y, x * y, x / y and exp(sin(pi x) + y^2) by hand;
 * the inner function :math:`\psi` of Sprecher's construction in Koeppen's corrected form
-  (:func:`koeppen_psi_exact`, :func:`koeppen_psi`, :func:`psi_zoom`): every inner function
-  :math:`\phi_{q,p}(x) = \lambda_p \psi(x + q a)` of that construction is a copy of it.
+  (:func:`koeppen_psi_exact`, :func:`koeppen_psi`, :func:`psi_zoom`, :func:`cell_rises`,
+  :func:`rise_concentration`): every inner function :math:`\phi_{q,p}(x) = \lambda_p \psi(x + q a)`
+  of that construction is a copy of it, and :func:`sprecher_lambda` with :func:`square_images`
+  show why: the sums :math:`\sum_p \lambda_p \psi(x_p)` send the little squares of a grid to
+  intervals that do not overlap, so that an outer function can tell the squares apart.
 
 Koeppen's :math:`\psi` for dimension :math:`n \ge 2` and base :math:`\gamma \ge 2n + 2` is defined on
 the numbers with :math:`k` base-:math:`\gamma` digits, :math:`d_k = \sum_{r=1}^{k} i_r \gamma^{-r}`, by
@@ -223,17 +226,117 @@ def koeppen_psi(x: Tensor, digits: int, n: int = 2, gamma: int = 10) -> Tensor:
     return (table[left] + fraction * (table[left + 1] - table[left])).to(x.dtype)
 
 
+def cell_rises(digits: int, n: int = 2, gamma: int = 10) -> list[Fraction]:
+    r"""The rises :math:`\psi((j+1)\gamma^{-k}) - \psi(j\gamma^{-k})`, :math:`j = 0, \dots, \gamma^k - 1`, exactly.
+
+    A cell whose last digit is below :math:`\gamma - 2` rises by exactly :math:`\gamma^{-\beta(k)}`;
+    the last two cells of every parent cell share the rest of its rise.
+    """
+    _check_digits(digits, 5)
+    _check_construction(n, gamma)
+    return list(_cell_rises(digits, n, gamma))
+
+
+@lru_cache(maxsize=8)
+def _cell_rises(digits: int, n: int, gamma: int) -> tuple[Fraction, ...]:
+    values = [_psi(j, digits, n, gamma) for j in range(gamma**digits + 1)]
+    return tuple(b - a for a, b in zip(values, values[1:]))
+
+
 def largest_rise(digits: int, n: int = 2, gamma: int = 10) -> Fraction:
     r""":math:`\omega(\gamma^{-k}) = \max_j \big(\psi((j+1)\gamma^{-k}) - \psi(j\gamma^{-k})\big)`, exactly.
 
     How much :math:`\psi` can climb over one cell of width :math:`\gamma^{-k}`. A Lipschitz
-    function's would shrink like :math:`\gamma^{-k}`; :math:`\psi`'s only about halves per digit
-    (the averaging at each digit :math:`\gamma - 1`), as for a Hoelder exponent :math:`\log_\gamma 2`:
-    no slope bound holds.
+    function's would shrink like :math:`\gamma^{-k}`. For :math:`\psi` the averaging at each digit
+    :math:`\gamma - 1` splits the steepest cell's rise, less the :math:`(\gamma - 2)\gamma^{-\beta(k)}` its first
+    :math:`\gamma - 2` sub-cells take, into two halves:
+    :math:`\omega(\gamma^{-k}) = \big(\omega(\gamma^{-k+1}) - (\gamma - 2)\gamma^{-\beta(k)}\big) / 2`,
+    so :math:`\omega(\delta) \approx C \delta^{\log_\gamma 2}` (Hoelder exponent :math:`\log_\gamma 2`): no slope bound holds.
     """
-    _check_digits(digits, 5)
-    values = [koeppen_psi_exact(j, digits, n, gamma) for j in range(gamma**digits + 1)]
-    return max(b - a for a, b in zip(values, values[1:]))
+    return max(cell_rises(digits, n, gamma))
+
+
+def rise_concentration(digits: int, share: float, n: int = 2, gamma: int = 10) -> int:
+    r"""The fewest width-:math:`\gamma^{-k}` cells that together carry at least ``share`` of
+    :math:`\psi`'s rise :math:`\psi(1) - \psi(0) = 1` (their total length is this count times :math:`\gamma^{-k}`).
+    A float share is taken as written in decimal (0.92 is 92/100).
+
+    For a function with a bounded positive slope this count is a fixed fraction of all cells; for
+    :math:`\psi`, whose derivative is 0 almost everywhere, their length shrinks to 0 as k grows.
+    """
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be in (0, 1], got {share!r}")
+    target, carried = Fraction(repr(share)) if isinstance(share, float) else Fraction(share), Fraction(0)  # 0.92 as written
+    for count, rise in enumerate(sorted(cell_rises(digits, n, gamma), reverse=True), start=1):
+        carried += rise
+        if carried >= target:
+            return count
+    raise AssertionError("the rises add up to psi(1) - psi(0) = 1")  # pragma: no cover
+
+
+def sprecher_lambda(p: int, n: int = 2, gamma: int = 10, terms: int = 4) -> Fraction:
+    r"""Sprecher's multiplier :math:`\lambda_p`: :math:`\lambda_1 = 1` and, for :math:`p > 1`,
+    :math:`\lambda_p = \sum_{r=1}^{\infty} \gamma^{-(p-1)\beta(r)}`, summed to ``terms`` terms.
+
+    The terms fall so fast that the tail left out is below :math:`\gamma^{1 - (p-1)\beta(\text{terms} + 1)}`
+    (for n = 2, gamma = 10, p = 2 and 4 terms: below 1e-30).
+    """
+    _check_construction(n, gamma)
+    if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= n:
+        raise ValueError(f"p must be an int in 1..n = {n}, got {p!r}")
+    _check_digits(terms)
+    if p == 1:
+        return Fraction(1)
+    return sum((Fraction(1, gamma ** ((p - 1) * beta(r, n))) for r in range(1, terms + 1)), Fraction(0))
+
+
+def square_images(digits: int, n: int = 2, gamma: int = 10, inner: str = "psi") -> list[tuple[Fraction, Fraction]]:
+    r"""Intervals that hold the images of Sprecher's level-k squares under :math:`\xi(x) = \sum_p \lambda_p\, g(x_p)`.
+
+    A square is :math:`E(d_1) \times \dots \times E(d_n)` for k-digit numbers :math:`d_p` in [0, 1), with
+    :math:`E(d) = [d, d + \delta_k]`, :math:`\delta_k = \frac{\gamma - 2}{\gamma - 1}\gamma^{-k}`: the numbers that begin
+    with d's digits and continue with digits at most :math:`\gamma - 2`. With ``inner="psi"``, g is
+    Koeppen's :math:`\psi` (which rises on E(d) by :math:`\sum_{r > k} (\gamma - 2)\gamma^{-\beta(r)}`); with
+    ``inner="identity"``, g(t) = t. Since :math:`\xi` increases in every coordinate, the image of a
+    square is the interval between the images of its two extreme corners. The infinite sums
+    (:math:`\lambda_p` and the rise) are bounded from both sides, so every returned interval
+    contains the exact image: if these intervals do not overlap, neither do the images.
+
+    Returns:
+        ``(low, high)`` exact fractions, one pair per square, :math:`\gamma^{kn}` of them, in the
+        order of the digits :math:`(d_1, \dots, d_n)`.
+    """
+    _check_construction(n, gamma)
+    _check_digits(digits, 2 if n == 2 else 1)
+    if inner not in ("psi", "identity"):
+        raise ValueError(f"inner must be 'psi' or 'identity', got {inner!r}")
+    terms = 5  # lambda_p and the rise of psi on E(d), to 5 terms, with their tails bounded
+    lambdas_low = [sprecher_lambda(p, n, gamma, terms) for p in range(1, n + 1)]
+    lambdas_high = [lam if p == 1 else lam + Fraction(gamma, gamma ** ((p - 1) * beta(terms + 1, n)))
+                    for p, lam in enumerate(lambdas_low, start=1)]
+    width = Fraction(gamma - 2, (gamma - 1) * gamma**digits)
+    cells = range(gamma**digits)
+    if inner == "psi":
+        low_at = [koeppen_psi_exact(j, digits, n, gamma) for j in cells]
+        rise = sum(Fraction(gamma - 2, gamma ** beta(r, n)) for r in range(digits + 1, digits + terms + 1))
+        high_at = [value + rise + Fraction(gamma, gamma ** beta(digits + terms + 1, n)) for value in low_at]
+    else:
+        low_at = [Fraction(j, gamma**digits) for j in cells]
+        high_at = [value + width for value in low_at]
+    images = [(Fraction(0), Fraction(0))]
+    for p in range(n):  # add lambda_p g(x_p), coordinate by coordinate: gamma^k times more squares each time
+        images = [(low + lambdas_low[p] * low_at[j], high + lambdas_high[p] * high_at[j])
+                  for low, high in images for j in cells]
+    return images
+
+
+def smallest_gap(intervals) -> Fraction:
+    """The smallest distance between neighbouring intervals ``(low, high)`` once sorted by low end;
+    negative when two of them overlap."""
+    ordered = sorted(intervals)
+    if len(ordered) < 2:
+        raise ValueError(f"intervals must hold at least two (low, high) pairs, got {len(ordered)}")
+    return min(later[0] - earlier[1] for earlier, later in zip(ordered, ordered[1:]))
 
 
 def psi_zoom(

@@ -2,11 +2,14 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from kanlab.approximation import bump, bump_edges, bump_network, bump_weights, loglog_slope, max_error, sigmoid_step
+from kanlab.approximation import (bump, bump_edges, bump_network, bump_weights, hat_knots, hat_network, hat_weights,
+                                  interpolation_bound, loglog_slope, max_error, relu_hat, sigmoid_step)
 from kanlab.mlp import MLP
+from kanlab.splines import basis, uniform_grid
 
 
 def target(x):
@@ -14,6 +17,7 @@ def target(x):
 
 
 TARGET_LIPSCHITZ = 2 * math.pi + 0.4 * 6 * math.pi  # max |f'|, reached at x = 0
+TARGET_CURVATURE = (2 * math.pi) ** 2 + 0.4 * (6 * math.pi) ** 2  # >= max |f''|
 
 
 def test_a_steep_sigmoid_is_a_step_at_minus_bias_over_weight():
@@ -101,3 +105,72 @@ def test_bump_weights_rejects_f_of_the_wrong_shape():
 def test_loglog_slope_rejects_non_positive_values():
     with pytest.raises(ValueError, match="positive"):
         loglog_slope([1, 2], [0.1, 0.0])
+
+
+def test_three_relus_make_a_hat_from_zero_to_one_and_back():
+    x = torch.tensor([-1.0, 0.2, 0.35, 0.5, 0.6, 0.7, 2.0], dtype=torch.float64)
+    assert relu_hat(x, 0.2, 0.5, 0.7).tolist() == pytest.approx([0.0, 0.0, 0.5, 1.0, 0.5, 0.0, 0.0])
+
+
+def test_hats_are_kanlabs_degree_one_b_splines_on_the_same_knots():
+    n_pieces = 5
+    x = torch.linspace(0, 1, 201, dtype=torch.float64)
+    splines = basis(x[:, None], uniform_grid(n_pieces, 1, (0.0, 1.0), dtype=torch.float64), 1)[:, 0, :]
+    h = 1 / n_pieces
+    hats = torch.stack([relu_hat(x, t - h, t, t + h) for t in hat_knots(n_pieces).tolist()], dim=1)
+    assert torch.allclose(hats, splines, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_pieces", [1, 4, 17])
+def test_the_hat_network_is_numpys_piecewise_linear_interpolant(n_pieces):
+    x = torch.linspace(0, 1, 1001, dtype=torch.float64)
+    knots = hat_knots(n_pieces)
+    by_numpy = np.interp(x.numpy(), knots.numpy(), target(knots).numpy())
+    with torch.no_grad():
+        network = hat_network(target, n_pieces)(x[:, None])[:, 0].numpy()
+    assert np.abs(network - by_numpy).max() < 1e-12
+
+
+def test_the_hat_network_has_three_relus_per_knot():
+    model = hat_network(target, 6)
+    assert model.widths == [1, 21, 1] and model.activation == "relu"
+    weights, biases = hat_weights(target, 6)
+    assert [tuple(w.shape) for w in weights] == [(21, 1), (1, 21)] and [tuple(b.shape) for b in biases] == [(21,), (1,)]
+
+
+@pytest.mark.parametrize("n_pieces", [2, 5, 20, 50])
+def test_the_hat_error_stays_below_the_interpolation_bound(n_pieces):
+    assert max_error(hat_network(target, n_pieces), target) <= interpolation_bound(TARGET_CURVATURE, n_pieces)
+
+
+def test_the_hat_error_of_a_smooth_target_falls_like_one_over_n_squared():
+    sizes = list(range(20, 51, 10))
+    errors = [max_error(hat_network(target, n), target) for n in sizes]
+    assert loglog_slope(sizes, errors) == pytest.approx(-2.0, abs=0.1)
+
+
+def test_the_interpolation_bound_is_reached_by_a_parabola():
+    # f = x^2 / 2 has f'' = 1: the chord on each piece is exactly h^2 / 8 above it at the middle
+    parabola = lambda x: x**2 / 2  # noqa: E731
+    assert max_error(hat_network(parabola, 4), parabola, n_points=8 * 4 + 1) == pytest.approx(interpolation_bound(1.0, 4))
+
+
+def test_relu_hat_rejects_corners_out_of_order():
+    with pytest.raises(ValueError, match="left < centre < right"):
+        relu_hat(torch.zeros(3), 0.5, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("n_pieces", [0, 1.5, True])
+def test_hat_network_rejects_a_bad_number_of_pieces(n_pieces):
+    with pytest.raises(ValueError, match="n_pieces"):
+        hat_network(target, n_pieces)
+
+
+def test_hat_weights_rejects_f_of_the_wrong_shape():
+    with pytest.raises(ValueError, match="f must map"):
+        hat_weights(lambda x: x[:2], 3)
+
+
+def test_interpolation_bound_rejects_a_negative_curvature():
+    with pytest.raises(ValueError, match="curvature"):
+        interpolation_bound(-1.0, 3)

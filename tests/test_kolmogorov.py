@@ -15,11 +15,16 @@ from kanlab.kolmogorov import (
     Edge,
     Representation,
     beta,
+    cell_rises,
     koeppen_psi,
     koeppen_psi_exact,
     koeppen_table,
     largest_rise,
     psi_zoom,
+    rise_concentration,
+    smallest_gap,
+    sprecher_lambda,
+    square_images,
 )
 
 IDENTITY = Edge(lambda t: t, "t")
@@ -207,7 +212,71 @@ def test_psi_zoom_never_straightens():
         assert (rescaled - s).abs().max() > 0.75
 
 
+def test_a_cell_ending_below_the_top_two_digits_rises_by_its_last_digits_weight():
+    rises = cell_rises(3)
+    for j in range(1000):
+        i = digits_of(j, 3, 10)
+        if i[-1] < 8 and 9 not in i:
+            assert rises[j] == closed_form(i[:-1] + [i[-1] + 1], 2, 10) - closed_form(i, 2, 10) == Fraction(1, 10**7)
+
+
+def test_the_largest_rise_halves_what_the_first_eight_sub_cells_leave():
+    # omega_k = (omega_{k-1} - 8 * 10^-beta(k)) / 2: the Hoelder exponent log_10 2, exactly
+    rises = [largest_rise(k) for k in range(1, 6)]
+    for k in range(2, 6):
+        assert rises[k - 1] == (rises[k - 2] - Fraction(8, 10 ** (2**k - 1))) / 2
+
+
+def test_at_two_digits_ninety_cells_carry_ninety_nine_percent_of_the_rise():
+    # each tenth: two cells of 0.046 (92% of the rise in all) and eight of 0.001; 99% needs 20 + 70
+    assert rise_concentration(2, 0.99) == 90
+    assert rise_concentration(2, 0.92) == 20
+
+
+def test_the_cells_that_carry_the_rise_shrink_to_no_length():
+    counts = [rise_concentration(k, 0.99) for k in range(2, 6)]
+    assert [count / 10**k for k, count in zip(range(2, 6), counts)] == sorted(
+        (count / 10**k for k, count in zip(range(2, 6), counts)), reverse=True)
+    assert counts[-1] / 10**5 < 0.01
+
+
+def test_sprecher_lambda_two_is_the_lacunary_decimal():
+    assert sprecher_lambda(1) == 1
+    assert sprecher_lambda(2, terms=4) == Fraction("0.101000100000001")
+
+
+def test_with_psi_the_squares_go_to_intervals_that_do_not_overlap():
+    for digits in (1, 2):
+        images = square_images(digits)
+        assert len(images) == 10 ** (2 * digits) and smallest_gap(images) > 0
+
+
+def test_without_psi_the_squares_overlap():
+    assert smallest_gap(square_images(1, inner="identity")) < 0
+
+
+def test_square_images_hold_the_images_of_both_corners():
+    lam = sprecher_lambda(2, terms=6)
+    images = square_images(1)
+    for d1 in range(10):
+        for d2 in range(10):
+            low, high = images[10 * d1 + d2]
+            lower_corner = koeppen_psi_exact(d1, 1) + lam * koeppen_psi_exact(d2, 1)
+            # d + 0.0888888 has no digit 9 after d: psi there is exact and below psi(d + delta_1)
+            upper_corner = koeppen_psi_exact(d1 * 10**6 + 888888, 7) + lam * koeppen_psi_exact(d2 * 10**6 + 888888, 7)
+            assert low <= lower_corner < upper_corner <= high
+
+
+def test_smallest_gap_is_negative_for_overlapping_intervals():
+    assert smallest_gap([(0, 2), (1, 3)]) == -1 and smallest_gap([(3, 4), (0, 1)]) == 2
+
+
 @pytest.mark.parametrize("call, message", [
+    (lambda: sprecher_lambda(3), "p"),
+    (lambda: square_images(1, inner="cubic"), "inner"),
+    (lambda: square_images(3), "digits"),
+    (lambda: rise_concentration(2, 0.0), "share"),
+    (lambda: smallest_gap([(0, 1)]), "intervals"),
     (lambda: koeppen_psi_exact(0, 2, n=1), "n"),
     (lambda: koeppen_psi_exact(0, 2, n=2, gamma=5), "gamma"),
     (lambda: koeppen_psi_exact(101, 2), "numerator"),

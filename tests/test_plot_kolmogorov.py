@@ -64,3 +64,14 @@ def test_psi_zoom_slider_changes_the_picture_at_both_ends():
     figure = interactive(plot.psi_zoom_picture, figsize=(4.0, 3.0), level=(0, 2, 1))
     pictures = [figure.render_png(50, level=level) for level in (0.0, 1.0, 2.0)]
     assert len(set(pictures)) == 3
+
+
+def test_square_images_picture_draws_twenty_squares_and_states_the_gap():
+    ax = plot.square_images_picture(None, "psi")
+    bars = [line for line in ax.lines if len(line.get_xdata()) == 2 and line.get_ydata()[0] == line.get_ydata()[1]]
+    assert len(bars) == 20 and "smallest gap" in ax.get_title()
+    assert bool(ax.get_xlabel()) and bool(ax.get_ylabel())
+
+
+def test_square_images_picture_says_when_the_squares_overlap():
+    assert "overlap" in plot.square_images_picture(None, "identity").get_title()

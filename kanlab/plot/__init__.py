@@ -5,8 +5,8 @@
 ``kanlab.plot.perceptron``     chapter 2: decision lines, Rosenblatt's rule, the voting age
 ``kanlab.plot.xor``            chapter 3: two lines for XOR, a network with its weights, input and hidden space
 ``kanlab.plot.mlp``            chapter 4: decision regions, every space of a network with its bent grid, training
-``kanlab.plot.approximation``  chapter 5: steps, bumps, N bumps and their error, error against width
-``kanlab.plot.kolmogorov``     chapter 6: hand-built representations as networks, Koeppen's psi and its zoom
+``kanlab.plot.approximation``  chapter 5: steps, bumps, N bumps and their error, ReLU hats, error against width
+``kanlab.plot.kolmogorov``     chapter 6: hand-built representations as networks, Koeppen's psi and its zoom, Sprecher's squares
 ``kanlab.plot.kan``            chapters 7-8: B-spline bases, training curves, a KAN with its edges beside an MLP,
                                grid extension and the scaling law, error against size, continual learning
 ``kanlab.plot.splines``        chapter 7: the spline editor (one coefficient moves the spline locally)
@@ -19,10 +19,12 @@ notebook cell stays one call long. The figures are also importable from ``kanlab
 e.g. ``kanlab.plot.network_diagram``.
 """
 
-from kanlab.plot.approximation import bump_approximation_picture, bump_errors_picture, bump_picture, error_against_width, sigmoid_step_picture
+from kanlab.plot.approximation import (bump_approximation_picture, bump_errors_picture, bump_picture, error_against_width,
+                                      hat_basis_picture, hat_errors_picture, hat_interpolation_picture,
+                                      sigmoid_step_picture)
 from kanlab.plot.kan import (continual_learning, error_against_parameters, grid_extension_curves, kan, mlp_versus_kan,
                              scaling_law, spline_basis, training_curves)
-from kanlab.plot.kolmogorov import koeppen_levels, psi_zoom_picture, representation_diagram
+from kanlab.plot.kolmogorov import koeppen_levels, psi_zoom_picture, representation_diagram, square_images_picture
 from kanlab.plot.mlp import (accuracy_comparison, decision_regions, loss_curve, space_limits, space_picture,
                              training_frame)
 from kanlab.plot.networks import activation_functions, heaviside_plot, network_diagram, neuron_response, perceptron_diagram

@@ -1,10 +1,11 @@
 """Chapter 6's figures: the Kolmogorov-Arnold representation. Hand-built representations drawn as
-networks of one-variable functions, and the inner function psi of Koeppen, whole and zoomed."""
+networks of one-variable functions, the inner function psi of Koeppen, whole and zoomed, and the
+images of Sprecher's squares that psi keeps apart."""
 
 import torch
 from matplotlib.patches import Circle
 
-from kanlab.kolmogorov import koeppen_psi, psi_zoom
+from kanlab.kolmogorov import koeppen_psi, psi_zoom, smallest_gap, square_images
 from kanlab.plot.style import LAYER_COLORS, axes_or_new, diagram_frame
 
 
@@ -117,4 +118,32 @@ def psi_zoom_picture(ax, level, x=0.7071, resolution=3):
     ax.set_ylabel("rise so far / rise over the window")
     ax.legend(loc="upper left", fontsize=8)
     ax.set_title(rf"zoom $10^{{{level}}}\times$: $\psi$ rises by {float(rise):.3g} over the window", fontsize=10)
+    return ax
+
+
+def square_images_picture(ax, inner="psi", first_digits=(0, 1)):
+    r"""Where :math:`\xi = \psi(x_1) + \lambda_2 \psi(x_2)` (or :math:`x_1 + \lambda_2 x_2` with
+    ``inner="identity"``) sends Sprecher's one-digit squares :math:`E(0.i) \times E(0.j)`.
+
+    One row per j (the digit of :math:`x_2`); each square is a bar over the interval of values it is
+    sent to, solid for the first digit of :math:`x_1` in ``first_digits``, dashed for the second.
+    Dotted vertical lines mark the ends of the bars: with :math:`\psi` no two bars share any
+    stretch of the axis; without it they overlap. The title states the smallest gap over all 100 squares.
+    """
+    ax = axes_or_new(ax, (6.0, 3.6))
+    images = square_images(1, inner=inner)
+    styles = ("-", "--")
+    for style, i in zip(styles, first_digits):
+        for j in range(10):
+            low, high = (float(v) for v in images[10 * i + j])
+            ax.plot([low, high], [j, j], style, color="#d62728" if inner == "psi" else "#1f77b4", linewidth=2.5,
+                    solid_capstyle="butt", label=f"$x_1$ in $E(0.{i})$" if j == 0 else None)
+            for end in (low, high):
+                ax.axvline(end, color="#bbbbbb", linestyle=":", linewidth=0.6)
+    gap = float(smallest_gap(images))
+    name = r"$\psi(x_1) + \lambda_2\psi(x_2)$" if inner == "psi" else r"$x_1 + \lambda_2 x_2$"
+    verdict = f"smallest gap {gap:.1e}" if gap > 0 else "the squares overlap"
+    ax.set(xlim=(-0.005, 0.2), ylim=(-0.7, 9.7), yticks=range(10), yticklabels=[f"E(0.{j})" for j in range(10)],
+           xlabel=f"value of {name}", ylabel="$x_2$ in", title=f"{name}: 100 squares, {verdict}")
+    ax.legend(loc="lower right", fontsize=8)
     return ax
