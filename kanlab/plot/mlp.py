@@ -11,7 +11,7 @@ from matplotlib.patches import Circle
 from kanlab.mlp import MLP, accuracy, backprop_trace, classification_loss
 from kanlab.plot.perceptron import _line_segment
 from kanlab.plot.style import CLASS_COLORS, LAYER_COLORS, diagram_frame
-from kanlab.plot.xor import UNIT_COLORS, _shade, _unit_line
+from kanlab.plot.xor import CLASS_MARKERS, UNIT_COLORS, UNIT_DASHES, _shade, _unit_line
 
 # The box of the input plane that the figures show and whose grid they carry into the hidden spaces:
 # it holds every point of kanlab.data.two_moons with its default noise.
@@ -31,11 +31,11 @@ def _dtype_of(model):
 
 
 def _points(ax, X, y, size=14):
-    """The data, coloured by class (blue 0, orange 1)."""
+    """The data, coloured and shaped by class (blue circles 0, orange squares 1)."""
     for value in (0.0, 1.0):
         chosen = X[y == value]
-        ax.scatter(chosen[:, 0], chosen[:, 1], s=size, color=CLASS_COLORS[value], edgecolor="black", linewidth=0.4,
-                   zorder=4, label=f"class {int(value)}")
+        ax.scatter(chosen[:, 0], chosen[:, 1], s=size, color=CLASS_COLORS[value], marker=CLASS_MARKERS[value],
+                   edgecolor="black", linewidth=0.4, zorder=4, label=f"class {int(value)}")
 
 
 def _check_model(model, caller):
@@ -142,7 +142,7 @@ def space_picture(model, X, y, space, ax=None, box=MOONS_BOX, limits=None, title
         for j in range(following.out_features):
             w, b = following.weight[j].tolist(), float(following.bias[j].detach())
             _unit_line(ax, w, b, UNIT_COLORS[j % len(UNIT_COLORS)], f"line of unit {j + 1}, layer {space + 1}",
-                       xlim, ylim)
+                       xlim, ylim, linestyle=UNIT_DASHES[j % len(UNIT_DASHES)])
     name = "input space" if space == 0 else f"hidden space {space}"
     axis = ("x", "") if space == 0 else ("h", f"^{{({space})}}")
     ax.set(xlim=xlim, ylim=ylim, title=title or name, xlabel=f"${axis[0]}_1{axis[1]}$",
@@ -204,7 +204,7 @@ def loss_curve(history, ax=None, title="Training: loss and accuracy, epoch by ep
     ax.set(xlabel="epoch", ylabel="cross-entropy loss (log scale)", title=title)
     ax.grid(alpha=0.3)
     right = ax.twinx()
-    right.plot(epochs, history.accuracy, color=CLASS_COLORS[1.0], linewidth=2, label="training accuracy")
+    right.plot(epochs, history.accuracy, color=CLASS_COLORS[1.0], linewidth=2, linestyle="--", label="training accuracy")
     right.set(ylabel="training accuracy", ylim=(0.4, 1.02))
     lines = ax.get_lines() + right.get_lines()
     ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize=8)
