@@ -216,7 +216,7 @@ def accuracy_comparison(results, ax=None, baseline=None, title="Test accuracy on
 
     Args:
         results: ``{label: [accuracy of each run]}``, drawn top to bottom in this order.
-        baseline: if given, a dotted vertical line at this accuracy (e.g. the best line's).
+        baseline: if given, a dotted vertical line at this accuracy (e.g. a single neuron's).
 
     Returns:
         The Axes.
@@ -232,7 +232,7 @@ def accuracy_comparison(results, ax=None, baseline=None, title="Test accuracy on
     bars = ax.barh(labels, means, xerr=[low, high], color=CLASS_COLORS[0.0], capsize=3, ecolor="black")
     ax.bar_label(bars, labels=[f"{mean:.1%}" for mean in means], padding=12, fontsize=8)
     if baseline is not None:
-        ax.axvline(baseline, color="black", linestyle=":", linewidth=1.2, label=f"best line:\n{baseline:.1%}")
+        ax.axvline(baseline, color="black", linestyle=":", linewidth=1.2, label=f"one neuron (a line):\n{baseline:.1%}")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.invert_yaxis()
     ax.set(xlim=(0.5, 1.08), xlabel="test accuracy (bar: mean; whisker: worst to best run)", ylabel="network",
