@@ -76,9 +76,9 @@ def test_space_picture_draws_the_next_layers_lines_where_their_scores_are_zero()
     X, y = moons_like()
     model = two_by_two()
     ax = plot.space_picture(model, X, y, 1)
-    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
-    assert len(dashed) == 2
-    for line, weight in zip(dashed, model.layers[1].weight.tolist()):
+    units = [line for line in ax.lines if line.get_label().startswith("line of unit")]
+    assert len(units) == 2
+    for line, weight in zip(units, model.layers[1].weight.tolist()):
         for h1, h2 in zip(*line.get_data()):
             assert weight[0] * h1 + weight[1] * h2 == pytest.approx(0.0, abs=1e-9)
 

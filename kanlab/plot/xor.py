@@ -22,7 +22,7 @@ _SQUARE = ((0.0, 1.0), (0.0, 1.0))
 # Each class has a shape as well as a colour, so that the figures read without colour.
 CLASS_MARKERS = {0.0: "o", 1.0: "s"}
 # Each unit's line has its own dash pattern as well as its colour.
-UNIT_DASHES = ("--", (0, (1, 1.5)), "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (3, 3)), (0, (1, 3)), (0, (8, 2)), (0, (2, 1)))
+UNIT_DASHES = ("--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (3, 3)), (0, (1, 3)), (0, (8, 2)), (0, (2, 1)))
 
 
 def _dtype_of(model):
