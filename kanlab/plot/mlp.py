@@ -284,21 +284,20 @@ def backprop_graph(model, x, y, ax=None, title=None, activation_name=None):
     (dW1, _), (dW2, _) = trace.gradients
     box = dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none")
 
-    def edge(tail, head, symbol, weight, gradient):
-        color = "#1f77b4" if weight >= 0 else "#d62728"
+    def edge(tail, head, symbol, weight, gradient, along):
         ax.plot([tail[0], head[0]], [tail[1], head[1]], color="#888888", linewidth=1.2, zorder=1)
-        # Labels halfway along a level edge, near the tail of a slanted one, so that crossing edges keep theirs apart.
-        along = 0.5 if tail[1] == head[1] else 0.24
         px, py = tail[0] + along * (head[0] - tail[0]), tail[1] + along * (head[1] - tail[1])
-        ax.text(px, py + 0.1, f"{symbol} = {weight:.3g}", ha="center", va="bottom", fontsize=8.5, color=color,
+        ax.text(px, py + 0.1, f"{symbol} = {weight:.3g}", ha="center", va="bottom", fontsize=8.5, color="black",
                 bbox=box, zorder=3)
         ax.text(px, py - 0.1, f"\u2202\u2113/\u2202{symbol} = {gradient:.3g}", ha="center", va="top", fontsize=8.5,
                 color=red, bbox=box, zorder=3)
 
     for j, head in enumerate(hidden):
         for i, tail in enumerate(inputs):
-            edge(tail, head, f"$w_{{{j + 1}{i + 1}}}$", float(first[j, i]), float(dW1[j, i]))
-        edge(head, score, f"$v_{j + 1}$", float(last[0, j]), float(dW2[0, j]))
+            # Halfway along a level edge, near the tail of a slanted one, so that crossing edges keep their labels apart.
+            edge(tail, head, f"$w_{{{j + 1}{i + 1}}}$", float(first[j, i]), float(dW1[j, i]),
+                 0.5 if tail[1] == head[1] else 0.24)
+        edge(head, score, f"$v_{j + 1}$", float(last[0, j]), float(dW2[0, j]), 0.5)
     ax.plot([score[0], prob[0] + 1.6], [0, 0], color="#888888", linewidth=1.2, zorder=1)
 
     def node(position, text, below, kind):
