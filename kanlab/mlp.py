@@ -1,9 +1,9 @@
 r"""Multi-layer perceptrons: the networks of chapters 3 to 5, and how their weights are learned.
 
 An MLP with widths ``[n_0, n_1, ..., n_L]`` maps x in R^{n_0} through L affine layers, with a fixed
-activation sigma between them and none after the last:
+activation phi between them and none after the last:
 
-    h_0 = x,    h_l = sigma(W_l h_{l-1} + b_l)  (l = 1, ..., L - 1),    y = W_L h_{L-1} + b_L.
+    h_0 = x,    h_l = phi(W_l h_{l-1} + b_l)  (l = 1, ..., L - 1),    y = W_L h_{L-1} + b_L.
 
 Each h_l is a point of the l-th hidden space (`MLP.hidden_spaces`). For classification the output
 is a score (a logit): one output means "class 1 when the score is positive", several outputs mean
@@ -21,7 +21,8 @@ import torch
 from torch import Tensor, nn
 
 __all__ = ["ACTIVATIONS", "ACTIVATION_DERIVATIVES", "MLP", "ClassifierHistory", "train_classifier", "predict",
-           "accuracy", "parameter_count", "dead_units", "train_seeds", "collapsed_affine_map", "backpropagate"]
+           "accuracy", "parameter_count", "dead_units", "dead_at_start_probability", "train_seeds",
+           "collapsed_affine_map", "BackpropTrace", "backprop_trace", "backpropagate"]
 
 ACTIVATIONS = {
     "relu": torch.relu,
@@ -30,7 +31,7 @@ ACTIVATIONS = {
     "identity": lambda z: z,
 }
 
-# sigma'(z), written out for `backpropagate` (autograd does not need them).
+# phi'(z), the derivative of each activation, written out for `backpropagate` (autograd does not need them).
 ACTIVATION_DERIVATIVES = {
     "relu": lambda z: (z > 0).to(z.dtype),
     "tanh": lambda z: 1 - torch.tanh(z) ** 2,
@@ -40,11 +41,11 @@ ACTIVATION_DERIVATIVES = {
 
 
 class MLP(nn.Module):
-    r"""A multi-layer perceptron, ``y = W_L sigma(... sigma(W_1 x + b_1) ...) + b_L``.
+    r"""A multi-layer perceptron, ``y = W_L phi(... phi(W_1 x + b_1) ...) + b_L``.
 
     Args:
         widths: ``[in_features, hidden_1, ..., out_features]``, at least two whole numbers >= 1.
-        activation: the activation sigma between layers: ``"relu"``, ``"tanh"``, ``"sigmoid"``
+        activation: the activation phi between layers: ``"relu"``, ``"tanh"``, ``"sigmoid"``
             or ``"identity"`` (no activation: the whole network is then one affine map).
         seed: seeds the local generator that draws the initial weights (the global RNG is untouched).
         device, dtype: of the parameters (default: the CPU and ``torch.get_default_dtype()``).
@@ -283,6 +284,28 @@ def dead_units(model: MLP, x: Tensor) -> list[Tensor]:
         return [(h == 0).all(dim=0) for h in model.hidden_spaces(x)]
 
 
+def dead_at_start_probability(x: Tensor, samples: int = 100_000, seed: int = 0) -> float:
+    r"""The chance that a freshly drawn ReLU unit reading x is dead on every row of x, by sampling.
+
+    A unit z = w . x + b is dead on x when max_n (w . x_n + b) <= 0: every input lies on the
+    inactive side of its line. `MLP` draws w and b from one uniform U(-a, a), a = 1/sqrt(fan_in),
+    and the event does not depend on a, so this draws ``samples`` units from U(-1, 1) and returns
+    the fraction that is dead. For XOR's four corners the exact value is 13/48.
+
+    Args:
+        x: (N, in_features) inputs, N >= 1; samples: how many units to draw; seed: of their generator.
+    """
+    if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[0] == 0 or not x.is_floating_point():
+        got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"x must be a floating tensor of shape (N, in_features) with N >= 1, got {got}")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
+    generator = torch.Generator().manual_seed(seed)
+    units = 2 * torch.rand(samples, x.shape[1] + 1, generator=generator, dtype=torch.float64) - 1  # rows: (w, b)
+    z = units[:, :-1] @ x.to(torch.float64).T + units[:, -1:]  # (samples, N)
+    return float((z.max(dim=1).values <= 0).double().mean())
+
+
 def train_seeds(
     widths: Sequence[int],
     seeds: Sequence[int],
@@ -348,7 +371,7 @@ def train_seeds(
 def collapsed_affine_map(model: MLP) -> tuple[Tensor, Tensor]:
     r"""The one affine map ``y = W x + b`` that an MLP without activation is.
 
-    With sigma the identity, ``W_L (... (W_1 x + b_1) ...) + b_L = W x + b`` where
+    With phi the identity, ``W_L (... (W_1 x + b_1) ...) + b_L = W x + b`` where
     ``W = W_L ... W_1`` and ``b = W_L (... (W_2 b_1 + b_2) ...) + b_L``: however many layers,
     a stack of affine maps draws no more than one of them.
 
@@ -365,23 +388,42 @@ def collapsed_affine_map(model: MLP) -> tuple[Tensor, Tensor]:
     return weight, bias
 
 
-def backpropagate(model: MLP, x: Tensor, y: Tensor) -> list[tuple[Tensor, Tensor]]:
-    r"""The gradient of `classification_loss` (one output, binary cross-entropy) by the chain rule, written out.
+@dataclass
+class BackpropTrace:
+    """Every number of one forward and one backward pass, layer by layer (rows: the N inputs).
 
-    Forward, keep every pre-activation z_l = W_l h_{l-1} + b_l (rows: the N inputs). Backward, start
-    from the output's error and walk the layers from the last to the first:
+    ``inputs[l]`` is h_l, what layer l + 1 reads (``inputs[0]`` is x); ``pre_activations[l]`` is
+    z_{l+1} = W_{l+1} h_l + b_{l+1}; ``deltas[l]`` is dL/dz_{l+1}; ``input_gradients[l]`` is dL/dh_l;
+    ``gradients[l]`` is (dL/dW_{l+1}, dL/db_{l+1}); ``loss`` is L.
+    """
 
-        delta_L = (s(z_L) - y) / N,                  s the sigmoid: dL/dz_L;
-        dL/dW_l = delta_l^T h_{l-1},  dL/db_l = sum over rows of delta_l;
-        delta_{l-1} = (delta_l W_l) * sigma'(z_{l-1})  (elementwise): dL/dz_{l-1}.
+    inputs: list
+    pre_activations: list
+    deltas: list
+    input_gradients: list
+    gradients: list
+    loss: float
 
-    This is what ``loss.backward()`` computes; it is here to be read and checked against it.
+
+def backprop_trace(model: MLP, x: Tensor, y: Tensor) -> BackpropTrace:
+    r"""One forward and one backward pass of `classification_loss` (one output), every number kept.
+
+    Forward, keep every pre-activation z_l = W_l h_{l-1} + b_l and h_l = phi(z_l), with phi the layer
+    activation. Backward, start from the output's error and walk the layers from the last to the first:
+
+        delta_L = (s(z_L) - y) / N,                  s the logistic sigmoid: dL/dz_L;
+        dL/dh_{l-1} = delta_l W_l;
+        delta_{l-1} = dL/dh_{l-1} * phi'(z_{l-1})    (elementwise): dL/dz_{l-1};
+        dL/dW_l = delta_l^T h_{l-1},  dL/db_l = sum over rows of delta_l.
+
+    For one input (N = 1) the deltas are the sensitivities of that input's loss: how much it changes
+    per unit nudge of each z.
 
     Args:
         model: an MLP with one output; x: (N, in_features); y: (N,) classes 0/1.
 
     Returns:
-        ``[(dL/dW_1, dL/db_1), ..., (dL/dW_L, dL/db_L)]``, each the shape of its weight and bias.
+        a `BackpropTrace`.
     """
     if not isinstance(model, MLP) or model.out_features != 1:
         got = model.widths if isinstance(model, MLP) else type(model).__name__
@@ -390,18 +432,39 @@ def backpropagate(model: MLP, x: Tensor, y: Tensor) -> list[tuple[Tensor, Tensor
     if not isinstance(y, Tensor) or y.shape != (x.shape[0],):
         shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
         raise ValueError(f"y must be a tensor of shape ({x.shape[0]},), one class per row of x, got {shape}")
-    sigma, derivative = ACTIVATIONS[model.activation], ACTIVATION_DERIVATIVES[model.activation]
+    phi, derivative = ACTIVATIONS[model.activation], ACTIVATION_DERIVATIVES[model.activation]
+    n_layers = len(model.layers)
     with torch.no_grad():
-        inputs, pre_activations, h = [], [], x  # inputs[l]: h_{l-1} (N, n_{l-1}); pre_activations[l]: z_l (N, n_l)
+        inputs, pre_activations, h = [], [], x  # inputs[l]: h_l (N, n_l); pre_activations[l]: z_{l+1}
         for index, linear in enumerate(model.layers):
             inputs.append(h)
             z = linear(h)
             pre_activations.append(z)
-            h = sigma(z) if index < len(model.layers) - 1 else z
+            h = phi(z) if index < n_layers - 1 else z
+        loss = float(classification_loss(pre_activations[-1], y))
         delta = (torch.sigmoid(pre_activations[-1]) - y.to(x.dtype)[:, None]) / x.shape[0]  # (N, 1)
-        gradients = []
-        for index in reversed(range(len(model.layers))):
-            gradients.append((delta.T @ inputs[index], delta.sum(dim=0)))
+        deltas, input_gradients, gradients = [None] * n_layers, [None] * n_layers, [None] * n_layers
+        for index in reversed(range(n_layers)):
+            deltas[index] = delta
+            gradients[index] = (delta.T @ inputs[index], delta.sum(dim=0))
+            input_gradients[index] = delta @ model.layers[index].weight
             if index > 0:
-                delta = (delta @ model.layers[index].weight) * derivative(pre_activations[index - 1])
-    return gradients[::-1]
+                delta = input_gradients[index] * derivative(pre_activations[index - 1])
+    return BackpropTrace(inputs, pre_activations, deltas, input_gradients, gradients, loss)
+
+
+def backpropagate(model: MLP, x: Tensor, y: Tensor) -> list[tuple[Tensor, Tensor]]:
+    r"""The gradient of `classification_loss` (one output, binary cross-entropy) by the chain rule, written out.
+
+    The backward pass of `backprop_trace`: delta_L = (s(z_L) - y) / N with s the logistic sigmoid,
+    delta_{l-1} = (delta_l W_l) * phi'(z_{l-1}) with phi the layer activation, dL/dW_l = delta_l^T h_{l-1},
+    dL/db_l = sum over rows of delta_l. This is what ``loss.backward()`` computes; it is here to be read
+    and checked against it.
+
+    Args:
+        model: an MLP with one output; x: (N, in_features); y: (N,) classes 0/1.
+
+    Returns:
+        ``[(dL/dW_1, dL/db_1), ..., (dL/dW_L, dL/db_L)]``, each the shape of its weight and bias.
+    """
+    return backprop_trace(model, x, y).gradients

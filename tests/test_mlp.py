@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from kanlab.data import logic_gate
-from kanlab.mlp import (MLP, accuracy, backpropagate, classification_loss, collapsed_affine_map, dead_units,
+from kanlab.mlp import (MLP, accuracy, backprop_trace, backpropagate, classification_loss, collapsed_affine_map,
+                        dead_at_start_probability, dead_units,
                         parameter_count, predict, train_classifier, train_seeds)
 
 
@@ -195,3 +196,54 @@ def test_backpropagate_gives_autograds_gradient(activation):
 def test_backpropagate_refuses_a_network_with_several_outputs():
     with pytest.raises(ValueError, match="one output"):
         backpropagate(MLP([2, 2, 3]), torch.zeros(1, 2), torch.zeros(1))
+
+
+def test_backprop_trace_keeps_autograds_derivative_of_every_pre_activation_and_hidden_point():
+    model = MLP([2, 3, 2, 1], activation="tanh", seed=1, dtype=torch.float64)
+    x = torch.tensor([[0.3, -1.2], [1.5, 0.4], [-0.7, 0.9]], dtype=torch.float64)
+    y = torch.tensor([0.0, 1.0, 1.0], dtype=torch.float64)
+    h, zs, hs = x, [], [x.clone().requires_grad_()]
+    h = hs[0]
+    for index, linear in enumerate(model.layers):
+        z = linear(h)
+        z.retain_grad()
+        zs.append(z)
+        h = torch.tanh(z) if index < len(model.layers) - 1 else z
+        if index < len(model.layers) - 1:
+            h.retain_grad()
+            hs.append(h)
+    loss = classification_loss(zs[-1], y)
+    loss.backward()
+    trace = backprop_trace(model, x, y)
+    assert trace.loss == pytest.approx(loss.item(), abs=1e-14)
+    for delta, z in zip(trace.deltas, zs):
+        assert torch.allclose(delta, z.grad, atol=1e-14)
+    for input_gradient, hidden in zip(trace.input_gradients, hs):
+        assert torch.allclose(input_gradient, hidden.grad, atol=1e-14)
+
+
+def test_a_relu_unit_that_is_off_on_an_input_passes_no_derivative_back_from_it():
+    model = MLP.from_weights([[[1.0, 1.0], [1.0, 1.0]], [[1.0, -3.0]]], [[-0.5, -1.5], [-0.25]], dtype=torch.float64)
+    trace = backprop_trace(model, torch.tensor([[0.0, 0.0]], dtype=torch.float64), torch.tensor([0.0], dtype=torch.float64))
+    assert trace.deltas[0].tolist() == [[0.0, 0.0]] and trace.gradients[0][0].abs().max() == 0
+    assert trace.input_gradients[1].abs().min() > 0  # the units are asked, but being off they pass nothing on
+
+
+def test_dead_at_start_probability_on_the_xor_corners_is_thirteen_forty_eighths():
+    x = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    assert dead_at_start_probability(x, samples=200_000) == pytest.approx(13 / 48, abs=0.004)
+
+
+def test_dead_at_start_probability_of_one_input_at_the_origin_is_the_chance_of_a_negative_bias():
+    assert dead_at_start_probability(torch.zeros(1, 3), samples=100_000) == pytest.approx(0.5, abs=0.005)
+
+
+def test_dead_at_start_probability_matches_the_fraction_of_dead_units_in_freshly_drawn_networks():
+    x = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
+    dead = torch.cat([dead_units(MLP([2, 50, 1], seed=seed, dtype=torch.float64), x)[0] for seed in range(40)])
+    assert float(dead.double().mean()) == pytest.approx(dead_at_start_probability(x), abs=0.03)
+
+
+def test_dead_at_start_probability_refuses_an_empty_input():
+    with pytest.raises(ValueError, match="x must be"):
+        dead_at_start_probability(torch.zeros(0, 2))

@@ -76,9 +76,9 @@ def test_space_picture_draws_the_next_layers_lines_where_their_scores_are_zero()
     X, y = moons_like()
     model = two_by_two()
     ax = plot.space_picture(model, X, y, 1)
-    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
-    assert len(dashed) == 2
-    for line, weight in zip(dashed, model.layers[1].weight.tolist()):
+    units = [line for line in ax.lines if line.get_label().startswith("line of unit")]
+    assert len(units) == 2
+    for line, weight in zip(units, model.layers[1].weight.tolist()):
         for h1, h2 in zip(*line.get_data()):
             assert weight[0] * h1 + weight[1] * h2 == pytest.approx(0.0, abs=1e-9)
 
@@ -139,3 +139,39 @@ def test_accuracy_comparison_refuses_a_label_without_runs():
 def test_accuracy_comparison_draws_runs_of_equal_accuracy_without_a_whisker():
     ax = plot.accuracy_comparison({"linear": [0.886] * 10})
     assert ax.patches[0].get_width() == pytest.approx(0.886)
+
+
+def hand_built_xor(dtype=torch.float64):
+    return MLP.from_weights([[[1.0, 1.0], [1.0, 1.0]], [[1.0, -3.0]]], [[-0.5, -1.5], [-0.25]], dtype=dtype)
+
+
+def texts(ax):
+    return [text.get_text() for text in ax.texts]
+
+
+def test_backprop_graph_writes_each_edges_weight_and_its_derivative_from_the_trace():
+    from kanlab.mlp import backprop_trace
+    model, x = hand_built_xor(), torch.tensor([1.0, 1.0], dtype=torch.float64)
+    ax = plot.backprop_graph(model, x, 0)
+    trace = backprop_trace(model, x[None], torch.zeros(1, dtype=torch.float64))
+    written = texts(ax)
+    assert "$v_{2}$ = -3" in written or "$v_2$ = -3" in written
+    assert f"\u2202\u2113/\u2202$v_2$ = {float(trace.gradients[1][0][0, 1]):.3g}" in written
+    assert f"\u2202\u2113/\u2202$w_{{21}}$ = {float(trace.gradients[0][0][1, 0]):.3g}" in written
+    assert f"\u2113 = {trace.loss:.3g}" in written
+
+
+def test_backprop_graph_writes_the_outputs_error_p_minus_y():
+    ax = plot.backprop_graph(hand_built_xor(), torch.tensor([1.0, 1.0], dtype=torch.float64), 0)
+    p = float(torch.sigmoid(torch.tensor(-0.25, dtype=torch.float64)))
+    assert any(text.endswith(f"= {p:.3g}") and "p \u2212 y" in text for text in texts(ax))
+
+
+def test_backprop_graph_refuses_a_network_with_two_hidden_layers():
+    with pytest.raises(ValueError, match="widths"):
+        plot.backprop_graph(MLP([2, 2, 2, 1]), torch.zeros(2), 0)
+
+
+def test_backprop_graph_refuses_a_class_other_than_0_or_1():
+    with pytest.raises(ValueError, match="y must be 0 or 1"):
+        plot.backprop_graph(hand_built_xor(), torch.zeros(2, dtype=torch.float64), 2)

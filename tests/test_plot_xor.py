@@ -60,9 +60,9 @@ def test_network_with_weights_refuses_a_layer_too_wide_to_label():
 
 def test_hidden_unit_lines_draws_one_line_per_unit_and_counts_the_right_answers():
     ax = plot.hidden_unit_lines(hand_built_xor())
-    dashed = [line for line in ax.lines if line.get_linestyle() == "--" and len(line.get_xdata()) == 2]
-    assert len(dashed) == 2
-    for line, bias in zip(dashed, (-0.5, -1.5)):
+    units = [line for line in ax.lines if line.get_label().startswith("unit") and len(line.get_xdata()) == 2]
+    assert len(units) == 2
+    for line, bias in zip(units, (-0.5, -1.5)):
         x1, x2 = line.get_data()
         assert x1[0] + x2[0] + bias == pytest.approx(0.0, abs=1e-9)
     assert ax.get_title() == "input space: 4/4 right"
@@ -134,3 +134,30 @@ def test_seed_loss_curves_draws_one_curve_per_run_beside_the_level_ln_2():
     assert [list(line.get_ydata()) for line in curves] == [[0.7, 0.5, 0.2], [0.7, 0.69, 0.69]]
     levels = [line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == ":"]
     assert levels == pytest.approx([math.log(2), math.log(2) / 2])
+
+
+def test_the_two_targets_differ_in_shape_as_well_as_colour():
+    ax = plot.hidden_unit_lines(hand_built_xor())
+    shapes = {collection.get_label(): collection.get_paths()[0].vertices.round(3).tobytes()
+              for collection in ax.collections
+              if isinstance(collection, PathCollection) and collection.get_label().startswith("target")}
+    assert set(shapes) == {"target 0", "target 1"} and shapes["target 0"] != shapes["target 1"]
+
+
+def test_the_units_lines_differ_in_dash_pattern_as_well_as_colour():
+    ax = plot.hidden_unit_lines(hand_built_xor())
+    units = [line for line in ax.lines if line.get_label().startswith("unit")]
+    assert len(units) == 2 and units[0].get_linestyle() != units[1].get_linestyle()
+
+
+def test_seed_outcomes_hatches_every_failure_differently():
+    counts = {2: {"solved": 1, "a": 2, "b": 3}, 8: {"solved": 5, "a": 1, "b": 0}}
+    ax = plot.seed_outcomes(counts)
+    hatches = {container.get_label(): container.patches[0].get_hatch() for container in ax.containers}
+    assert hatches["a"] and hatches["b"] and hatches["a"] != hatches["b"]
+
+
+def test_seed_loss_curves_differ_in_line_style():
+    ax = plot.seed_loss_curves({"one": ClassifierHistory(loss=[0.7, 0.5]), "two": ClassifierHistory(loss=[0.7, 0.6])})
+    curves = [line for line in ax.lines if line.get_label() in ("one", "two")]
+    assert curves[0].get_linestyle() != curves[1].get_linestyle()

@@ -25,7 +25,7 @@ from kanlab.plot.approximation import (bump_approximation_picture, bump_errors_p
 from kanlab.plot.kan import (continual_learning, error_against_parameters, grid_extension_curves, kan, mlp_versus_kan,
                              scaling_law, spline_basis, training_curves)
 from kanlab.plot.kolmogorov import koeppen_levels, psi_zoom_picture, representation_diagram, square_images_picture
-from kanlab.plot.mlp import (accuracy_comparison, decision_regions, loss_curve, space_limits, space_picture,
+from kanlab.plot.mlp import (accuracy_comparison, backprop_graph, decision_regions, loss_curve, space_limits, space_picture,
                              training_frame)
 from kanlab.plot.networks import activation_functions, heaviside_plot, network_diagram, neuron_response, perceptron_diagram
 from kanlab.plot.symbolic import candidate_ranking, edge_candidates, edge_explorer, kans_side_by_side, mlp_weights

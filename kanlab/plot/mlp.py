@@ -6,10 +6,12 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.collections import LineCollection
 
-from kanlab.mlp import MLP, accuracy, classification_loss
+from matplotlib.patches import Circle
+
+from kanlab.mlp import MLP, accuracy, backprop_trace, classification_loss
 from kanlab.plot.perceptron import _line_segment
-from kanlab.plot.style import CLASS_COLORS
-from kanlab.plot.xor import UNIT_COLORS, _shade, _unit_line
+from kanlab.plot.style import CLASS_COLORS, LAYER_COLORS, diagram_frame
+from kanlab.plot.xor import CLASS_MARKERS, UNIT_COLORS, UNIT_DASHES, _shade, _unit_line
 
 # The box of the input plane that the figures show and whose grid they carry into the hidden spaces:
 # it holds every point of kanlab.data.two_moons with its default noise.
@@ -29,11 +31,11 @@ def _dtype_of(model):
 
 
 def _points(ax, X, y, size=14):
-    """The data, coloured by class (blue 0, orange 1)."""
+    """The data, coloured and shaped by class (blue circles 0, orange squares 1)."""
     for value in (0.0, 1.0):
         chosen = X[y == value]
-        ax.scatter(chosen[:, 0], chosen[:, 1], s=size, color=CLASS_COLORS[value], edgecolor="black", linewidth=0.4,
-                   zorder=4, label=f"class {int(value)}")
+        ax.scatter(chosen[:, 0], chosen[:, 1], s=size, color=CLASS_COLORS[value], marker=CLASS_MARKERS[value],
+                   edgecolor="black", linewidth=0.4, zorder=4, label=f"class {int(value)}")
 
 
 def _check_model(model, caller):
@@ -140,7 +142,7 @@ def space_picture(model, X, y, space, ax=None, box=MOONS_BOX, limits=None, title
         for j in range(following.out_features):
             w, b = following.weight[j].tolist(), float(following.bias[j].detach())
             _unit_line(ax, w, b, UNIT_COLORS[j % len(UNIT_COLORS)], f"line of unit {j + 1}, layer {space + 1}",
-                       xlim, ylim)
+                       xlim, ylim, linestyle=UNIT_DASHES[j % len(UNIT_DASHES)])
     name = "input space" if space == 0 else f"hidden space {space}"
     axis = ("x", "") if space == 0 else ("h", f"^{{({space})}}")
     ax.set(xlim=xlim, ylim=ylim, title=title or name, xlabel=f"${axis[0]}_1{axis[1]}$",
@@ -202,7 +204,7 @@ def loss_curve(history, ax=None, title="Training: loss and accuracy, epoch by ep
     ax.set(xlabel="epoch", ylabel="cross-entropy loss (log scale)", title=title)
     ax.grid(alpha=0.3)
     right = ax.twinx()
-    right.plot(epochs, history.accuracy, color=CLASS_COLORS[1.0], linewidth=2, label="training accuracy")
+    right.plot(epochs, history.accuracy, color=CLASS_COLORS[1.0], linewidth=2, linestyle="--", label="training accuracy")
     right.set(ylabel="training accuracy", ylim=(0.4, 1.02))
     lines = ax.get_lines() + right.get_lines()
     ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize=8)
@@ -214,7 +216,7 @@ def accuracy_comparison(results, ax=None, baseline=None, title="Test accuracy on
 
     Args:
         results: ``{label: [accuracy of each run]}``, drawn top to bottom in this order.
-        baseline: if given, a dotted vertical line at this accuracy (e.g. the best line's).
+        baseline: if given, a dotted vertical line at this accuracy (e.g. a single neuron's).
 
     Returns:
         The Axes.
@@ -230,9 +232,102 @@ def accuracy_comparison(results, ax=None, baseline=None, title="Test accuracy on
     bars = ax.barh(labels, means, xerr=[low, high], color=CLASS_COLORS[0.0], capsize=3, ecolor="black")
     ax.bar_label(bars, labels=[f"{mean:.1%}" for mean in means], padding=12, fontsize=8)
     if baseline is not None:
-        ax.axvline(baseline, color="black", linestyle=":", linewidth=1.2, label=f"best line:\n{baseline:.1%}")
+        ax.axvline(baseline, color="black", linestyle=":", linewidth=1.2, label=f"one neuron (a line):\n{baseline:.1%}")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.invert_yaxis()
     ax.set(xlim=(0.5, 1.08), xlabel="test accuracy (bar: mean; whisker: worst to best run)", ylabel="network",
            title=title)
     return ax
+
+
+def backprop_graph(model, x, y, ax=None, title=None, activation_name=None):
+    r"""The computational graph of a [n_in, n, 1] MLP on one input, with every number of one backward pass.
+
+    Forward (black, inside and above each node): x, each hidden unit's z_j and h_j = phi(z_j), the score
+    z, p = s(z) (the logistic sigmoid) and the loss l of this input. Backward (dark red, below each node,
+    each number named by what it differentiates): dl/dz = p - y at the output, dl/dh_j = v_j dl/dz and
+    dl/dz_j = dl/dh_j phi'(z_j) at each hidden unit (which is also dl/db_j), and on every edge its weight
+    (w_ji from input i to unit j, v_j from unit j to the output) and dl/dw (the backward number at its head times the forward number at its tail).
+    The numbers are those of :func:`kanlab.mlp.backprop_trace` for this one input.
+
+    Args:
+        model: a :class:`kanlab.mlp.MLP` with widths [n_in, n, 1], n_in and n at most 4.
+        x: one input, shape (n_in,) or (1, n_in); y: its class, 0 or 1.
+        activation_name: written in the hidden nodes (default: the model's activation, e.g. ReLU).
+
+    Returns:
+        The Axes.
+    """
+    if not isinstance(model, MLP) or len(model.widths) != 3 or model.out_features != 1 or max(model.widths) > 4:
+        got = model.widths if isinstance(model, MLP) else type(model).__name__
+        raise ValueError(f"backprop_graph: model must be an MLP with widths [n_in, n, 1], n_in, n <= 4, got {got}")
+    dtype = _dtype_of(model)
+    x = torch.as_tensor(x, dtype=dtype).reshape(1, -1)
+    target = torch.as_tensor([float(y)], dtype=dtype)
+    if float(target) not in (0.0, 1.0):
+        raise ValueError(f"backprop_graph: y must be 0 or 1, got {y!r}")
+    trace = backprop_trace(model, x, target)
+    name = activation_name or {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid", "identity": "id"}[model.activation]
+    n_in, n_hidden = model.widths[0], model.widths[1]
+    ax = _axes_or_new(ax, (11.0, 1.2 + 1.9 * max(n_in, n_hidden)))
+    red, gap = "#a50f15", 1.9
+
+    def column(count):
+        return [gap * ((count - 1) / 2 - i) for i in range(count)]
+
+    inputs = [(0.0, yy) for yy in column(n_in)]
+    hidden = [(4.2, yy) for yy in column(n_hidden)]
+    score, prob = (8.4, 0.0), (10.6, 0.0)
+    first, last = (linear.weight.detach() for linear in model.layers)
+    z_hidden, h_hidden = trace.pre_activations[0][0], trace.inputs[1][0]
+    delta_hidden, dl_dh = trace.deltas[0][0], trace.input_gradients[1][0]
+    (dW1, _), (dW2, _) = trace.gradients
+    box = dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none")
+
+    def edge(tail, head, symbol, weight, gradient, along):
+        ax.plot([tail[0], head[0]], [tail[1], head[1]], color="#888888", linewidth=1.2, zorder=1)
+        px, py = tail[0] + along * (head[0] - tail[0]), tail[1] + along * (head[1] - tail[1])
+        ax.text(px, py + 0.1, f"{symbol} = {weight:.3g}", ha="center", va="bottom", fontsize=8.5, color="black",
+                bbox=box, zorder=3)
+        ax.text(px, py - 0.1, f"\u2202\u2113/\u2202{symbol} = {gradient:.3g}", ha="center", va="top", fontsize=8.5,
+                color=red, bbox=box, zorder=3)
+
+    for j, head in enumerate(hidden):
+        for i, tail in enumerate(inputs):
+            # Halfway along a level edge, near the tail of a slanted one, so that crossing edges keep their labels apart.
+            edge(tail, head, f"$w_{{{j + 1}{i + 1}}}$", float(first[j, i]), float(dW1[j, i]),
+                 0.5 if tail[1] == head[1] else 0.24)
+        edge(head, score, f"$v_{j + 1}$", float(last[0, j]), float(dW2[0, j]), 0.5)
+    ax.plot([score[0], prob[0] + 1.6], [0, 0], color="#888888", linewidth=1.2, zorder=1)
+
+    def node(position, text, below, kind):
+        ax.add_patch(Circle(position, 0.42, facecolor=LAYER_COLORS[kind], edgecolor="black", zorder=2))
+        ax.text(position[0], position[1], text, ha="center", va="center", fontsize=9, zorder=4)
+        if below:
+            ax.text(position[0], position[1] - 0.5, below, ha="center", va="top", fontsize=8.5, color=red, zorder=4,
+                    bbox=box)
+
+    for i, position in enumerate(inputs):
+        node(position, f"$x_{i + 1}$\n{float(x[0, i]):.3g}", "", "input")
+    for j, position in enumerate(hidden):
+        ax.text(position[0], position[1] + 0.5, f"$z_{j + 1}$ = {float(z_hidden[j]):.3g}\n"
+                f"$h_{j + 1}$ = {name}($z_{j + 1}$) = {float(h_hidden[j]):.3g}", ha="center", va="bottom",
+                fontsize=8.5, zorder=4, bbox=box)
+        node(position, f"{name}", f"\u2202\u2113/\u2202$h_{j + 1}$ = {float(dl_dh[j]):.3g}\n"
+             f"\u2202\u2113/\u2202$z_{j + 1}$ = \u2202\u2113/\u2202$b_{j + 1}$ = {float(delta_hidden[j]):.3g}", "hidden")
+    z_out, delta_out = float(trace.pre_activations[1][0, 0]), float(trace.deltas[1][0, 0])
+    p = float(torch.sigmoid(trace.pre_activations[1][0, 0]))
+    ax.text(score[0], 0.5, f"z = {z_out:.3g}", ha="center", va="bottom", fontsize=8.5, zorder=4, bbox=box)
+    node(score, "+", f"\u2202\u2113/\u2202z = p \u2212 y\n= {delta_out:.3g}", "output")
+    ax.text(prob[0], 0.5, f"p = \u03c3(z) = {p:.3g}\ny = {int(target)}", ha="center", va="bottom", fontsize=8.5,
+            zorder=4, bbox=box)
+    node(prob, "\u03c3", "", "output")
+    ax.text(prob[0] + 1.7, 0, f"\u2113 = {trace.loss:.3g}", ha="left", va="center", fontsize=10)
+    top = gap * (max(n_in, n_hidden) - 1) / 2
+    ax.set_xlim(-0.7, prob[0] + 2.8)
+    ax.set_ylim(-top - 1.3, top + 1.2)
+    ax.set_aspect("equal")
+    if title is None:
+        title = f"One input, x = {tuple(round(float(v), 3) for v in x[0])}: forward (black) and backward (red, \u2202\u2113/\u2202\u00b7)"
+    return diagram_frame(ax, title, xlabel="\u2113 = \u2212[y log p + (1 \u2212 y) log(1 \u2212 p)];  "
+                         "each red number: how much \u2113 changes per unit nudge of what it names")

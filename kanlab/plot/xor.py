@@ -19,6 +19,10 @@ from kanlab.plot.style import CLASS_COLORS, LAYER_COLORS, SHADE_COLORS, axes_or_
 UNIT_COLORS = ("#7b3294", "#2ca02c", "#d4a017", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 _REGIONS = ListedColormap([SHADE_COLORS[0.0], SHADE_COLORS[1.0]])
 _SQUARE = ((0.0, 1.0), (0.0, 1.0))
+# Each class has a shape as well as a colour, so that the figures read without colour.
+CLASS_MARKERS = {0.0: "o", 1.0: "s"}
+# Each unit's line has its own dash pattern as well as its colour.
+UNIT_DASHES = ("--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (3, 3)), (0, (1, 3)), (0, (8, 2)), (0, (2, 1)))
 
 
 def _dtype_of(model):
@@ -57,8 +61,8 @@ def _corners(ax, points, y, wrong=None, labels=None, merge_within=1e-6):
     points closer than ``merge_within`` share one label: "(0,1) = (1,0)", or with \u2248 when only near."""
     for value in (0.0, 1.0):
         chosen = points[y == value]
-        ax.scatter(chosen[:, 0], chosen[:, 1], s=110, color=CLASS_COLORS[value], edgecolor="black", zorder=4,
-                   label=f"target {int(value)}")
+        ax.scatter(chosen[:, 0], chosen[:, 1], s=110, color=CLASS_COLORS[value], marker=CLASS_MARKERS[value],
+                   edgecolor="black", zorder=4, label=f"target {int(value)}")
     if wrong is not None and bool(wrong.any()):
         ax.scatter(points[wrong, 0], points[wrong, 1], s=330, facecolor="none", edgecolor="red", linewidth=2,
                    zorder=5, label="answered wrong")
@@ -109,7 +113,8 @@ def two_lines_picture(first, second, ax=None, gate="xor",
     _shade(ax, in_band, xlim, ylim, dtype=first.weight.dtype)
     for perceptron, color, name in ((first, UNIT_COLORS[0], "first"), (second, UNIT_COLORS[1], "second")):
         w, b = perceptron.weight.tolist(), float(perceptron.bias)
-        _unit_line(ax, w, b, color, f"{name} line: {w[0]:g} x1 + {w[1]:g} x2 {b:+g} = 0", xlim, ylim)
+        _unit_line(ax, w, b, color, f"{name} line: {w[0]:g} x1 + {w[1]:g} x2 {b:+g} = 0", xlim, ylim,
+                   linestyle=UNIT_DASHES[0 if name == "first" else 1])
     _corners(ax, X, y, labels=_corner_names(X))
     ax.set(xlim=xlim, ylim=ylim, xlabel="$x_1$", ylabel="$x_2$", title=title, aspect="equal")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
@@ -186,7 +191,8 @@ def hidden_unit_lines(model, ax=None, gate="xor", title=None, xlim=(-0.5, 1.5), 
     for j in range(model.widths[1]):
         w, b = first.weight[j].tolist(), float(first.bias[j].detach())
         label = f"unit {j + 1}" + (" (dead: 0 on all corners)" if dead[j] else "")
-        _unit_line(ax, w, b, UNIT_COLORS[j % len(UNIT_COLORS)], label, xlim, ylim)
+        _unit_line(ax, w, b, UNIT_COLORS[j % len(UNIT_COLORS)], label, xlim, ylim,
+                   linestyle=UNIT_DASHES[j % len(UNIT_DASHES)])
     wrong = predict(model, X) != y.long()
     _corners(ax, X, y, wrong=wrong)
     if title is None:
@@ -295,7 +301,7 @@ def morph_picture(ax, model, t, gate="xor", limits=None):
             s = torch.linspace(0, 1, 51, dtype=dtype).unsqueeze(1)
             crease = _carried(model, start + s * (end - start), t)
             # No legend entry: the static player's 64-colour palette loses a colour this rare.
-            ax.plot(crease[:, 0], crease[:, 1], color=UNIT_COLORS[j], linewidth=3, linestyle="--", zorder=2)
+            ax.plot(crease[:, 0], crease[:, 1], color=UNIT_COLORS[j], linewidth=3, linestyle=UNIT_DASHES[j], zorder=2)
     output = model.layers[-1]
     v, c = output.weight[0].tolist(), float(output.bias[0].detach())
     segment = _line_segment(v, c, xlim, ylim)
@@ -323,8 +329,10 @@ def seed_loss_curves(histories, ax=None, title="Training loss, from four seeds")
         The Axes.
     """
     ax = axes_or_new(ax, (6.5, 3.5))
-    for label, history in histories.items():
-        ax.plot(range(1, len(history.loss) + 1), history.loss, linewidth=2, label=label)
+    styles = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)))
+    for index, (label, history) in enumerate(histories.items()):
+        ax.plot(range(1, len(history.loss) + 1), history.loss, linewidth=2, linestyle=styles[index % len(styles)],
+                label=label)
     for level, name in ((math.log(2), "ln 2"), (math.log(2) / 2, "(ln 2)/2")):
         ax.axhline(level, color="black", linestyle=":", linewidth=1)
         ax.text(1, level, name, va="bottom", ha="left", fontsize=8)
@@ -340,7 +348,8 @@ def seed_outcomes(counts, ax=None, title="How 100 training runs end, by hidden w
 
     Args:
         counts: ``{width: {outcome: number of runs}}``, the same outcomes (in the same order) for
-            every width; the first outcome is drawn in orange, the others in shades of blue.
+            every width; the first outcome is drawn in orange, the others in shades of blue, each with
+            its own hatching.
 
     Returns:
         The Axes.
@@ -350,11 +359,12 @@ def seed_outcomes(counts, ax=None, title="How 100 training runs end, by hidden w
     outcomes = list(counts[widths[0]])
     colors = [CLASS_COLORS[1.0]] + [plt.get_cmap("Blues")(0.8 - 0.5 * k / max(len(outcomes) - 2, 1))
                                     for k in range(len(outcomes) - 1)]
+    hatches = [""] + ["//", "..", "xx", "\\\\", "++"][: len(outcomes) - 1]
     left = [0] * len(widths)
-    for outcome, color in zip(outcomes, colors):
+    for outcome, color, hatch in zip(outcomes, colors, hatches):
         sizes = [counts[width][outcome] for width in widths]
         bars = ax.barh([str(width) for width in widths], sizes, left=left, color=color, edgecolor="white",
-                       label=outcome)
+                       hatch=hatch, label=outcome)
         ax.bar_label(bars, labels=[str(n) if n >= 3 else "" for n in sizes], label_type="center", fontsize=9)
         left = [a + b for a, b in zip(left, sizes)]
     ax.invert_yaxis()
