@@ -14,7 +14,7 @@ of height f(c_i). The sum
 
 with edges e_i = i / N (the outer two, e_0 and e_N, moved one piece outside [0, 1], so that no
 sigmoid is caught half-way at an end), is an MLP with widths [1, 2N, 1]. For an L-Lipschitz f
-its largest error on [0, 1] is about L / (2N) once w is large against N: every x is at most half
+its largest error on [0, 1] is at most about L / (2N) once w is large against N: every x is at most half
 a piece from the midpoint whose value it is given.
 
 With ReLU instead of sigmoid, three neurons make a *hat*: on the knots t_i = i h, h = 1/N,

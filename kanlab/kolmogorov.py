@@ -294,8 +294,9 @@ def square_images(digits: int, n: int = 2, gamma: int = 10, inner: str = "psi") 
     r"""Intervals that hold the images of Sprecher's level-k squares under :math:`\xi(x) = \sum_p \lambda_p\, g(x_p)`.
 
     A square is :math:`E(d_1) \times \dots \times E(d_n)` for k-digit numbers :math:`d_p` in [0, 1), with
-    :math:`E(d) = [d, d + \delta_k]`, :math:`\delta_k = \frac{\gamma - 2}{\gamma - 1}\gamma^{-k}`: the numbers that begin
-    with d's digits and continue with digits at most :math:`\gamma - 2`. With ``inner="psi"``, g is
+    :math:`E(d) = [d, d + \delta_k]`, :math:`\delta_k = \frac{\gamma - 2}{\gamma - 1}\gamma^{-k}`: the first
+    :math:`(\gamma - 2)/(\gamma - 1)` of d's cell, up to the number whose further digits are all
+    :math:`\gamma - 2`, where :math:`\psi`'s climbs begin. With ``inner="psi"``, g is
     Koeppen's :math:`\psi` (which rises on E(d) by :math:`\sum_{r > k} (\gamma - 2)\gamma^{-\beta(r)}`); with
     ``inner="identity"``, g(t) = t. Since :math:`\xi` increases in every coordinate, the image of a
     square is the interval between the images of its two extreme corners. The infinite sums
@@ -348,7 +349,8 @@ def psi_zoom(
     With :math:`s = (t - a)\gamma^{m}` and :math:`b = a + \gamma^{-m}`, it returns
     :math:`\big(\psi(t) - \psi(a)\big) / \big(\psi(b) - \psi(a)\big)` at the
     :math:`\gamma^{\text{resolution}} + 1` points :math:`t` with ``level + resolution`` digits.
-    A smooth increasing function seen this way tends to the diagonal as m grows; :math:`\psi` never does.
+    A function with a continuous derivative that is not 0 at x, seen this way, tends to the diagonal
+    as m grows; :math:`\psi` never does.
 
     Args:
         x: a number in [0, 1) that picks the cell, taken as written in decimal (0.7071 is

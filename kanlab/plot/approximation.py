@@ -167,5 +167,6 @@ def error_against_width(ax, construction, trained, title="Largest error against 
                   markersize=6, label="trained MLP, every start")
     ax.set(xlabel="hidden neurons (width)", ylabel="max error on [0, 1]", title=title)
     ax.grid(True, which="both", linewidth=0.3)
-    ax.legend()
+    # below the axes: the curves fill every corner of the plot
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8)
     return ax

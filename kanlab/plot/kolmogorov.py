@@ -80,7 +80,7 @@ def representation_diagram(representation, x, ax=None, var_names=None, output_na
                          ylabel="layers (inputs at the bottom)")
 
 
-def koeppen_levels(digits=(1, 2, 3), ax=None, title=r"Koeppen's $\psi$ ($n = 2$, base $\gamma = 10$), digit by digit"):
+def koeppen_levels(digits=(1, 2, 3), ax=None, title=r"Köppen's $\psi$ ($n = 2$, base $\gamma = 10$), digit by digit"):
     r""":math:`\psi` on [0, 1] computed to each number of digits in ``digits`` (exact at the digit
     points, straight in between), with the diagonal for scale."""
     ax = axes_or_new(ax, (6.0, 4.5))
@@ -111,7 +111,8 @@ def psi_zoom_picture(ax, level, x=0.7071, resolution=3):
     smooth = (t**2 - t[0] ** 2) / (t[-1] ** 2 - t[0] ** 2)
     ax.plot(s, s, color="#bbbbbb", linestyle=":", linewidth=1, label="a straight line")
     ax.plot(s, smooth, color="#1f77b4", linewidth=1.5, label=r"smooth: $t^2$")
-    ax.step(s, rescaled, where="post", color="#d62728", linewidth=1.5, label=r"Koeppen's $\psi$")
+    # joined by straight lines, as psi is continuous (a step plot would draw jumps it does not have)
+    ax.plot(s, rescaled, color="#d62728", linewidth=1.5, label=r"Köppen's $\psi$")
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(f"position in the window $[a, a + 10^{{-{level}}}]$, $a = {float(left):.{max(level, 1)}f}$")
