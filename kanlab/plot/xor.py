@@ -325,7 +325,7 @@ def morph_picture(ax, model, t, gate="xor", limits=None):
                 label="output line (hidden space)")
     X, y = logic_gate(gate, dtype=dtype)
     _corners(ax, _carried(model, X, t), y)
-    ax.set(xlim=xlim, ylim=ylim, aspect="equal", title=f"t = {t:.2f}:  (1 - t) x + t h(x)\ndashed: the units' lines",
+    ax.set(xlim=xlim, ylim=ylim, aspect="equal", title=f"t = {t:.2f}:  (1 - t) x + t h(x)\ndashed and dotted: the units' lines",
            xlabel="x1 at t = 0, h1 at t = 1", ylabel="x2 at t = 0, h2 at t = 1")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
     return ax
