@@ -1,9 +1,9 @@
 r"""Multi-layer perceptrons: the networks of chapters 3 to 5, and how their weights are learned.
 
-An MLP with widths ``[n_0, n_1, ..., n_L]`` maps x in R^{n_0} through L affine layers, with a fixed
-activation phi between them and none after the last:
+An MLP with widths ``[n_0, n_1, ..., n_D]`` maps x in R^{n_0} through D affine layers, with a fixed
+activation phi between them and none after the last (D for depth; L is the loss):
 
-    h_0 = x,    h_l = phi(W_l h_{l-1} + b_l)  (l = 1, ..., L - 1),    y = W_L h_{L-1} + b_L.
+    h_0 = x,    h_l = phi(W_l h_{l-1} + b_l)  (l = 1, ..., D - 1),    y = W_D h_{D-1} + b_D.
 
 Each h_l is a point of the l-th hidden space (`MLP.hidden_spaces`). For classification the output
 is a score (a logit): one output means "class 1 when the score is positive", several outputs mean
@@ -41,7 +41,7 @@ ACTIVATION_DERIVATIVES = {
 
 
 class MLP(nn.Module):
-    r"""A multi-layer perceptron, ``y = W_L phi(... phi(W_1 x + b_1) ...) + b_L``.
+    r"""A multi-layer perceptron, ``y = W_D phi(... phi(W_1 x + b_1) ...) + b_D``.
 
     Args:
         widths: ``[in_features, hidden_1, ..., out_features]``, at least two whole numbers >= 1.
@@ -119,7 +119,7 @@ class MLP(nn.Module):
         return self.hidden_spaces(x, include_output=True)[-1]
 
     def hidden_spaces(self, x: Tensor, include_output: bool = False) -> list[Tensor]:
-        """The points h_1, ..., h_{L-1} that x becomes in each hidden space, each (N, widths[l]).
+        """The points h_1, ..., h_{D-1} that x becomes in each hidden space, each (N, widths[l]).
 
         With ``include_output`` the output y (the last layer's scores) is appended.
         """
@@ -371,8 +371,8 @@ def train_seeds(
 def collapsed_affine_map(model: MLP) -> tuple[Tensor, Tensor]:
     r"""The one affine map ``y = W x + b`` that an MLP without activation is.
 
-    With phi the identity, ``W_L (... (W_1 x + b_1) ...) + b_L = W x + b`` where
-    ``W = W_L ... W_1`` and ``b = W_L (... (W_2 b_1 + b_2) ...) + b_L``: however many layers,
+    With phi the identity, ``W_D (... (W_1 x + b_1) ...) + b_D = W x + b`` where
+    ``W = W_D ... W_1`` and ``b = W_D (... (W_2 b_1 + b_2) ...) + b_D``: however many layers,
     a stack of affine maps draws no more than one of them.
 
     Returns:
@@ -411,7 +411,7 @@ def backprop_trace(model: MLP, x: Tensor, y: Tensor) -> BackpropTrace:
     Forward, keep every pre-activation z_l = W_l h_{l-1} + b_l and h_l = phi(z_l), with phi the layer
     activation. Backward, start from the output's error and walk the layers from the last to the first:
 
-        delta_L = (s(z_L) - y) / N,                  s the logistic sigmoid: dL/dz_L;
+        delta_D = (s(z_D) - y) / N,                  s the logistic sigmoid: dL/dz_D;
         dL/dh_{l-1} = delta_l W_l;
         delta_{l-1} = dL/dh_{l-1} * phi'(z_{l-1})    (elementwise): dL/dz_{l-1};
         dL/dW_l = delta_l^T h_{l-1},  dL/db_l = sum over rows of delta_l.
@@ -456,7 +456,7 @@ def backprop_trace(model: MLP, x: Tensor, y: Tensor) -> BackpropTrace:
 def backpropagate(model: MLP, x: Tensor, y: Tensor) -> list[tuple[Tensor, Tensor]]:
     r"""The gradient of `classification_loss` (one output, binary cross-entropy) by the chain rule, written out.
 
-    The backward pass of `backprop_trace`: delta_L = (s(z_L) - y) / N with s the logistic sigmoid,
+    The backward pass of `backprop_trace`: delta_D = (s(z_D) - y) / N with s the logistic sigmoid,
     delta_{l-1} = (delta_l W_l) * phi'(z_{l-1}) with phi the layer activation, dL/dW_l = delta_l^T h_{l-1},
     dL/db_l = sum over rows of delta_l. This is what ``loss.backward()`` computes; it is here to be read
     and checked against it.
@@ -465,6 +465,6 @@ def backpropagate(model: MLP, x: Tensor, y: Tensor) -> list[tuple[Tensor, Tensor
         model: an MLP with one output; x: (N, in_features); y: (N,) classes 0/1.
 
     Returns:
-        ``[(dL/dW_1, dL/db_1), ..., (dL/dW_L, dL/db_L)]``, each the shape of its weight and bias.
+        ``[(dL/dW_1, dL/db_1), ..., (dL/dW_D, dL/db_D)]``, each the shape of its weight and bias.
     """
     return backprop_trace(model, x, y).gradients

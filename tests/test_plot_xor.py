@@ -44,6 +44,14 @@ def test_two_lines_picture_draws_each_perceptron_line_where_its_score_is_zero():
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
 
 
+def test_two_lines_picture_writes_each_line_as_an_equation_a_reader_writes():
+    first = Perceptron.from_weights([1.0, 1.0], -0.5)
+    second = Perceptron.from_weights([1.0, -2.0], 1.5)
+    labels = legend_texts(plot.two_lines_picture(first, second))
+    assert "first line: $x_1 + x_2 - 0.5 = 0$" in labels
+    assert "second line: $x_1 - 2\\,x_2 + 1.5 = 0$" in labels
+
+
 def test_network_with_weights_writes_every_weight_and_bias():
     ax = plot.network_with_weights(hand_built_xor())
     texts = [text.get_text() for text in ax.texts]

@@ -80,6 +80,20 @@ def _corners(ax, points, y, wrong=None, labels=None, merge_within=1e-6):
                         textcoords="offset points", xytext=(8, 8), fontsize=9, zorder=6)
 
 
+def _line_equation(w, b):
+    """w1 x1 + w2 x2 + b = 0 as a reader writes it: "$x_1 + x_2 - 0.5 = 0$" (no coefficient 1, no "+ -")."""
+    terms = ""
+    for index, weight in enumerate(w, start=1):
+        if weight == 0:
+            continue
+        size = "" if abs(weight) == 1 else f"{abs(weight):g}\\,"
+        sign = ("-" if weight < 0 else "") if not terms else (" - " if weight < 0 else " + ")
+        terms += f"{sign}{size}x_{index}"
+    if b != 0 or not terms:
+        terms += f" {'-' if b < 0 else '+'} {abs(b):g}" if terms else f"{b:g}"
+    return f"${terms} = 0$"
+
+
 def _corner_names(X):
     return [f"({int(a)},{int(b)})" for a, b in X.tolist()]
 
@@ -113,7 +127,7 @@ def two_lines_picture(first, second, ax=None, gate="xor",
     _shade(ax, in_band, xlim, ylim, dtype=first.weight.dtype)
     for perceptron, color, name in ((first, UNIT_COLORS[0], "first"), (second, UNIT_COLORS[1], "second")):
         w, b = perceptron.weight.tolist(), float(perceptron.bias)
-        _unit_line(ax, w, b, color, f"{name} line: {w[0]:g} x1 + {w[1]:g} x2 {b:+g} = 0", xlim, ylim,
+        _unit_line(ax, w, b, color, f"{name} line: {_line_equation(w, b)}", xlim, ylim,
                    linestyle=UNIT_DASHES[0 if name == "first" else 1])
     _corners(ax, X, y, labels=_corner_names(X))
     ax.set(xlim=xlim, ylim=ylim, xlabel="$x_1$", ylabel="$x_2$", title=title, aspect="equal")
@@ -311,7 +325,7 @@ def morph_picture(ax, model, t, gate="xor", limits=None):
                 label="output line (hidden space)")
     X, y = logic_gate(gate, dtype=dtype)
     _corners(ax, _carried(model, X, t), y)
-    ax.set(xlim=xlim, ylim=ylim, aspect="equal", title=f"t = {t:.2f}:  (1 - t) x + t h(x)\ndashed: the units' lines",
+    ax.set(xlim=xlim, ylim=ylim, aspect="equal", title=f"t = {t:.2f}:  (1 - t) x + t h(x)\ndashed and dotted: the units' lines",
            xlabel="x1 at t = 0, h1 at t = 1", ylabel="x2 at t = 0, h2 at t = 1")
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
     return ax
