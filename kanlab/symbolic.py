@@ -859,13 +859,27 @@ def formula(model, var_names: Sequence[str] | None = None, digits: int | None = 
 
 
 def _rounded(expression: sympy.Expr, digits: int | None) -> sympy.Expr:
-    """Every number rounded to `digits` decimal places, bottom-up; whole numbers become integers."""
+    """Every number rounded to `digits` decimal places, bottom-up; whole numbers become integers.
+
+    Exponentials are merged (powsimp) between two roundings: the first keeps 15 significant digits so
+    that a merged exponent such as 0.8123 + 1.5 is not cut to the shorter number's precision, the
+    second rounds the merged numbers again and gives each Float exactly the significant digits it
+    shows, so that printing (str, LaTeX) writes at most `digits` decimals (0.2506, not 0.2506000).
+    """
     if digits is None:
         return sympy.powsimp(expression)
 
     def round_number(number: sympy.Float) -> sympy.Expr:
         value = round(float(number), digits)
-        return sympy.Integer(int(value)) if value == int(value) else sympy.Float(value, max(digits, 1) + 3)
+        return sympy.Integer(int(value)) if value == int(value) else sympy.Float(value, 15)
 
-    rounded = expression.replace(lambda e: isinstance(e, sympy.Float), round_number)
-    return sympy.powsimp(rounded)
+    def shortest(number: sympy.Float) -> sympy.Expr:
+        value = round(float(number), digits)
+        if value == int(value):
+            return sympy.Integer(int(value))
+        text = f"{value:.{digits}f}".rstrip("0")
+        significant = len(text.replace("-", "").replace(".", "").lstrip("0"))
+        return sympy.Float(text, max(significant, 1))
+
+    merged = sympy.powsimp(expression.replace(lambda e: isinstance(e, sympy.Float), round_number))
+    return merged.replace(lambda e: isinstance(e, sympy.Float), shortest)
