@@ -326,7 +326,9 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         model: a `kanlab.KAN` whose input and output widths match the data, e.g. ``KAN([2, 5, 1])``; it
             is trained in place, and the final (smaller) model is in the result.
         data: x_train, y_train, x_test, y_test as from `kanlab.data.function_dataset`.
-        lib: names of candidate functions (`kanlab.symbolic.LIBRARY`); None: all of them.
+        lib: candidate functions, names in `kanlab.symbolic.LIBRARY` or your own
+            (`kanlab.symbolic.function`), e.g. ``[*kanlab.symbolic.LIBRARY, j0]``; None: the whole library,
+            with the functions added by `kanlab.symbolic.add_function`.
         var_names: names of the inputs in the formula; default x_1, ..., x_n.
         sparsify_steps, lamb: steps per round and weight of the sparsity penalty (`sparsify`).
         train_steps, grid_size: training before snapping, and the finer grid (`train`).
