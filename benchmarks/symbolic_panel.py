@@ -62,6 +62,20 @@ PANEL = [
     Target("III.10.19 sqrt(1 + a^2 + b^2)", lambda v: torch.sqrt(1 + v[:, 0] ** 2 + v[:, 1] ** 2), ((-1, 1),) * 2),
 ]
 
+# Products and quotients on positive boxes, the most common shape of a physical law and the hardest
+# for an additive [2, 5, 1] KAN (issue 22): each needs its hidden nodes to build x y as
+# ((x + y)^2 - (x - y)^2) / 4 or through exp(log x + log y).
+PRODUCTS = [
+    Target("x y on [0, 1]^2", lambda v: v[:, 0] * v[:, 1], ((0, 1),) * 2),
+    Target("x / y", lambda v: v[:, 0] / v[:, 1], ((0, 1), (0.5, 2))),
+    Target("x y^2 / 2", lambda v: v[:, 0] * v[:, 1] ** 2 / 2, ((0, 1),) * 2),
+    Target("x / (4 pi y^2)", lambda v: v[:, 0] / (4 * math.pi * v[:, 1] ** 2), ((0, 1), (0.5, 2))),
+    Target("x / (2 (1 + y))", lambda v: v[:, 0] / (2 * (1 + v[:, 1])), ((0, 1),) * 2),
+    Target("I.6.2 exp(-x^2/(2 y^2))/(sqrt(2 pi) y)",
+           lambda v: torch.exp(-v[:, 0] ** 2 / (2 * v[:, 1] ** 2)) / (math.sqrt(2 * math.pi) * v[:, 1]),
+           ((-1, 1), (1, 2))),
+]
+
 
 def grid_of(target: Target) -> torch.Tensor:
     """A regular grid over the target's box, in float64: 201 points for one variable, 41^2, 15^3, 9^4."""
@@ -101,7 +115,7 @@ def main():
     parser.add_argument("--verbose", action="store_true", help="print every result in full")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    targets = [t for t in PANEL if not args.only or any(part in t.name for part in args.only)]
+    targets = [t for t in PANEL + PRODUCTS if not args.only or any(part in t.name for part in args.only)]
     recovered = {}
     for target in targets:
         for seed in args.seeds:
