@@ -185,31 +185,39 @@ def sparsify(model, data, steps: int = 10, lamb: float = 3e-3, lamb_entropy: flo
     thresholds 3 times lower, and else not done: the penalty shrinks scales, and a node whose edges
     in are small but whose edge out is steep still carries the fit (x * y loses one of its two nodes so).
 
-    A pruning that removes an input is done only when the data do not need it (`input_needed`). The penalty weighs the same whatever the targets'
-    scale, so on a target of small spread (x / (4 pi y^2), 0.05) it can flatten an input's edges before
-    pruning looks at them, and the error with the input is then no better than without it. When an
-    input is needed, sparsify stops and returns the network as before the pruning, retrained without
-    the penalty (which brings the flattened edges back).
+    A pruning that removes an input is done only when the data do not need it (`input_needed`). The
+    penalty weighs the same whatever the targets' scale, so on a target of small spread (x / (4 pi y^2),
+    0.05) it can flatten an input's edges before pruning looks at them, and the error with the input
+    is then no better than without it. When an input is needed, the network as before the pruning is
+    retrained without the penalty (which brings the flattened edges back), pruned once more if that
+    keeps every input, and returned.
     Returns the pruned KAN (the model given is trained in place).
     """
     x, y = _as_model(data, model)
     floor = 1e-3 * float(y.std())
-    for _ in range(rounds):
-        fit(model, data, steps=steps, optimizer="lbfgs", lr=1.0, lamb=lamb, lamb_entropy=lamb_entropy,
-            update_grid_every=5, update_grid_until=steps, progress=False)
+
+    def pruned(model, inputs_checked):
+        """The pruned network that passes (lower thresholds tried next), or None when an input is needed."""
         limit = tolerance * _rmse(model, x, y) + floor
-        smaller = model
         for scale in (1.0, 1 / 3):
             try:
                 trial = model.prune(node_threshold=scale * node_threshold, edge_threshold=scale * edge_threshold, x=x)
             except ValueError:  # no hidden node passes both thresholds: try lower ones
                 continue
-            if input_needed(model, trial, data, steps):
-                _retrain(model, data, steps)
-                return model
+            if _live_inputs(trial) != _live_inputs(model):
+                if inputs_checked or input_needed(model, trial, data, steps):
+                    return None
             if _rmse(trial, x, y) <= limit:
-                smaller = trial
-                break
+                return trial
+        return model
+
+    for _ in range(rounds):
+        fit(model, data, steps=steps, optimizer="lbfgs", lr=1.0, lamb=lamb, lamb_entropy=lamb_entropy,
+            update_grid_every=5, update_grid_until=steps, progress=False)
+        smaller = pruned(model, inputs_checked=False)
+        if smaller is None:  # the penalty flattened an input the data need: retrain without it, prune once more
+            _retrain(model, data, steps)
+            return pruned(model, inputs_checked=True) or model
         if smaller.widths == model.widths or all(width == 1 for width in smaller.widths[1:-1]):
             return smaller
         model = smaller
