@@ -154,8 +154,8 @@ def test_extrapolation_rejects_no_models_and_an_input_index_out_of_range():
 class _Run:
     """Stands in for a kanlab.discovery.Discovery: what discovery_table reads."""
 
-    def __init__(self, formula, model, unmatched=()):
-        self.formula, self.model, self.unmatched = formula, model, list(unmatched)
+    def __init__(self, formula, model, found, unmatched=()):
+        self.formula, self.model, self.found, self.unmatched = formula, model, found, list(unmatched)
 
 
 class _Shifted(torch.nn.Module):
@@ -168,17 +168,19 @@ class _Shifted(torch.nn.Module):
         return _square_sum(x)[:, None] + self.shift
 
 
-def test_discovery_table_has_one_row_per_run_with_its_formula_and_largest_error():
+def test_discovery_table_has_one_row_per_run_with_its_formula_check_and_largest_error():
     import sympy
 
     x_sym, y_sym = sympy.symbols("x y")
     miss = kanlab.discovery.Unmatched((0, 0, 0), [symbolic.Fit("sin", 0.98, (1.0, 1.0, 0.0, 0.0))], "too low")
-    runs = {0: _Run(x_sym**2 + y_sym, _Shifted(0.0)), 1: _Run(None, _Shifted(0.25), [miss])}
+    runs = {0: _Run(x_sym**2 + y_sym, _Shifted(0.0), True), 1: _Run(None, _Shifted(0.25), False, [miss]),
+            2: _Run(x_sym**2, _Shifted(0.5), False)}
     points = torch.rand(50, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     rows = plot.discovery_table(runs, _square_sum, points).splitlines()
-    assert rows[0].startswith("| seed | formula") and len(rows) == 2 + 2
-    assert rows[2].startswith("| 0 | $x^{2} + y$ | [2, 1, 1] | 0.0e+00 |")
-    assert rows[3].startswith("| 1 | none: edge (0, 0, 0) (closest: sin)") and rows[3].endswith("| 2.5e-01 |")
+    assert rows[0] == "| seed | formula | widths | check | largest error |" and len(rows) == 2 + 3
+    assert rows[2] == "| 0 | $x^{2} + y$ | [2, 1, 1] | found | 0.0e+00 |"
+    assert rows[3].startswith("| 1 | none: edge (0, 0, 0) (closest: sin)") and rows[3].endswith("| not found | 2.5e-01 |")
+    assert rows[4] == "| 2 | $x^{2}$ | [2, 1, 1] | not found | 5.0e-01 |"
 
 
 def test_discovery_table_rejects_no_runs():

@@ -260,8 +260,9 @@ def discovery_table(runs, target, x, label="seed"):
     r"""A Markdown table of `kanlab.discovery.discover` results, one row per run.
 
     Each row gives the run's label, the formula it printed (constants to 4 decimals) or why it gave
-    none, and the largest error |model(x) - target(x)| of its final model on the points x: when every
-    edge is symbolic, the model *is* the formula with every constant as trained.
+    none, the final widths, whether the formula passed `discover`'s own check (``found``), and the
+    largest error |model(x) - target(x)| of its final model on the points x: when every edge is
+    symbolic, the model *is* the formula with every constant as trained.
 
     Args:
         runs: {label: Discovery}, e.g. one per seed.
@@ -275,13 +276,14 @@ def discovery_table(runs, target, x, label="seed"):
     if not runs:
         raise ValueError("discovery_table: runs holds no run")
     truth = _outputs(target, x)
-    lines = [f"| {label} | formula | widths | largest error |", "|---|---|---|---|"]
+    lines = [f"| {label} | formula | widths | check | largest error |", "|---|---|---|---|---|"]
     for name, run in runs.items():
         if run.formula is not None:
-            found = _latex_cell(run.formula)
+            formula = _latex_cell(run.formula)
         else:
             edges = ", ".join(f"{miss.edge} (closest: {miss.candidates[0].name})" for miss in run.unmatched)
-            found = f"none: edge {edges} matched no candidate" if edges else "none"
+            formula = f"none: edge {edges} matched no candidate" if edges else "none"
         error = float((_outputs(run.model, x) - truth).abs().max())
-        lines.append(f"| {name} | {found} | {run.model.widths} | {error:.1e} |")
+        check = "found" if run.found else "not found"
+        lines.append(f"| {name} | {formula} | {run.model.widths} | {check} | {error:.1e} |")
     return "\n".join(lines)
