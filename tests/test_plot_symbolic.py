@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import kanlab
+import kanlab.discovery
 from kanlab import plot, symbolic
 from kanlab.plot.symbolic import nines
 
@@ -113,3 +114,75 @@ def test_mlp_weights_shows_every_weight_matrix_on_one_colour_scale():
     limit = max(float(layer.weight.detach().abs().max()) for layer in model.layers)
     assert all(image.get_clim() == pytest.approx((-limit, limit)) for image in images)
     assert _has_title_and_labels(ax)
+
+
+def _square_sum(x):
+    return x[:, 0] ** 2 + x[:, 1]
+
+
+def test_extrapolation_draws_the_target_then_each_model_along_one_input_with_the_others_fixed():
+    models = {"exact": _square_sum, "a line": lambda x: 2 * x[:, :1] + x[:, 1:]}
+    ax = plot.extrapolation(models, _square_sum, along=0, at=0.5, span=(-2.0, 2.0))
+    target, exact, line = ax.lines
+    t = torch.as_tensor(target.get_xdata())
+    assert float(t.min()) == -2.0 and float(t.max()) == 2.0
+    torch.testing.assert_close(torch.as_tensor(target.get_ydata()), t**2 + 0.5)
+    torch.testing.assert_close(torch.as_tensor(exact.get_ydata()), t**2 + 0.5)
+    torch.testing.assert_close(torch.as_tensor(line.get_ydata()), 2 * t + 0.5)
+    assert exact.get_linestyle() != line.get_linestyle()
+    assert [text.get_text() for text in ax.get_legend().get_texts()][-2:] == ["exact", "a line"]
+    assert "y = 0.5" in ax.get_xlabel() and _has_title_and_labels(ax)
+
+
+def test_extrapolation_evaluates_a_model_in_its_own_dtype():
+    model = kanlab.mlp.MLP([2, 3, 1], activation="tanh", seed=0)  # float32
+    ax = plot.extrapolation({"mlp": model}, _square_sum, along=1)
+    x = torch.zeros(401, 2)
+    x[:, 1] = torch.linspace(-2, 2, 401)
+    with torch.no_grad():
+        expected = model(x)[:, 0].double()
+    torch.testing.assert_close(torch.as_tensor(ax.lines[1].get_ydata()), expected)
+
+
+def test_extrapolation_rejects_no_models_and_an_input_index_out_of_range():
+    with pytest.raises(ValueError, match="models holds no model"):
+        plot.extrapolation({}, _square_sum)
+    with pytest.raises(ValueError, match="along must be an input index"):
+        plot.extrapolation({"exact": _square_sum}, _square_sum, along=2)
+
+
+class _Run:
+    """Stands in for a kanlab.discovery.Discovery: what discovery_table reads."""
+
+    def __init__(self, formula, model, found, unmatched=()):
+        self.formula, self.model, self.found, self.unmatched = formula, model, found, list(unmatched)
+
+
+class _Shifted(torch.nn.Module):
+    def __init__(self, shift):
+        super().__init__()
+        self.shift = shift
+        self.widths = [2, 1, 1]
+
+    def forward(self, x):
+        return _square_sum(x)[:, None] + self.shift
+
+
+def test_discovery_table_has_one_row_per_run_with_its_formula_check_and_largest_error():
+    import sympy
+
+    x_sym, y_sym = sympy.symbols("x y")
+    miss = kanlab.discovery.Unmatched((0, 0, 0), [symbolic.Fit("sin", 0.98, (1.0, 1.0, 0.0, 0.0))], "too low")
+    runs = {0: _Run(x_sym**2 + y_sym, _Shifted(0.0), True), 1: _Run(None, _Shifted(0.25), False, [miss]),
+            2: _Run(x_sym**2, _Shifted(0.5), False)}
+    points = torch.rand(50, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    rows = plot.discovery_table(runs, _square_sum, points).splitlines()
+    assert rows[0] == "| seed | formula | widths | check | largest error |" and len(rows) == 2 + 3
+    assert rows[2] == "| 0 | $x^{2} + y$ | [2, 1, 1] | found | 0.0e+00 |"
+    assert rows[3].startswith("| 1 | none: edge (0, 0, 0) (closest: sin)") and rows[3].endswith("| not found | 2.5e-01 |")
+    assert rows[4] == "| 2 | $x^{2}$ | [2, 1, 1] | not found | 5.0e-01 |"
+
+
+def test_discovery_table_rejects_no_runs():
+    with pytest.raises(ValueError, match="runs holds no run"):
+        plot.discovery_table({}, _square_sum, torch.zeros(3, 2))

@@ -1,5 +1,6 @@
 r"""Chapter 8's figures: reading a KAN. Which library function is each learned edge, how sure can we
-be, and what an MLP's weights say about the same target.
+be, what `kanlab.discovery.discover` found from several initialisations, what an MLP's weights say
+about the same target, and how a formula, a KAN and an MLP fare outside the samples' box.
 
 An edge's candidates come from `kanlab.symbolic.suggest` (or `suggest_for_samples`): for each library
 function f, the best a * f(b * t + c) + d and its R^2. R^2 is shown as its "nines",
@@ -188,3 +189,101 @@ def mlp_weights(model, ax=None, title="An MLP's weights, layer by layer"):
     ax.set_ylabel("weights")
     ax.set_title(title)
     return ax
+
+
+def _outputs(model, x):
+    """A model's (or a plain function's) values at x (n, n_0) as a float64 vector, computed in its dtype."""
+    parameters = list(model.parameters()) if hasattr(model, "parameters") else []
+    if parameters:
+        x = x.to(device=parameters[0].device, dtype=parameters[0].dtype)
+    with torch.no_grad():
+        values = model(x)
+    return torch.as_tensor(values).detach().to(torch.float64).cpu().reshape(len(x))
+
+
+def extrapolation(models, target, along=0, at=0.0, span=(-2.0, 2.0), trained=(-1.0, 1.0), n_points=401,
+                  var_names=("x", "y"), ax=None, title=None):
+    r"""Several models and the target along one input, the other inputs held at ``at``, inside and
+    outside the interval the samples came from (shaded).
+
+    Args:
+        models: {label: model}; a model maps points (n, n_0) to (n, 1) or (n,) (a KAN, an MLP, or a
+            plain function of a tensor).
+        target: the true function, with the same signature.
+        along: index of the input that varies over ``span``.
+        at: the value of every other input.
+        trained: the interval of the training samples along that input, shaded.
+        var_names: names of the inputs, for the axis label and the title.
+
+    Returns:
+        The Axes: the target as ``ax.lines[0]``, then one line per model, in order, each with its own
+        line style (not only its colour). The vertical range is the target's, with a margin: a model
+        that runs away leaves the frame.
+    """
+    if not models:
+        raise ValueError("extrapolation: models holds no model")
+    n_inputs = len(var_names)
+    if isinstance(along, bool) or not isinstance(along, int) or not 0 <= along < n_inputs:
+        raise ValueError(f"extrapolation: along must be an input index in [0, {n_inputs}), got {along!r}")
+    if not span[0] < span[1]:
+        raise ValueError(f"extrapolation: span must be (low, high) with low < high, got {span!r}")
+    t = torch.linspace(span[0], span[1], n_points, dtype=torch.float64)
+    x = torch.full((n_points, n_inputs), float(at), dtype=torch.float64)
+    x[:, along] = t
+    ax = axes_or_new(ax, (6.0, 3.8))
+    ax.axvspan(*trained, color="#eeeeee", zorder=0, label="where the samples were")
+    truth = _outputs(target, x)
+    ax.plot(t, truth, color="black", linewidth=4, alpha=0.35, label="target")
+    styles = ["--", ":", "-.", (0, (5, 1, 1, 1))]
+    for index, (label, model) in enumerate(models.items()):
+        ax.plot(t, _outputs(model, x), linestyle=styles[index % len(styles)], linewidth=2, color=f"C{index}",
+                label=label)
+    low, high = float(truth.min()), float(truth.max())
+    margin = 0.25 * (high - low) + 1e-9
+    ax.set_ylim(low - margin, high + margin)
+    ax.set_xlim(*span)
+    others = ", ".join(f"{name} = {at:g}" for k, name in enumerate(var_names) if k != along)
+    ax.set_xlabel(f"${var_names[along]}$" + (f" (with {others})" if others else ""))
+    ax.set_ylabel("output")
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(title or f"Along ${var_names[along]}$, beyond the samples")
+    return ax
+
+
+def _latex_cell(expression) -> str:
+    import sympy
+
+    return "$" + sympy.latex(expression).replace("|", r"\vert ") + "$"
+
+
+def discovery_table(runs, target, x, label="seed"):
+    r"""A Markdown table of `kanlab.discovery.discover` results, one row per run.
+
+    Each row gives the run's label, the formula it printed (constants to 4 decimals) or why it gave
+    none, the final widths, whether the formula passed `discover`'s own check (``found``), and the
+    largest error |model(x) - target(x)| of its final model on the points x: when every edge is
+    symbolic, the model *is* the formula with every constant as trained.
+
+    Args:
+        runs: {label: Discovery}, e.g. one per seed.
+        target: the true function, points (n, n_0) -> (n,) or (n, 1).
+        x: the points (n, n_0) where the largest error is taken.
+        label: the first column's heading.
+
+    Returns:
+        the table as a Markdown string (show it with ``IPython.display.Markdown``).
+    """
+    if not runs:
+        raise ValueError("discovery_table: runs holds no run")
+    truth = _outputs(target, x)
+    lines = [f"| {label} | formula | widths | check | largest error |", "|---|---|---|---|---|"]
+    for name, run in runs.items():
+        if run.formula is not None:
+            formula = _latex_cell(run.formula)
+        else:
+            edges = ", ".join(f"{miss.edge} (closest: {miss.candidates[0].name})" for miss in run.unmatched)
+            formula = f"none: edge {edges} matched no candidate" if edges else "none"
+        error = float((_outputs(run.model, x) - truth).abs().max())
+        check = "found" if run.found else "not found"
+        lines.append(f"| {name} | {formula} | {run.model.widths} | {check} | {error:.1e} |")
+    return "\n".join(lines)
