@@ -108,7 +108,9 @@ def relu_hat(x: Tensor, left: float, centre: float, right: float) -> Tensor:
 
         hat(x) = ReLU(x - left) / (centre - left)
                  - ReLU(x - centre) (1 / (centre - left) + 1 / (right - centre))
-                 + ReLU(x - right) / (right - centre).
+                 + ReLU(x - right) / (right - centre),
+
+    with ReLU(t) = max(0, t).
     """
     if not left < centre < right:
         raise ValueError(f"relu_hat needs left < centre < right, got {left!r}, {centre!r}, {right!r}")
