@@ -10,11 +10,13 @@
   palette image (lossless WebP, or PNG where Pillow lacks WebP) inlined as a data URI (the
   book's site chooses this face).
 
-Both faces show a picture of ``figsize`` inches at ``CSS_PIXELS_PER_INCH`` CSS pixels per inch
-(as matplotlib shows its inline figures), at most ``MAX_CSS_WIDTH`` wide, and draw it with
-``PIXEL_RATIO`` device pixels per CSS pixel, so that it stays crisp on screens with two device
-pixels per CSS pixel: a picture ``w`` inches wide is drawn at
-``dpi = PIXEL_RATIO * min(CSS_PIXELS_PER_INCH, MAX_CSS_WIDTH / w)`` and shown at half its width.
+Both faces draw every picture with ``PIXEL_RATIO`` device pixels per CSS pixel, so that it stays
+crisp on screens with two device pixels per CSS pixel, and show it at ``s`` CSS pixels per inch of
+``figsize``, at most ``MAX_CSS_WIDTH`` wide: a picture ``w`` inches wide is drawn at
+``dpi = PIXEL_RATIO * min(s, MAX_CSS_WIDTH / w)`` and shown at half its width. ``s`` is
+``CSS_PIXELS_PER_INCH`` (as large as matplotlib's inline figures) for the live face and for a
+player of at most ``FULL_SIZE_FRAMES`` frames, ``LIGHT_CSS_PIXELS_PER_INCH`` for a larger player,
+so that its page stays light.
 
 A parameter ``name=(low, high, step)`` takes the values ``low, low + step, ..., high``, so the
 player holds ``prod_i (n_i)`` frames, ``n_i = (high_i - low_i) / step_i + 1``. Both faces start
@@ -35,10 +37,12 @@ from PIL import Image, features
 
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 MAX_PARAMETERS = 3
-MAX_FRAMES = 256  # about 1 MB of inlined frames at the default size: a page stays under 2 MB
+MAX_FRAMES = 256  # checked before drawing; MAX_HTML_BYTES then holds about 150 frames of the default size
 MAX_HTML_BYTES = 1_500_000
 PIXEL_RATIO = 2  # device pixels per CSS pixel in every frame
 CSS_PIXELS_PER_INCH = 100  # matplotlib's figure.dpi: a frame shows as large as an inline figure
+LIGHT_CSS_PIXELS_PER_INCH = 72  # a player of many frames: about 9 kB a frame of 5 x 4 inches
+FULL_SIZE_FRAMES = 32
 MAX_CSS_WIDTH = 800  # the widest text column of the book's theme; wider pictures are shown at this width
 PALETTE_COLOURS = 32  # figures use few colours; antialiased edges need no more at two pixels per CSS pixel
 
@@ -87,7 +91,13 @@ class Interactive:
 
     @property
     def dpi(self) -> float:
-        """Dots per inch of every frame: ``PIXEL_RATIO`` device pixels per CSS pixel shown."""
+        """Dots per inch of the static player's frames: ``PIXEL_RATIO`` device pixels per CSS pixel shown."""
+        per_inch = CSS_PIXELS_PER_INCH if self.n_frames <= FULL_SIZE_FRAMES else LIGHT_CSS_PIXELS_PER_INCH
+        return PIXEL_RATIO * min(per_inch, MAX_CSS_WIDTH / self.figsize[0])
+
+    @property
+    def live_dpi(self) -> float:
+        """Dots per inch of the live widget's pictures, shown as large as an inline figure."""
         return PIXEL_RATIO * min(CSS_PIXELS_PER_INCH, MAX_CSS_WIDTH / self.figsize[0])
 
     def render_png(self, dpi: float | None = None, **values) -> bytes:
@@ -154,7 +164,7 @@ class Interactive:
             output = ipywidgets.Output()
 
             def redraw(_change=None):
-                png = self.render_png(**{name: slider.value for name, slider in sliders.items()})
+                png = self.render_png(self.live_dpi, **{name: slider.value for name, slider in sliders.items()})
                 # Setting the outputs directly redraws without flicker and needs no IPython
                 # display hook, so the widget also builds outside a kernel. The width in the
                 # metadata shows the picture at half its pixels (only the width: a front end

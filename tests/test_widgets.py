@@ -163,6 +163,15 @@ def test_static_frames_are_drawn_at_two_device_pixels_per_css_pixel_and_shown_at
         assert frame_image(frame).size == (1000, 600)
 
 
+def test_a_player_of_many_frames_shows_them_smaller_to_stay_light():
+    figure = interactive(paint, figsize=(5.0, 3.0), red=(0.0, 1.0, 1 / 32))
+    assert figure.n_frames == widgets.FULL_SIZE_FRAMES + 1
+    page = figure.to_html()
+    image = PlayerParts(page).images[0]
+    assert (image["width"], image["height"]) == ("360", "216")  # 72 CSS pixels per inch
+    assert frame_image(script_array(page, "frames")[0]).size == (720, 432)
+
+
 def test_a_picture_wider_than_the_text_column_is_drawn_no_wider_than_twice_the_column():
     figure = interactive(plot_values, figsize=(12.0, 4.0), red=(0.0, 1.0, 0.5))
     image = PlayerParts(figure.to_html()).images[0]
