@@ -67,3 +67,16 @@ def test_calling_it_twice_wraps_the_retina_formatter_once(shell):
     image, metadata = shown_png(shell, figure)
     assert image.width // 2 == metadata["width"]
     plt.close(figure)
+
+
+def test_with_the_inline_backend_a_figure_is_a_light_palette_png(shell):
+    plt.switch_backend("module://matplotlib_inline.backend_inline")
+    try:
+        crisp_inline_figures()
+        figure, ax = plt.subplots(figsize=(14.0, 3.0))
+        ax.plot([0, 1], [0, 1])
+        image, metadata = shown_png(shell, figure)
+        assert (image.mode, image.width, metadata) == ("P", 1600, {"width": 800})
+        plt.close(figure)
+    finally:
+        plt.switch_backend("Agg")

@@ -53,8 +53,11 @@ def crisp_inline_figures(max_css_width=800, colours=256):
     from IPython.core.pylabtools import select_figure_formats
     from matplotlib.figure import Figure
 
-    # The inline backend, when active, registers its retina formatter on this change (and
-    # remembers the format for the rest of the session); elsewhere it is registered here.
+    # matplotlib loads the inline backend with the first figure, and the backend then registers
+    # its own formatters: load it now, so that they come before ours.
+    plt.close(plt.figure())
+    # The inline backend registers its retina formatter on this change (and remembers the format
+    # for the rest of the session); without it, the formatter is registered below.
     shell.run_line_magic("config", "InlineBackend.figure_formats = ['retina']")
     formatter = shell.display_formatter.formatters["image/png"]
     try:
