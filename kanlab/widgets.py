@@ -7,7 +7,16 @@
   Binder, Colab; ipywidgets 7, as Colab ships it, or 8);
 * ``text/html``: a kernel-free player with one ``<input type="range">`` per parameter over
   frames drawn in advance, one per combination of parameter values, each frame a small
-  palette PNG inlined as a data URI (the book's site chooses this face).
+  palette image (lossless WebP, or PNG where Pillow lacks WebP) inlined as a data URI (the
+  book's site chooses this face).
+
+Both faces draw every picture with ``PIXEL_RATIO`` device pixels per CSS pixel, so that it stays
+crisp on screens with two device pixels per CSS pixel, and show it at ``s`` CSS pixels per inch of
+``figsize``, at most ``MAX_CSS_WIDTH`` wide: a picture ``w`` inches wide is drawn at
+``dpi = PIXEL_RATIO * min(s, MAX_CSS_WIDTH / w)`` and shown at half its width. ``s`` is
+``CSS_PIXELS_PER_INCH`` (as large as matplotlib's inline figures) for the live face and for a
+player of at most ``FULL_SIZE_FRAMES`` frames, ``LIGHT_CSS_PIXELS_PER_INCH`` for a larger player,
+so that its page stays light.
 
 A parameter ``name=(low, high, step)`` takes the values ``low, low + step, ..., high``, so the
 player holds ``prod_i (n_i)`` frames, ``n_i = (high_i - low_i) / step_i + 1``. Both faces start
@@ -24,15 +33,18 @@ from collections.abc import Callable
 
 import ipywidgets
 from matplotlib.figure import Figure
-from PIL import Image
+from PIL import Image, features
 
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 MAX_PARAMETERS = 3
-MAX_FRAMES = 256  # about 1 MB of inlined PNG at the default size: a page stays well under 2 MB
+MAX_FRAMES = 256  # checked before drawing; MAX_HTML_BYTES then holds about 150 frames of the default size
 MAX_HTML_BYTES = 1_500_000
-STATIC_DPI = 72
-LIVE_DPI = 100
-PALETTE_COLOURS = 64
+PIXEL_RATIO = 2  # device pixels per CSS pixel in every frame
+CSS_PIXELS_PER_INCH = 100  # matplotlib's figure.dpi: a frame shows as large as an inline figure
+LIGHT_CSS_PIXELS_PER_INCH = 72  # a player of many frames: about 9 kB a frame of 5 x 4 inches
+FULL_SIZE_FRAMES = 32
+MAX_CSS_WIDTH = 800  # the widest text column of the book's theme; wider pictures are shown at this width
+PALETTE_COLOURS = 32  # figures use few colours; antialiased edges need no more at two pixels per CSS pixel
 
 
 def interactive(draw: Callable, figsize: tuple[float, float] = (4.5, 4.0), **params) -> "Interactive":
@@ -77,8 +89,20 @@ class Interactive:
         """Number of pictures the static player holds: the product of the slider lengths."""
         return math.prod(len(values) for values in self.values.values())
 
-    def render_png(self, dpi: int, **values) -> bytes:
-        """The picture for one value of every parameter, as PNG bytes."""
+    @property
+    def dpi(self) -> float:
+        """Dots per inch of the static player's frames: ``PIXEL_RATIO`` device pixels per CSS pixel shown."""
+        per_inch = CSS_PIXELS_PER_INCH if self.n_frames <= FULL_SIZE_FRAMES else LIGHT_CSS_PIXELS_PER_INCH
+        return PIXEL_RATIO * min(per_inch, MAX_CSS_WIDTH / self.figsize[0])
+
+    @property
+    def live_dpi(self) -> float:
+        """Dots per inch of the live widget's pictures, shown as large as an inline figure."""
+        return PIXEL_RATIO * min(CSS_PIXELS_PER_INCH, MAX_CSS_WIDTH / self.figsize[0])
+
+    def render_png(self, dpi: float | None = None, **values) -> bytes:
+        """The picture for one value of every parameter, as PNG bytes (at ``self.dpi`` by default)."""
+        dpi = self.dpi if dpi is None else dpi
         figure = Figure(figsize=self.figsize, layout="constrained")
         self.draw(figure.add_subplot(), **values)
         buffer = io.BytesIO()
@@ -91,7 +115,7 @@ class Interactive:
         frames, frame_of_combination = [], []
         index_of_frame = {}
         for combination in itertools.product(*self.values.values()):
-            uri = _palette_data_uri(self.render_png(STATIC_DPI, **dict(zip(names, combination))))
+            uri = _frame_data_uri(self.render_png(**dict(zip(names, combination))))
             # Identical pictures (e.g. a zero weight) are stored once.
             if uri not in index_of_frame:
                 index_of_frame[uri] = len(frames)
@@ -103,10 +127,13 @@ class Interactive:
             _slider_html(name, self.values[name], position) for name, position in zip(names, start)
         )
         first_frame = frames[frame_of_combination[_flat_index(start, self.values)]]
+        width, height = _shown_size(first_frame)
         sizes = [len(self.values[name]) for name in names]
         page = _PLAYER_TEMPLATE.format(
             controls=controls,
             first_frame=first_frame,
+            width=width,
+            height=height,
             alt=html.escape(f"{_name_of(self.draw)} for " + ", ".join(names), quote=True),
             frames=json.dumps(frames),
             order=json.dumps(frame_of_combination),
@@ -137,14 +164,17 @@ class Interactive:
             output = ipywidgets.Output()
 
             def redraw(_change=None):
-                png = self.render_png(LIVE_DPI, **{name: slider.value for name, slider in sliders.items()})
+                png = self.render_png(self.live_dpi, **{name: slider.value for name, slider in sliders.items()})
                 # Setting the outputs directly redraws without flicker and needs no IPython
-                # display hook, so the widget also builds outside a kernel.
+                # display hook, so the widget also builds outside a kernel. The width in the
+                # metadata shows the picture at half its pixels (only the width: a front end
+                # that narrows it keeps its aspect).
+                width, _ = _shown_size(png)
                 output.outputs = (
                     {
                         "output_type": "display_data",
                         "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<Figure>"},
-                        "metadata": {},
+                        "metadata": {"image/png": {"width": width}},
                     },
                 )
 
@@ -245,13 +275,28 @@ def _flat_index(positions: list[int], values: dict[str, list[float]]) -> int:
     return index
 
 
-def _palette_data_uri(png: bytes) -> str:
-    """``png`` reduced to a small palette (figures use few colours) as a base64 data URI."""
+def _frame_data_uri(png: bytes) -> str:
+    """``png`` reduced to a small palette as a base64 data URI: lossless WebP (a third smaller than
+    an optimised palette PNG for line art), or PNG where Pillow was built without WebP."""
     image = Image.open(io.BytesIO(png)).convert("RGB")
     palette = image.quantize(colors=PALETTE_COLOURS, dither=Image.Dither.NONE)
     buffer = io.BytesIO()
-    palette.save(buffer, format="png", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    if features.check("webp"):
+        # method 4 is within 2% of the smallest (6) at a tenth of its time
+        palette.save(buffer, format="webp", lossless=True, quality=100, method=4)
+        mime = "image/webp"
+    else:
+        palette.save(buffer, format="png", optimize=True)
+        mime = "image/png"
+    return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _shown_size(image: bytes | str) -> tuple[int, int]:
+    """(width, height) in CSS pixels of a frame (PNG bytes or a data URI): its pixels // ``PIXEL_RATIO``."""
+    if isinstance(image, str):
+        image = base64.b64decode(image.split(",", 1)[1])
+    width, height = Image.open(io.BytesIO(image)).size
+    return width // PIXEL_RATIO, height // PIXEL_RATIO  # floor: never under PIXEL_RATIO
 
 
 def _slider_html(name: str, values: list[float], position: int) -> str:
@@ -277,7 +322,7 @@ _PLAYER_TEMPLATE = """<div class="kanlab-interactive">
 .kanlab-frame {{ display: block; max-width: 100%; height: auto; }}
 </style>
 {controls}
-<img class="kanlab-frame" src="{first_frame}" alt="{alt}">
+<img class="kanlab-frame" src="{first_frame}" width="{width}" height="{height}" alt="{alt}">
 <script>
 (function () {{
   var root = document.currentScript.parentElement;

@@ -27,10 +27,22 @@ def plot_values(ax, **values):
     ax.plot(list(values.values()), marker="o")
 
 
+def frame_image(data_uri):
+    """The picture inside a frame's data URI (WebP or PNG)."""
+    header, encoded = data_uri.split(",", 1)
+    assert re.fullmatch(r"data:image/(webp|png);base64", header)
+    return Image.open(io.BytesIO(base64.b64decode(encoded)))
+
+
 def frame_colour(data_uri):
-    png = base64.b64decode(data_uri.removeprefix("data:image/png;base64,"))
-    image = Image.open(io.BytesIO(png)).convert("RGB")
+    image = frame_image(data_uri).convert("RGB")
     return image.getpixel((image.width // 2, image.height // 2))
+
+
+def live_picture(figure):
+    """(PNG image, metadata) of what the live widget's Output shows now."""
+    shown = figure.widget().children[-1].outputs[0]
+    return Image.open(io.BytesIO(base64.b64decode(shown["data"]["image/png"]))), shown["metadata"]
 
 
 class PlayerParts(HTMLParser):
@@ -143,6 +155,48 @@ def test_identical_pictures_are_stored_once():
     assert script_array(page, "order") == [0, 0, 0, 1, 1, 1, 2, 2, 2]
 
 
+def test_static_frames_are_drawn_at_two_device_pixels_per_css_pixel_and_shown_at_half_size():
+    page = interactive(plot_values, figsize=(5.0, 3.0), red=(0.0, 1.0, 0.5)).to_html()
+    image = PlayerParts(page).images[0]
+    assert (image["width"], image["height"]) == ("500", "300")  # 100 CSS pixels per inch
+    for frame in script_array(page, "frames"):
+        assert frame_image(frame).size == (1000, 600)
+
+
+def test_a_player_of_many_frames_shows_them_smaller_to_stay_light():
+    figure = interactive(paint, figsize=(5.0, 3.0), red=(0.0, 1.0, 1 / 32))
+    assert figure.n_frames == widgets.FULL_SIZE_FRAMES + 1
+    page = figure.to_html()
+    image = PlayerParts(page).images[0]
+    assert (image["width"], image["height"]) == ("360", "216")  # 72 CSS pixels per inch
+    assert frame_image(script_array(page, "frames")[0]).size == (720, 432)
+
+
+def test_a_picture_wider_than_the_text_column_is_drawn_no_wider_than_twice_the_column():
+    figure = interactive(plot_values, figsize=(12.0, 4.0), red=(0.0, 1.0, 0.5))
+    image = PlayerParts(figure.to_html()).images[0]
+    assert int(image["width"]) == widgets.MAX_CSS_WIDTH
+    assert abs(int(image["height"]) - widgets.MAX_CSS_WIDTH * 4.0 / 12.0) <= 1  # same aspect
+    assert frame_image(script_array(figure.to_html(), "frames")[0]).width == 2 * widgets.MAX_CSS_WIDTH
+
+
+def test_static_frames_are_lossless_webp_where_pillow_has_it():
+    pytest.importorskip("PIL.features").check("webp") or pytest.skip("Pillow without WebP")
+    frames = script_array(interactive(paint, red=(0.0, 1.0, 0.5)).to_html(), "frames")
+    assert all(frame.startswith("data:image/webp;base64,") for frame in frames)
+
+
+def test_the_player_shrinks_its_picture_with_the_column_and_keeps_its_aspect():
+    page = interactive(paint, red=(0.0, 1.0, 0.5)).to_html()
+    assert re.search(r"\.kanlab-frame \{\{?[^}]*max-width: 100%; height: auto;", page)
+
+
+def test_the_live_picture_has_two_device_pixels_per_css_pixel():
+    image, metadata = live_picture(interactive(plot_values, figsize=(5.0, 3.0), red=(0.0, 1.0, 0.5)))
+    assert image.size == (1000, 600)
+    assert metadata == {"image/png": {"width": 500}}
+
+
 def test_static_html_labels_every_parameter_with_its_name_and_every_value():
     page = interactive(plot_values, red=(-1.0, 1.0, 0.5), green=(0.0, 2.0, 1.0)).to_html()
     parts = PlayerParts(page)
@@ -184,7 +238,7 @@ def test_a_three_parameter_player_of_150_frames_stays_light():
 
     figure = interactive(line, w1=(-2.0, 2.0, 1.0), w2=(-2.0, 2.0, 1.0), b=(-1.0, 1.5, 0.5))
     assert figure.n_frames == 150
-    assert len(figure.to_html()) < 1_000_000
+    assert len(figure.to_html()) < 1_500_000  # at two device pixels per CSS pixel
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@
 ``kanlab.plot.splines``        chapter 7: the spline editor (one coefficient moves the spline locally)
 ``kanlab.plot.symbolic``       chapter 8: an edge's library fits, their ranking, an edge explorer, MLP weights,
                                a table of discovery runs, extrapolation beyond the samples
-``kanlab.plot.style``          the colours and frames they share
+``kanlab.plot.style``          the colours and frames they share; ``crisp_inline_figures`` for a chapter's setup
 =============================  ====================================================================
 
 Every function draws on a matplotlib Axes (made for you when ``ax`` is None) and returns it, so a
@@ -29,6 +29,7 @@ from kanlab.plot.kolmogorov import koeppen_levels, psi_zoom_picture, representat
 from kanlab.plot.mlp import (accuracy_comparison, backprop_graph, decision_regions, loss_curve, space_limits, space_picture,
                              training_frame)
 from kanlab.plot.networks import activation_functions, heaviside_plot, network_diagram, neuron_response, perceptron_diagram
+from kanlab.plot.style import crisp_inline_figures
 from kanlab.plot.symbolic import (candidate_ranking, discovery_table, edge_candidates, edge_explorer, extrapolation,
                                   kans_side_by_side, mlp_weights)
 from kanlab.plot.perceptron import decision_line, mistakes_per_epoch, perceptron_picture, rule_steps, rule_updates, voting_picture

@@ -104,7 +104,7 @@ def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN 
     slots = max(max(widths), max(a * b for a, b in zip(widths, widths[1:])))
     width = 0.7 * slots
     gap = 1.6  # vertical distance between layers
-    ax = axes_or_new(ax, (max(4.0, 1.1 * width + 1.0), 1.8 * len(widths)))
+    ax = axes_or_new(ax, (max(6.0, 1.1 * width + 1.0), 1.8 * len(widths)))  # at least most of the text column
     ax.set_xlim(0, width)
     ax.set_ylim(-0.6, gap * (len(widths) - 1) + 0.6)
 

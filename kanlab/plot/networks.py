@@ -31,7 +31,7 @@ def network_diagram(widths, ax=None, radius=0.22, title="A fully connected neura
     if not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths):
         raise ValueError(f"network_diagram: every width must be a positive int, got {widths!r}")
     gap = 1.8
-    ax = axes_or_new(ax, (1.3 * len(widths) + 0.6, 0.6 * max(widths) + 1.4))
+    ax = axes_or_new(ax, (min(7.0, 1.7 * len(widths) + 0.8), 0.78 * max(widths) + 1.8))  # the text column
     positions = _layer_positions(widths, layer_gap=gap)
     for left, right in zip(positions, positions[1:]):
         for x0, y0 in left:
@@ -61,7 +61,7 @@ def perceptron_diagram(n_inputs=2, ax=None, title="A perceptron: $y = f(\\mathbf
     """
     if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or not 1 <= n_inputs <= 6:
         raise ValueError(f"perceptron_diagram: n_inputs must be an int from 1 to 6, got {n_inputs!r}")
-    ax = axes_or_new(ax, (5.0, 1.0 + 0.8 * n_inputs))
+    ax = axes_or_new(ax, (6.0, 1.2 + 0.96 * n_inputs))  # most of the text column
     neuron = (2.0, 0.0)
     inputs = _layer_positions([n_inputs])[0]
     for i, (x, y) in enumerate(inputs, start=1):

@@ -95,7 +95,7 @@ def candidate_ranking(fits_by_edge, top=4, ax=None, title="Which function is eac
 
 
 @torch.no_grad()
-def edge_explorer(model, x, lib=None, top=3, figsize=(6.0, 3.8)):
+def edge_explorer(model, x, lib=None, top=3, figsize=(6.5, 4.0)):
     r"""An interactive figure over every live spline edge of a KAN: its curve and best fits.
 
     The slider ``edge`` picks an edge by its index k in `kanlab.symbolic.spline_edges(model)`; the

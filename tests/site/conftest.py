@@ -4,10 +4,15 @@ The pages load MathJax from a CDN. Here those requests are answered from the npm
 ``make test`` fetches into tests/.offline-assets/, the thebe bundle (loaded only when a reader
 asks for live code) is answered with a stub that records that it started, and every other
 request leaving 127.0.0.1 is aborted and reported as a problem of the page.
+
+The site is ``_build/html``, rebuilt when older than a source; ``KANLAB_SITE=/path/to/html``
+tests a book built elsewhere (``jupyter-book build . --path-output DIR``: DIR/_build/html) as it
+is. Screenshots go to ``_build/screenshots`` (ignored by git).
 """
 
 import functools
 import http.server
+import os
 import re
 import subprocess
 import sys
@@ -20,6 +25,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
 ASSETS = ROOT / "tests" / ".offline-assets"
 
 # CDN address -> file in the npm package that the Makefile unpacks into tests/.offline-assets/.
@@ -65,7 +71,13 @@ def _oldest_page_mtime() -> float:
 
 @pytest.fixture(scope="session")
 def site_dir() -> Path:
-    """The built book, rebuilt (as ``make book`` does) when a page is missing or older than a source."""
+    """The built book, rebuilt (as ``make book`` does) when a page is missing or older than a source;
+    or, as it is, the one that ``KANLAB_SITE`` names."""
+    if os.environ.get("KANLAB_SITE"):
+        site = Path(os.environ["KANLAB_SITE"])
+        if not (site / page_url_path(toc_files()[0])).is_file():
+            pytest.fail(f"KANLAB_SITE={site} holds no built book")
+        return site
     if _oldest_page_mtime() < _newest_source_mtime():
         jupyter_book = Path(sys.executable).with_name("jupyter-book")
         subprocess.run(
@@ -129,9 +141,10 @@ def open_page(browser, base_url, offline_assets):
         opened.problems.append(f"external request {url}")
         return route_.abort()
 
-    def opener(path: str, lands_on: str | None = None) -> OpenedPage:
-        """Open ``path``; a page that redirects names the page it ``lands_on``."""
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def opener(path: str, lands_on: str | None = None, width: int = 1280, device_scale_factor: float = 1) -> OpenedPage:
+        """Open ``path`` in a window ``width`` CSS pixels wide with ``device_scale_factor`` device
+        pixels per CSS pixel; a page that redirects names the page it ``lands_on``."""
+        context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=device_scale_factor)
         contexts.append(context)
         page = context.new_page()
         opened = OpenedPage(page)

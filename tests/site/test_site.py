@@ -1,10 +1,19 @@
 """The built website in a real browser: pages load cleanly, math and figures render, the
-kernel-free sliders move, and the launch buttons point at the repository named in _config.yml."""
+kernel-free sliders move, every picture is crisp (two device pixels per CSS pixel) and pages stay
+light, and the launch buttons point at the repository named in _config.yml."""
 
 import json
 import re
+from html.parser import HTMLParser
+from urllib.parse import unquote, urlsplit
 
-from conftest import book_config, page_url_path, toc_files
+import pytest
+from conftest import SCREENSHOTS, book_config, page_url_path, toc_files
+
+MAX_PAGE_BYTES = 2_000_000  # a chapter's HTML and every image it loads
+MIN_DEVICE_PIXELS_PER_CSS_PIXEL = 2
+# The widest text column is the theme's at about 1400 CSS pixels and more; a phone's is 390.
+WINDOW_WIDTHS = [390, 1280, 1600]
 
 
 def repository() -> tuple[str, str, str]:
@@ -95,8 +104,94 @@ def test_every_static_slider_changes_the_picture_and_the_shown_value(open_page, 
     assert opened.problems == []
 
 
-def test_static_slider_figures_keep_the_page_under_two_megabytes(site_dir, page):
-    assert (site_dir / page).stat().st_size < 2_000_000
+class ImageSources(HTMLParser):
+    """The ``src`` of every ``<img>`` of a page."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.sources = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img" and dict(attrs).get("src"):
+            self.sources.append(dict(attrs)["src"])
+
+
+def page_weight(site_dir, page) -> tuple[int, int]:
+    """(bytes of the HTML, with its inlined frames; bytes of the image files it loads, each once)."""
+    path = site_dir / page
+    html = path.read_bytes()
+    files = {
+        (path.parent / unquote(urlsplit(source).path)).resolve()
+        for source in ImageSources(html.decode("utf-8")).sources
+        if not source.startswith("data:")
+    }
+    missing = [str(file) for file in files if not file.is_file()]
+    assert missing == []
+    return len(html), sum(file.stat().st_size for file in files)
+
+
+def test_every_page_with_its_images_weighs_under_two_megabytes(site_dir, page):
+    html, images = page_weight(site_dir, page)
+    assert (page, html + images) < (page, MAX_PAGE_BYTES)
+
+
+def test_the_page_weight_counts_the_image_files_a_chapter_loads(site_dir, notebook_page):
+    html, images = page_weight(site_dir, notebook_page)
+    assert images > 0
+
+
+SHOWN_RATIOS = """() => Array.from(document.querySelectorAll("img"))
+    .filter(image => image.clientWidth > 0)
+    .map(image => [image.currentSrc.slice(-60), image.naturalWidth / image.clientWidth, image.clientWidth])"""
+
+
+def unsharp_images(page) -> list:
+    """Every shown ``<img>`` with fewer than two of its pixels per CSS pixel: [(src end, ratio, width)]."""
+    page.wait_for_function("() => Array.from(document.images).every(image => image.complete)")
+    return [image for image in page.evaluate(SHOWN_RATIOS) if image[1] < MIN_DEVICE_PIXELS_PER_CSS_PIXEL]
+
+
+@pytest.mark.parametrize("width", WINDOW_WIDTHS)
+def test_every_image_has_two_pixels_per_css_pixel_before_and_after_the_sliders_move(open_page, page, width):
+    opened = open_page(page, width=width)
+    # Hidden cells' outputs too.
+    opened.page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    assert (page, unsharp_images(opened.page)) == (page, [])
+    sliders = opened.page.locator(".kanlab-interactive input[type=range][data-param]")
+    for s in range(sliders.count()):
+        slider = sliders.nth(s)
+        slider.scroll_into_view_if_needed()
+        drag_to_other_end(opened.page, slider)
+        assert (page, s, unsharp_images(opened.page)) == (page, s, [])
+    assert opened.problems == []
+
+
+def test_every_shown_image_is_counted(open_page, notebook_page):
+    opened = open_page(notebook_page)
+    assert len(opened.page.evaluate(SHOWN_RATIOS)) >= 1
+
+
+def figure_to_show(page):
+    """The chapter's first slider figure, or else its widest output figure."""
+    players = page.locator(".kanlab-interactive")
+    if players.count():
+        return players.first
+    images = page.locator(".cell_output img")
+    widths = images.evaluate_all("images => images.map(image => image.clientWidth)")
+    return images.nth(widths.index(max(widths)))
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_screenshot_of_one_figure_per_chapter_at_device_scale_factor_two(open_page, notebook_page, width):
+    opened = open_page(notebook_page, width=width, device_scale_factor=2)
+    figure = figure_to_show(opened.page)
+    figure.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = notebook_page.removesuffix(".html").split("/")[-1]
+    png = figure.screenshot(path=SCREENSHOTS / f"{name}-{width}px.png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert figure.bounding_box()["width"] <= width
 
 
 def test_launch_buttons_point_at_the_repository_url(open_page, notebook_page):
