@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy
 import sympy
 import torch
 
@@ -93,7 +94,8 @@ def max_error(expression, target: Target) -> float:
     symbols = [sympy.Symbol(f"x_{k + 1}", real=True) for k in range(target.n_var)]
     evaluate = sympy.lambdify(symbols, expression, modules="numpy")
     x = grid_of(target)
-    values = torch.as_tensor(evaluate(*x.T.numpy()), dtype=torch.float64) * torch.ones(len(x), dtype=torch.float64)
+    with numpy.errstate(all="ignore"):  # NaN where the formula is undefined counts as an infinite error
+        values = torch.as_tensor(evaluate(*x.T.numpy()), dtype=torch.float64) * torch.ones(len(x), dtype=torch.float64)
     error = float((values - target.f(x)).abs().max())
     return error if math.isfinite(error) else math.inf
 

@@ -1,7 +1,7 @@
 r"""From samples to a formula: the KAN paper's interpretability pipeline as one call, step by step.
 
     result = kanlab.discovery.discover(kanlab.KAN([2, 5, 1]), data)
-    print(result)            # the formula, every edge's fit, the error, the time of each step
+    print(result)            # the formula (or NOT FOUND), every edge's fit, the errors, the time of each step
 
 `discover` runs the steps below; each is public, so a chapter can show them one at a time.
 
@@ -18,6 +18,11 @@ r"""From samples to a formula: the KAN paper's interpretability pipeline as one 
    clearly worse. An edge whose every candidate stays below ``r2_min`` stays a spline, and the result
    says which edge it is and which candidates came closest.
 5. train the formula's constants a, b, c, d, and read the formula (`kanlab.symbolic.formula`).
+6. ``check``: evaluate the formula on the test samples and compare it with the targets' spread and with
+   the spline network it was read from; ``result.found`` is False, and ``print(result)`` says NOT
+   FOUND with both errors and what to try next, when it misfits the test samples.
+
+Pruning (steps 1 and 2) never removes an input that the samples need (`data_need`, `input_needed`).
 
 Candidates are ranked by fit and simplicity (`kanlab.symbolic.suggest_for_samples`): a straight line or
 a square wins over a sine or an exponential that fits about as well.

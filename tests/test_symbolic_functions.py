@@ -128,3 +128,12 @@ def test_built_in_names_cannot_be_replaced_or_removed():
         symbolic.add_function("sin", torch.cos, sympy.cos)
     with pytest.raises(ValueError, match="'sin' is a built-in function"):
         symbolic.remove_function("sin")
+
+
+def test_discover_takes_a_function_for_one_call_and_reads_besselj_from_the_samples_of_j0_2x():
+    j0 = _j0(add=False)
+    data = kanlab.data.function_dataset(lambda v: torch.special.bessel_j0(2 * v[:, :1]), n_var=1, ranges=[(0, 3)],
+                                        n_train=1000, n_test=1000, seed=0)
+    result = kanlab.discovery.discover(kanlab.KAN([1, 1, 1], seed=0), data, lib=[*symbolic.LIBRARY, j0])
+    assert result.found and result.formula.has(sympy.besselj), str(result)
+    assert "J0" not in symbolic.LIBRARY
