@@ -173,7 +173,7 @@ def _draw_products(ax, model, node_x, gap):
     """
     products = getattr(model, "products", [0] * len(model.widths))
     arities = getattr(model, "arities", [2] * len(model.widths))
-    spacing = 0.12
+    spacing = 0.18
 
     def sum_end(layer, q):
         n_sum = model.widths[layer] - products[layer]
