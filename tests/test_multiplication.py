@@ -9,7 +9,7 @@ import sympy
 import torch
 
 import kanlab
-from kanlab import plot, symbolic
+from kanlab import plot, regularization, symbolic
 from kanlab.data import function_dataset
 from kanlab.kan import KAN
 
@@ -150,6 +150,15 @@ def test_splines_set_to_the_identity_give_x_times_y_and_snap_to_it():
 def test_a_trained_product_kan_learns_x_times_y(trained):
     model, data = trained
     assert rmse(model, data.x_test, data.y_test) < 1e-3  # x y spans [0, 1]
+
+
+def test_the_sparsity_penalty_reads_the_output_through_the_products():
+    """kanlab.fit(..., lamb=...) takes the prediction from the same pass as the edge scales."""
+    model = KAN([2, (1, 1), 1], seed=0, dtype=torch.float64)
+    x = box_samples()
+    scales, output = regularization._scales_and_output(model, x)
+    torch.testing.assert_close(output, model(x))
+    assert [tuple(s.shape) for s in scales] == [(3, 2), (1, 2)]
 
 
 def test_update_grid_places_the_next_grid_on_the_products():
