@@ -536,7 +536,8 @@ class KAN(nn.Module):
 
     def prune(self, node_threshold=1e-2, edge_threshold=3e-2, x=None):
         """A smaller KAN without the unimportant hidden nodes and with dead edges masked off;
-        see `kanlab.pruning.prune` (x: the samples that measure importance)."""
+        see `kanlab.pruning.prune` (x: the samples that measure importance). A multiplication node is
+        kept or removed whole, with the sums it multiplies."""
         return pruning.prune(self, node_threshold, edge_threshold, x)
 
     @torch.no_grad()
