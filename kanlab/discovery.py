@@ -1,7 +1,7 @@
 r"""From samples to a formula: the KAN paper's interpretability pipeline as one call, step by step.
 
     result = kanlab.discovery.discover(kanlab.KAN([2, 5, 1]), data)
-    print(result)            # the formula, every edge's fit, the error, the time of each step
+    print(result)            # the formula (or NOT FOUND), every edge's fit, the errors, the time of each step
 
 `discover` runs the steps below; each is public, so a chapter can show them one at a time.
 
@@ -18,6 +18,11 @@ r"""From samples to a formula: the KAN paper's interpretability pipeline as one 
    clearly worse. An edge whose every candidate stays below ``r2_min`` stays a spline, and the result
    says which edge it is and which candidates came closest.
 5. train the formula's constants a, b, c, d, and read the formula (`kanlab.symbolic.formula`).
+6. ``check``: evaluate the formula on the test samples and compare it with the targets' spread and with
+   the spline network it was read from; ``result.found`` is False, and ``print(result)`` says NOT
+   FOUND with both errors and what to try next, when it misfits the test samples.
+
+Pruning (steps 1 and 2) never removes an input that the samples need (`data_need`, `input_needed`).
 
 Candidates are ranked by fit and simplicity (`kanlab.symbolic.suggest_for_samples`): a straight line or
 a square wins over a sine or an exponential that fits about as well.
@@ -39,7 +44,7 @@ from kanlab.loss import root_mean_squared_error
 from kanlab.regularization import model_edge_scales
 from kanlab.train import fit
 
-__all__ = ["Discovery", "Unmatched", "discover", "shrink", "snap", "sparsify", "train"]
+__all__ = ["Discovery", "Unmatched", "check", "discover", "formula_rmse", "input_needed", "shrink", "snap", "sparsify", "train"]
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,15 @@ class Discovery:
         model: the final KAN (pruned, its edges symbolic where they matched).
         fits: {(layer, i, j): Fit} for every snapped edge: the function's name, R^2 when snapped.
         unmatched: the edges that stayed splines, with their closest candidates.
-        test_rmse: the final model's root-mean-square error on the test set.
+        test_rmse: the formula's root-mean-square error on the test set (``exact`` in float64; the
+            final model's, in its dtype, when there is no formula or numpy cannot evaluate it).
         timings: {step: seconds}, in the order the steps ran.
+        spline_rmse: the spline network's RMSE on the test set before any edge was snapped.
+        target_std: the standard deviation of the test targets.
+        found: whether the formula passed `check` (accurate on the test set, and as good as the
+            network); False also when there is no formula.
+        verdict: `check`'s sentence: the two errors, and what to try next when not found.
+        undefined_at: a point of the data's box where the formula is NaN or infinite, or None.
     """
 
     formula: object
@@ -73,9 +85,21 @@ class Discovery:
     unmatched: list
     test_rmse: float
     timings: dict = field(default_factory=dict)
+    spline_rmse: float = math.nan
+    target_std: float = math.nan
+    found: bool = False
+    verdict: str = ""
+    undefined_at: tuple | None = None
 
     def __str__(self) -> str:
-        lines = [f"formula: {self.formula}" if self.formula is not None else "formula: none (see unmatched edges)"]
+        if self.formula is None:
+            lines = ["formula: none (see unmatched edges)"]
+        elif self.found:
+            lines = [f"formula: {self.formula}"]
+        else:
+            lines = [f"NOT FOUND: the formula read misfits the data (below): {self.formula}"]
+        if self.verdict:
+            lines.append(self.verdict)
         lines.append(f"widths {self.model.widths}, test RMSE {self.test_rmse:.2e}")
         for edge, fit_ in self.fits.items():
             lines.append(f"  edge {edge}: {fit_.name:6s} R^2 = {fit_.r2:.6f}")
@@ -96,6 +120,67 @@ def _as_model(data, model):
     return data.x_train, data.y_train
 
 
+def _live_inputs(model) -> set[int]:
+    """The inputs x_i that still reach the first layer through a live edge (spline or formula)."""
+    return set(_live(model, 0).any(dim=0).nonzero()[:, 0].tolist())
+
+
+def _neighbour_rmse(x, y, k: int = 3) -> float:
+    """Leave-one-out RMSE of predicting each y by the mean of its k nearest neighbours' (inputs scaled to [0, 1])."""
+    if x.shape[1] == 0:
+        return float(y.std())
+    low, high = x.amin(dim=0), x.amax(dim=0)
+    scaled = (x - low) / (high - low).clamp_min(torch.finfo(x.dtype).tiny)
+    distances = torch.cdist(scaled, scaled)
+    distances.fill_diagonal_(math.inf)
+    nearest = distances.topk(k, largest=False).indices
+    return float(torch.sqrt(torch.mean((y[nearest].mean(dim=1) - y) ** 2)))
+
+
+def data_need(x, y, i: int, k: int = 3, n_max: int = 2000) -> float:
+    r"""How much the samples (x, y) need input x_i: the ratio of two nearest-neighbour errors,
+
+        (leave-one-out RMSE of the mean of the k nearest neighbours, found without x_i)
+        / (the same, found with every input).
+
+    No network is involved, so a network that lost x_i cannot hide it. An input the targets do not
+    depend on gives a ratio below 1 (without it, neighbours are closer); x y^2 / 2 on [0, 1] x [-1, 1]
+    gives 9 for x, x / (2 (1 + y)) 11 for y, and each input of x^2 + y^2 + z^2 + w^2 (4 inputs,
+    1000 samples: neighbours are far) only 1.6. At most ``n_max`` samples are used.
+    """
+    x, y = x[:n_max].detach(), y[:n_max].detach().reshape(len(x[:n_max]), -1)
+    rest = [j for j in range(x.shape[1]) if j != i]
+    return _neighbour_rmse(x[:, rest], y, k) / max(_neighbour_rmse(x, y, k), torch.finfo(x.dtype).tiny)
+
+
+def input_needed(model, pruned, data, steps: int = 10, tolerance: float = 2.0, floor: float = 1e-3,
+                 need: float = 1.25) -> bool:
+    r"""Whether an input that ``pruned`` lost (compared with ``model``) is needed by the data.
+
+    Needed when either test says so:
+
+    - the samples: `data_need` of the input is above ``need`` (1.25: the targets vary with it);
+    - the networks: copies of both train ``steps`` LBFGS steps without the penalty (which may have
+      shrunk the input's edges before pruning looked at them), and
+      RMSE_train(pruned) > tolerance * RMSE_train(model) + floor * std(y).
+
+    The first catches an input that the penalised network had already given up, the second a weak
+    dependence that neighbours cannot resolve. Neither network given is changed.
+    """
+    x, y = _as_model(data, model)
+    lost = _live_inputs(model) - _live_inputs(pruned)
+    if not lost:
+        return False
+    if any(data_need(x, y, i) > need for i in lost):
+        return True
+    errors = []
+    for network in (model, pruned):
+        trial = copy.deepcopy(network)
+        _retrain(trial, data, steps)
+        errors.append(_rmse(trial, x, y))
+    return errors[1] > tolerance * errors[0] + floor * float(y.std())
+
+
 def sparsify(model, data, steps: int = 10, lamb: float = 3e-3, lamb_entropy: float = 2.0, rounds: int = 2,
              node_threshold: float = 1e-2, edge_threshold: float = 3e-2, tolerance: float = 1.5):
     """Train with the sparsity penalty and prune, up to ``rounds`` times or until pruning removes nothing.
@@ -106,36 +191,54 @@ def sparsify(model, data, steps: int = 10, lamb: float = 3e-3, lamb_entropy: flo
     ``tolerance`` times its value before (plus 1e-3 of the targets' spread) is tried again with
     thresholds 3 times lower, and else not done: the penalty shrinks scales, and a node whose edges
     in are small but whose edge out is steep still carries the fit (x * y loses one of its two nodes so).
+
+    A pruning that removes an input is done only when the data do not need it (`input_needed`). The
+    penalty weighs the same whatever the targets' scale, so on a target of small spread (x / (4 pi y^2),
+    0.05) it can flatten an input's edges before pruning looks at them, and the error with the input
+    is then no better than without it. When an input is needed, the network as before the pruning is
+    retrained without the penalty (which brings the flattened edges back), pruned once more if that
+    keeps every input, and returned.
     Returns the pruned KAN (the model given is trained in place).
     """
     x, y = _as_model(data, model)
     floor = 1e-3 * float(y.std())
-    for _ in range(rounds):
-        fit(model, data, steps=steps, optimizer="lbfgs", lr=1.0, lamb=lamb, lamb_entropy=lamb_entropy,
-            update_grid_every=5, update_grid_until=steps, progress=False)
+
+    def pruned(model, inputs_checked):
+        """The pruned network that passes (lower thresholds tried next), or None when an input is needed."""
         limit = tolerance * _rmse(model, x, y) + floor
-        smaller = model
         for scale in (1.0, 1 / 3):
             try:
                 trial = model.prune(node_threshold=scale * node_threshold, edge_threshold=scale * edge_threshold, x=x)
             except ValueError:  # no hidden node passes both thresholds: try lower ones
                 continue
+            if _live_inputs(trial) != _live_inputs(model):
+                if inputs_checked or input_needed(model, trial, data, steps):
+                    return None
             if _rmse(trial, x, y) <= limit:
-                smaller = trial
-                break
+                return trial
+        return model
+
+    for _ in range(rounds):
+        fit(model, data, steps=steps, optimizer="lbfgs", lr=1.0, lamb=lamb, lamb_entropy=lamb_entropy,
+            update_grid_every=5, update_grid_until=steps, progress=False)
+        smaller = pruned(model, inputs_checked=False)
+        if smaller is None:  # the penalty flattened an input the data need: retrain without it, prune once more
+            _retrain(model, data, steps)
+            return pruned(model, inputs_checked=True) or model
         if smaller.widths == model.widths or all(width == 1 for width in smaller.widths[1:-1]):
             return smaller
         model = smaller
     return model
 
 
-def shrink(model, data, steps: int = 10, tolerance: float = 2.0, floor: float = 3e-3):
+def shrink(model, data, steps: int = 10, tolerance: float = 2.0, floor: float = 3e-3, need: float = 1.25):
     """Remove hidden nodes one at a time while the network still fits without them.
 
     For each hidden layer wider than one node, the node carrying the least (the smallest outgoing
     normalised edge scale) is pruned and the rest retrained for ``steps`` LBFGS steps; the removal is
     kept when the training RMSE is at most ``tolerance`` times the RMSE before plus ``floor`` times the
-    targets' standard deviation (ten steps rarely finish the work that the remaining nodes take over).
+    targets' standard deviation (ten steps rarely finish the work that the remaining nodes take over),
+    and when no input the samples need is lost with it (`data_need` above ``need``).
     Returns the smallest KAN that passed (the model given may be trained in place).
     """
     x, y = _as_model(data, model)
@@ -151,6 +254,8 @@ def shrink(model, data, steps: int = 10, tolerance: float = 2.0, floor: float = 
             for j in range(trial.layers[layer].out_features):
                 trial.symbolic[layer].remove_edge(weakest, j)
             trial = trial.prune(node_threshold=0.0, edge_threshold=0.0, x=x)
+            if any(data_need(x, y, i) > need for i in _live_inputs(model) - _live_inputs(trial)):
+                break  # the last node carrying an input the samples need
             fit(trial, data, steps=steps, optimizer="lbfgs", lr=1.0, update_grid_every=5, update_grid_until=steps,
                 progress=False)
             after = _rmse(trial, x, y)
@@ -321,7 +426,8 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
 
 def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[str] | None = None,
              sparsify_steps: int = 10, lamb: float = 3e-3, train_steps: int = 10, grid_size: int | None = 10,
-             r2_threshold: float = 0.999, r2_min: float = 0.99, final_steps: int = 10) -> Discovery:
+             r2_threshold: float = 0.999, r2_min: float = 0.99, final_steps: int = 10,
+             max_error: float = 1e-4, max_factor: float = 3.0) -> Discovery:
     """The formula behind the samples ``data``, found by a KAN: sparsify, shrink, train, snap, read.
 
     Args:
@@ -329,16 +435,22 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
             is trained in place, and the final (smaller) model is in the result.
         data: x_train, y_train, x_test, y_test as from `kanlab.data.function_dataset`: x (n, n_in),
             y (n, n_out) or (n,) for one output, both sets non-empty and finite (`kanlab.data.check_dataset`).
-        lib: names of candidate functions (`kanlab.symbolic.LIBRARY`); None: all of them.
+        lib: candidate functions, names in `kanlab.symbolic.LIBRARY` or your own
+            (`kanlab.symbolic.function`), e.g. ``[*kanlab.symbolic.LIBRARY, j0]``; None: the whole library,
+            with the functions added by `kanlab.symbolic.add_function`.
         var_names: names of the inputs in the formula; default x_1, ..., x_n.
         sparsify_steps, lamb: steps per round and weight of the sparsity penalty (`sparsify`).
         train_steps, grid_size: training before snapping, and the finer grid (`train`).
         r2_threshold, r2_min: when an edge is snapped (`snap`).
         final_steps: LBFGS steps that train the formula's constants.
+        max_error, max_factor: when the formula counts as found (`check`).
 
     Returns:
         a `Discovery`. When some edge matches no candidate, its ``formula`` is None and ``unmatched``
-        names the edge and its closest candidates; the rest of the result is still filled in.
+        names the edge and its closest candidates; the rest of the result is still filled in. Its
+        ``found`` says whether the formula passed `check`; when not, the formula is kept (it is what
+        the network computes, and often a useful approximation), ``print(result)`` says NOT FOUND
+        with the two errors and what to try next.
     """
     if not (hasattr(model, "layers") and hasattr(model, "symbolic")):
         raise TypeError(f"model must be a kanlab.KAN, got {type(model).__name__}")
@@ -363,6 +475,9 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         model = shrink(model, data)
     timed("shrink")
     model = train(model, data, steps=train_steps, grid_size=grid_size)
+    x_test = data.x_test.to(next(model.parameters()))
+    y_test = data.y_test.to(x_test)
+    spline_rmse = _rmse(model, x_test, y_test)
     timed("train")
     fits, unmatched = snap(model, data, lib, r2_threshold=r2_threshold, r2_min=r2_min)
     timed("snap")
@@ -372,5 +487,106 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
     if not unmatched:
         formula = symbolic.formula(model, var_names, digits=4)
         exact = symbolic.formula(model, var_names, digits=None)
+    test_rmse = _rmse(model, x_test, y_test)
+    if exact is not None:
+        names = var_names or [f"x_{k + 1}" for k in range(model.widths[0])]
+        test_rmse = formula_rmse(exact, names, data.x_test, data.y_test, default=test_rmse)
+    result = Discovery(formula, exact, model, fits, unmatched, test_rmse, timings, spline_rmse,
+                       float(data.y_test.double().std()))
+    if exact is not None:
+        result.undefined_at = undefined_point(exact, names, data.x_train)
+    result.found, result.verdict = check(result, max_error, max_factor)
     timed("formula")
-    return Discovery(formula, exact, model, fits, unmatched, _rmse(model, data.x_test, data.y_test), timings)
+    return result
+
+
+def _evaluate(expression, var_names: Sequence[str], x):
+    """A sympy expression of the inputs ``var_names`` on the rows of x, in float64 (numpy); None when
+    numpy cannot evaluate it (a function with no numpy form)."""
+    import numpy
+    import sympy
+
+    symbols = [sympy.Symbol(name, real=True) for name in var_names]
+    x64 = x.detach().cpu().double().numpy()
+    try:
+        with numpy.errstate(all="ignore"):
+            values = sympy.lambdify(symbols, expression, modules="numpy")(*x64.T)
+        return torch.as_tensor(values, dtype=torch.float64) * torch.ones(len(x64), dtype=torch.float64)
+    except (NameError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def formula_rmse(expression, var_names: Sequence[str], x, y, default: float = math.nan) -> float:
+    """The RMSE of a sympy expression of the inputs ``var_names`` on samples (x, y), in float64 (numpy);
+    inf where it is NaN or infinite on some sample, ``default`` when numpy cannot evaluate it."""
+    values = _evaluate(expression, var_names, x)
+    if values is None:
+        return default
+    error = float(torch.sqrt(torch.mean((values - y.detach().cpu().double().reshape(-1)) ** 2)))
+    return error if math.isfinite(error) else math.inf
+
+
+def undefined_point(expression, var_names: Sequence[str], x) -> tuple | None:
+    """A point of the box the samples x come from where the expression is NaN or infinite; None when
+    it is finite there (or numpy cannot evaluate it).
+
+    The box is the samples' range on each axis with its ends rounded outwards to a multiple of a tenth
+    of the range's power of ten (samples in [0.0002, 0.9996] give [0, 1], in [0.5004, 1.9991] give
+    [0.5, 2]); it is checked on a regular grid with its corners (41 points per axis for one or two
+    inputs, 15 for three, 9 for more). Samples rarely fall on the box's faces, where a formula such as
+    (1.0117 x - 3.7e-5)^1.00003 is undefined."""
+    low, high = x.detach().cpu().double().amin(dim=0), x.detach().cpu().double().amax(dim=0)
+    unit = 10.0 ** (torch.floor(torch.log10((high - low).clamp_min(1e-300))) - 1)
+    low, high = torch.floor(low / unit + 1e-9) * unit, torch.ceil(high / unit - 1e-9) * unit
+    points = {1: 41, 2: 41, 3: 15}.get(len(low), 9)
+    grid = torch.cartesian_prod(*[torch.linspace(float(a), float(b), points, dtype=torch.float64)
+                                  for a, b in zip(low, high)]).reshape(-1, len(low))
+    values = _evaluate(expression, var_names, grid)
+    if values is None or bool(torch.isfinite(values).all()):
+        return None
+    return tuple(round(v, 6) for v in grid[~torch.isfinite(values)][0].tolist())
+
+
+def check(result: Discovery, max_error: float = 1e-4, max_factor: float = 3.0) -> tuple[bool, str]:
+    r"""Whether the formula of a `Discovery` can be trusted, and a sentence saying why (or why not).
+
+    The formula (every constant as trained, in float64) is evaluated on the test samples; it counts as
+    found when its RMSE there is at most
+
+        max_error * std(y_test)                         (an absolute bound on the misfit), and
+        max_factor * RMSE(spline network) + 1e-6 std    (no worse than the network it was read from).
+
+    A formula that is NaN or infinite somewhere in the box of the samples (`undefined_point`) is not
+    found either. The first bound is 1e-4 of the targets' standard deviation: a formula that misfits by that much
+    is off by a few parts in ten thousand at most on the box (the largest error on a grid is about 3-5
+    times the RMSE), and every exactly recovered formula of the panel is far below it; 1e-3 let
+    formulas through that the panel's criterion (largest error 1e-3) calls wrong. The second asks for
+    a formula about as good as the spline network it was read from (3 times its RMSE): an edge snapped
+    to a nearby wrong function (a tanh for an exp) loses accuracy that the network had. The
+    spline network's RMSE is measured after the training step, before any edge was snapped.
+    """
+    spread = result.target_std
+    if result.formula is None:
+        names = ", ".join(str(miss.edge) for miss in result.unmatched)
+        return False, (f"No formula: edges {names} match no library function. Try adding the right function "
+                       "(kanlab.symbolic.add_function), another seed, or a wider network")
+    bound = min(max_error * spread, max_factor * result.spline_rmse + 1e-6 * spread)
+    errors = (f"the formula's test RMSE is {result.test_rmse:.2e}, the spline network's {result.spline_rmse:.2e} "
+              f"(bound {bound:.2e}: {max_error:g} of the targets' standard deviation {spread:.3g}, "
+              f"and {max_factor:g} times the network's)")
+    if result.undefined_at is not None:
+        return False, (f"The formula is undefined (NaN or infinite) at {result.undefined_at}, inside the box of "
+                       f"the samples, although {errors}: try another seed, or a library without the function "
+                       "that fails there (lib=)")
+    if result.test_rmse <= bound:
+        return True, errors[0].upper() + errors[1:]
+    if result.spline_rmse > max_error * spread:
+        advice = ("the spline network itself does not fit the data that well, so no formula read from it can: "
+                  "try another seed, a wider network (e.g. KAN([n, 10, 1])), more steps (train_steps, "
+                  "sparsify_steps), a weaker penalty (lamb); a product or quotient may need a multiplication "
+                  "node once kanlab has them")
+    else:
+        advice = ("the network fits, but some edge snapped to the wrong function: look at result.fits and "
+                  "the edges' candidates (kanlab.symbolic.suggest), add the right function to the library "
+                  "(kanlab.symbolic.add_function), or try another seed")
+    return False, errors[0].upper() + errors[1:] + ": " + advice

@@ -165,5 +165,5 @@ def _keep_symbolic_nodes(symbolic: SymbolicEdges, inputs: Tensor, outputs: Tenso
     new_output = {int(old): new for new, old in enumerate(outputs)}
     for (i, j), index, params in zip(symbolic.edges.tolist(), symbolic.function_index.tolist(), symbolic.affine):
         if i in new_input and j in new_output:
-            small.set_edge(new_input[i], new_output[j], SymbolicEdges.FUNCTION_NAMES[index], params.tolist())
+            small.set_edge(new_input[i], new_output[j], symbolic.function_at(index), params.tolist())
     return small

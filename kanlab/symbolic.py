@@ -19,12 +19,22 @@ On a KAN (edge (layer, i, j) joins input node i to output node j of ``model.laye
 ``suggest`` ranks the library for one edge, ``set_symbolic`` and ``auto_symbolic`` snap edges to
 formulas (kept in the model's `SymbolicEdges`, whose a, b, c, d keep training), and ``formula``
 writes the whole network as a sympy expression once every live edge is symbolic.
+
+Your own functions: ``function(name, torch_fn, sympy_fn)`` builds a candidate for one call (pass it in
+``lib=[*LIBRARY, f]`` to the ranking and snapping calls and to `kanlab.discovery.discover`), and
+``add_function`` adds one to ``LIBRARY`` for the rest of the program (as pykan's ``add_symbolic``)::
+
+    j0 = kanlab.symbolic.add_function("J0", torch.special.bessel_j0, lambda z: sympy.besselj(0, z))
+
+A symbolic edge stores its function's name, not a position in the library, so the library's order
+never matters; a saved model whose edges use an added function loads once that function is added
+again (else `load` names the missing function).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import sympy
@@ -38,10 +48,13 @@ __all__ = [
     "Fit",
     "LIBRARY",
     "SymbolicEdges",
+    "add_function",
     "auto_symbolic",
     "candidate",
     "fit_candidate",
     "formula",
+    "function",
+    "remove_function",
     "set_symbolic",
     "spline_edges",
     "suggest",
@@ -144,8 +157,8 @@ def _zero(z: Tensor) -> Tensor:
 # Complexity orders the candidates a person would try first: a constant, a line, low powers, then
 # the transcendental functions, then those with poles or kinks. Among fits of about the same quality
 # the ranking (`suggest_for_samples`) prefers the lower complexity, which a fit can raise by one
-# (`fit_complexity`). New entries go at the end: a symbolic edge stores its function's position
-# here (`SymbolicEdges.function_index`).
+# (`fit_complexity`). Symbolic edges store their function's name (`SymbolicEdges`), so the order
+# may change; `add_function` appends.
 LIBRARY: dict[str, Candidate] = {
     c.name: c
     for c in [
@@ -168,13 +181,145 @@ LIBRARY: dict[str, Candidate] = {
 }
 
 
-def candidate(name: str) -> Candidate:
-    """The library entry called ``name``; a clear ValueError for a name not in the library."""
+# The built-in functions, in the order of the first checkpoints (whose edges stored positions here).
+_BUILTIN_NAMES = tuple(LIBRARY)
+
+
+def candidate(name: str | Candidate) -> Candidate:
+    """The library entry called ``name`` (a `Candidate` is returned as it is); a clear ValueError for
+    a name not in the library."""
+    if isinstance(name, Candidate):
+        return name
     if not isinstance(name, str):
-        raise TypeError(f"function name must be a str, got {type(name).__name__}")
+        raise TypeError(f"function name must be a str or a Candidate, got {type(name).__name__}")
     if name not in LIBRARY:
         raise ValueError(f"unknown function name {name!r}; expected one of {sorted(LIBRARY)}")
     return LIBRARY[name]
+
+
+def _with_derivative(torch_fn: Callable[[Tensor], Tensor], derivative: Callable[[Tensor], Tensor] | None):
+    """torch_fn made differentiable: f'(z) from ``derivative``, or else by central differences in float64,
+    (f(z + h) - f(z - h)) / (2 h) with h = 1e-5 (1 + |z|) (an error near 1e-10 for a smooth f)."""
+
+    def slope(z: Tensor) -> Tensor:
+        if derivative is not None:
+            return derivative(z)
+        z64 = z.detach().to(torch.float64)
+        h = 1e-5 * (1 + z64.abs())
+        return torch.nan_to_num((torch_fn(z64 + h) - torch_fn(z64 - h)) / (2 * h)).to(z.dtype)
+
+    class _Function(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            ctx.save_for_backward(z)
+            return torch_fn(z)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (z,) = ctx.saved_tensors
+            return grad * slope(z)
+
+    return _Function.apply
+
+
+def function(name: str, torch_fn: Callable[[Tensor], Tensor], sympy_fn: Callable[[sympy.Expr], sympy.Expr],
+             complexity: int = 3, domain: tuple[float, float] | None = None,
+             derivative: Callable[[Tensor], Tensor] | None = None) -> Candidate:
+    """Your own candidate f for ``lib=`` (one call); `add_function` adds it to ``LIBRARY`` for good.
+
+    Args:
+        name: how fits and edges call it; not a built-in name (``"sin"``, ...).
+        torch_fn: f on tensors, elementwise, finite on the domain.
+        sympy_fn: f on sympy expressions, e.g. ``lambda z: sympy.besselj(0, z)``; required, since the
+            formula is written with it.
+        complexity: its rank among equally good fits (built-ins: 1 for x, 2 for x^2, 3 for sin, exp,
+            log, 4 for tan, abs, artanh).
+        domain: (low, high) where f is finite and smooth; None: everywhere. Fits keep b t + c inside.
+        derivative: f' on tensors, used in training when torch_fn has no autograd (as
+            torch.special.bessel_j0); None: central differences.
+
+    Checks, on 2001 points of the domain within [-10, 10]: torch_fn gives finite numbers (NaN or inf
+    is refused, naming f and the point: give a narrower ``domain``), and sympy_fn agrees with it at 7
+    of them (to 1e-6 relative).
+
+    Raises:
+        ValueError or TypeError naming the function.
+    """
+    if not isinstance(name, str) or not name or "\n" in name:
+        raise ValueError(f"name must be a non-empty one-line str, got {name!r}")
+    if name in _BUILTIN_NAMES:
+        raise ValueError(f"{name!r} is a built-in function of the library; give your function another name")
+    if not callable(torch_fn):
+        raise TypeError(f"torch_fn of function {name!r} must be callable, got {type(torch_fn).__name__}")
+    if sympy_fn is None or not callable(sympy_fn):
+        raise ValueError(f"function {name!r} needs sympy_fn, its sympy form (e.g. lambda z: sympy.besselj(0, z)): "
+                         "a formula is written with it")
+    if isinstance(complexity, bool) or not isinstance(complexity, int) or complexity < 0:
+        raise ValueError(f"complexity of function {name!r} must be an integer >= 0, got {complexity!r}")
+    low, high = (-math.inf, math.inf) if domain is None else domain
+    if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and low < high):
+        raise ValueError(f"domain of function {name!r} must be (low, high) with low < high, got {domain!r}")
+    points = torch.linspace(max(low + _DOMAIN_MARGIN, -10.0), min(high - _DOMAIN_MARGIN, 10.0), 2001,
+                            dtype=torch.float64)
+    try:
+        values = torch.as_tensor(torch_fn(points))
+    except Exception as error:
+        raise ValueError(f"torch_fn of function {name!r} fails on a float64 tensor: {error}") from error
+    if values.shape != points.shape:
+        raise ValueError(f"torch_fn of function {name!r} must be elementwise: shape {tuple(values.shape)} for "
+                         f"input {tuple(points.shape)}")
+    bad = ~torch.isfinite(values)
+    if bad.any():
+        where = float(points[bad.nonzero()[0, 0]])
+        raise ValueError(f"function {name!r} gives {float(values[bad][0])} at {where:.4g} (checked on "
+                         f"[{float(points[0]):.4g}, {float(points[-1]):.4g}]); give domain=(low, high) where it is finite")
+    symbol = sympy.Symbol("z", real=True)
+    try:
+        expression = sympy.sympify(sympy_fn(symbol))
+    except Exception as error:
+        raise ValueError(f"sympy_fn of function {name!r} fails on a sympy symbol: {error}") from error
+    if symbol not in expression.free_symbols:
+        raise ValueError(f"sympy_fn of function {name!r} must depend on its argument, got {expression}")
+    for k in torch.linspace(0, len(points) - 1, 7).round().long().tolist():
+        point, value = float(points[k]), float(values[k])
+        try:
+            exact = float(expression.subs(symbol, point).evalf())
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"sympy_fn of function {name!r} gives no number at {point:.4g}: {error}") from error
+        if not abs(exact - value) <= 1e-6 * (1 + abs(value)):
+            raise ValueError(f"torch_fn and sympy_fn of function {name!r} disagree at {point:.4g}: "
+                             f"{value:.8g} and {exact:.8g}")
+    probe = points[:2].clone().requires_grad_(True)
+    if derivative is not None or not torch_fn(probe).requires_grad:
+        torch_fn = _with_derivative(torch_fn, derivative)
+    if domain is None:
+        return Candidate(name, torch_fn, sympy_fn, complexity, _everywhere, _identity)
+    lo, hi = low + _DOMAIN_MARGIN, high - _DOMAIN_MARGIN
+    return Candidate(name, torch_fn, sympy_fn, complexity, lambda a, b: (a >= lo) & (b <= hi),
+                     lambda z: z.clamp(lo, hi))
+
+
+def add_function(name: str, torch_fn: Callable[[Tensor], Tensor], sympy_fn: Callable[[sympy.Expr], sympy.Expr],
+                 complexity: int = 3, domain: tuple[float, float] | None = None,
+                 derivative: Callable[[Tensor], Tensor] | None = None) -> Candidate:
+    """Add your own function to ``LIBRARY`` for the rest of the program (pykan's ``add_symbolic``).
+
+    From then on every call whose ``lib`` is None ranks it too, and ``lib`` may name it. Arguments
+    and checks as for `function`; adding a name again replaces your earlier function. Returns the
+    `Candidate`.
+    """
+    cand = function(name, torch_fn, sympy_fn, complexity, domain, derivative)
+    LIBRARY[name] = cand
+    return cand
+
+
+def remove_function(name: str) -> None:
+    """Take a function added by `add_function` out of ``LIBRARY`` again (built-ins stay)."""
+    if name in _BUILTIN_NAMES:
+        raise ValueError(f"{name!r} is a built-in function of the library and cannot be removed")
+    if name not in LIBRARY:
+        raise ValueError(f"no added function is called {name!r}; added: {sorted(set(LIBRARY) - set(_BUILTIN_NAMES))}")
+    del LIBRARY[name]
 
 
 @dataclass(frozen=True)
@@ -184,6 +329,7 @@ class Fit:
     name: str
     r2: float
     params: tuple[float, float, float, float]  # (a, b, c, d)
+    function: Candidate | None = field(default=None, compare=False, repr=False)  # None: LIBRARY[name]
 
 
 def _r2_and_line(f: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -322,7 +468,7 @@ def fit_candidate(
 
     Args:
         x, y: samples of the curve, shape (n,) each; computed in float64.
-        name: a key of :data:`LIBRARY`.
+        name: a key of :data:`LIBRARY`, or a `Candidate` (`function`).
         scale: the coarse grid covers b, c in [-scale, scale].
         points: grid points per axis of the coarse grid.
         zooms: how many finer grids follow the coarse one.
@@ -333,9 +479,10 @@ def fit_candidate(
         a :class:`Fit`; R^2 = -inf when no (b, c) keeps the samples inside f's domain.
     """
     cand = candidate(name)
+    name = cand.name
     x, y = _as_samples(x, y)
     if float(y.max() - y.min()) <= 1e-12 * max(1.0, float(y.abs().max())):
-        return Fit(name, 1.0, (0.0, 1.0, 0.0, float(y.mean())))  # a constant: every candidate with a = 0
+        return Fit(name, 1.0, (0.0, 1.0, 0.0, float(y.mean())), cand)  # a constant: every candidate with a = 0
     order = torch.argsort(x)
     x, y = x[order], y[order]
     keep = torch.linspace(0, len(x) - 1, min(len(x), max_search_samples)).round().long()
@@ -345,7 +492,7 @@ def fit_candidate(
         b, c = _search_affine(cand, x[keep], y[keep], scale, points, zooms)
     z = b * x + c
     if not bool(cand.inside(z.min(), z.max())):
-        return Fit(name, -math.inf, (0.0, b, c, float(y.mean())))
+        return Fit(name, -math.inf, (0.0, b, c, float(y.mean())), cand)
     _, a, d = _r2_and_line(cand(z), y)
     params = torch.tensor([float(a), b, c, float(d)], dtype=x.dtype)
     if name != "0":
@@ -355,7 +502,7 @@ def fit_candidate(
     ss_total = float(((y - y.mean()) ** 2).sum())
     ss_residual = float(((y - prediction) ** 2).sum())
     r2 = 1.0 - ss_residual / ss_total if ss_total > 0 else float(ss_residual == 0)
-    return Fit(name, r2, (a, b, c, d))
+    return Fit(name, r2, (a, b, c, d), cand)
 
 
 def fit_complexity(fit: Fit, x: Tensor) -> int:
@@ -368,7 +515,7 @@ def fit_complexity(fit: Fit, x: Tensor) -> int:
     the simpler reading, must win the tie. A tanh that crosses zero keeps its S shape and its
     candidate's complexity.
     """
-    complexity = candidate(fit.name).complexity
+    complexity = (fit.function or candidate(fit.name)).complexity
     if fit.name == "tanh":
         _, b, c, _ = fit.params
         x = torch.as_tensor(x)
@@ -381,7 +528,7 @@ def fit_complexity(fit: Fit, x: Tensor) -> int:
 def suggest_for_samples(
     x: Tensor, y: Tensor, lib: Sequence[str] | None = None, complexity_weight: float = 0.5, tolerance: float = 1e-6
 ) -> list[Fit]:
-    """Every candidate of ``lib`` (default: the whole library) fitted to (x, y), best first.
+    """Every candidate of ``lib`` (names or `Candidate` objects; default: the whole library) fitted to (x, y), best first.
 
     Ranking: by the score log10(max(1 - R^2, tolerance)) plus ``complexity_weight`` times the
     fit's complexity (`fit_complexity`); lower is better. Fits whose unexplained share 1 - R^2 is below
@@ -425,6 +572,14 @@ def _as_samples(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     return x, y
 
 
+def _encode_names(names: Sequence[str]) -> Tensor:
+    return torch.tensor(list("\n".join(names).encode("utf-8")), dtype=torch.uint8)
+
+
+def _decode_names(table: Tensor) -> list[str]:
+    return bytes(table.tolist()).decode("utf-8").split("\n") if len(table) else []
+
+
 class SymbolicEdges(nn.Module):
     r"""The symbolic edges of one KAN layer: phi_{j,i}(x_i) = a * f(b * x_i + c) + d, exactly.
 
@@ -444,10 +599,12 @@ class SymbolicEdges(nn.Module):
     Attributes:
         affine: (n_edges, 4), the (a, b, c, d) of each symbolic edge.
         edges: (n_edges, 2) long buffer, the (i, j) of each symbolic edge.
-        function_index: (n_edges,) long buffer, each edge's position in ``FUNCTION_NAMES``.
+        function_index: (n_edges,) long buffer, each edge's position in ``function_names``.
+        function_names: the names of the functions this layer has used, in the order they came; saved
+            with the model (as the UTF-8 bytes of the names joined by newlines, the uint8 buffer
+            ``function_table``), so loading never depends on the library's order. A checkpoint
+            without it dates from the fixed library and reads its indices there.
     """
-
-    FUNCTION_NAMES = tuple(LIBRARY)
 
     def __init__(self, in_features: int, out_features: int, device=None, dtype=None) -> None:
         super().__init__()
@@ -456,17 +613,38 @@ class SymbolicEdges(nn.Module):
         self.affine = nn.Parameter(torch.zeros(0, 4, device=device, dtype=dtype))
         self.register_buffer("edges", torch.zeros(0, 2, dtype=torch.long, device=device))
         self.register_buffer("function_index", torch.zeros(0, dtype=torch.long, device=device))
+        self.register_buffer("function_table", torch.zeros(0, dtype=torch.uint8, device=device))
+        self.function_names: list[str] = []
+        self._functions: dict[str, Candidate] = {}  # those given to set_edge, also when not in LIBRARY
+
+    def function_at(self, index: int) -> Candidate:
+        """The function of ``function_names[index]``: as given to `set_edge`, else ``LIBRARY``'s."""
+        name = self.function_names[index]
+        if name in self._functions:
+            return self._functions[name]
+        if name not in LIBRARY:
+            raise ValueError(
+                f"these symbolic edges use the function {name!r}, which is not in the library; add it with "
+                f"kanlab.symbolic.add_function({name!r}, torch_fn, sympy_fn) before loading or using this model"
+            )
+        return LIBRARY[name]
 
     def _row(self, i: int, j: int) -> int | None:
         matches = ((self.edges[:, 0] == i) & (self.edges[:, 1] == j)).nonzero()
         return int(matches[0, 0]) if len(matches) else None
 
-    def set_edge(self, i: int, j: int, name: str, params: Sequence[float]) -> None:
-        """Make edge (input i -> output j) a * f(b * x + c) + d with f = ``name``, params = (a, b, c, d).
+    def set_edge(self, i: int, j: int, name: str | Candidate, params: Sequence[float]) -> None:
+        """Make edge (input i -> output j) a * f(b * x + c) + d with f = ``name`` (a library name or a
+        `Candidate`), params = (a, b, c, d).
 
         Replaces ``affine`` by a new Parameter: build optimisers after snapping edges.
         """
-        index = self.FUNCTION_NAMES.index(candidate(name).name)
+        cand = candidate(name)
+        if cand.name not in self.function_names:
+            self.function_names.append(cand.name)
+            self.function_table = _encode_names(self.function_names).to(self.function_table.device)
+        self._functions[cand.name] = cand
+        index = self.function_names.index(cand.name)
         params = torch.as_tensor(params, dtype=self.affine.dtype, device=self.affine.device).reshape(1, 4)
         row = self._row(i, j)
         keep = torch.ones(len(self.edges), dtype=torch.bool, device=self.edges.device)
@@ -489,7 +667,7 @@ class SymbolicEdges(nn.Module):
     def function_name(self, i: int, j: int) -> str | None:
         """The library name of edge (input i -> output j), or None when it is not symbolic."""
         row = self._row(i, j)
-        return None if row is None else self.FUNCTION_NAMES[int(self.function_index[row])]
+        return None if row is None else self.function_names[int(self.function_index[row])]
 
     def is_symbolic(self) -> Tensor:
         """(out_features, in_features) bool: which edges are symbolic."""
@@ -504,7 +682,7 @@ class SymbolicEdges(nn.Module):
         f = torch.zeros_like(z)
         for index in torch.unique(self.function_index).tolist():
             uses = self.function_index == index
-            f = torch.where(uses, LIBRARY[self.FUNCTION_NAMES[index]](z), f)
+            f = torch.where(uses, self.function_at(index)(z), f)
         return a * f + d
 
     def edge_activations(self, x: Tensor) -> Tensor:
@@ -523,13 +701,18 @@ class SymbolicEdges(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # A checkpoint may hold any number of symbolic edges: take its sizes before loading.
-        for name in ("edges", "function_index"):
+        if prefix + "function_index" in state_dict and prefix + "function_table" not in state_dict:
+            state_dict[prefix + "function_table"] = _encode_names(_BUILTIN_NAMES)  # saved before names were
+        for name in ("edges", "function_index", "function_table"):
             if prefix + name in state_dict:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name], device=self.edges.device))
         if prefix + "affine" in state_dict:
             shape = state_dict[prefix + "affine"].shape
             self.affine = nn.Parameter(self.affine.new_empty(shape))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self.function_names = _decode_names(self.function_table)
+        for index in torch.unique(self.function_index).tolist():
+            self.function_at(index)  # a function missing from the library is named now, not at the first use
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, symbolic_edges={len(self.edges)}"
@@ -604,7 +787,7 @@ def set_symbolic(model, layer: int, i: int, j: int, name: str, x: Tensor | None 
 
 
 def _snap(model, layer: int, i: int, j: int, fit: Fit) -> None:
-    model.symbolic[layer].set_edge(i, j, fit.name, fit.params)
+    model.symbolic[layer].set_edge(i, j, fit.function or fit.name, fit.params)
     model.layers[layer].edge_mask[j, i] = 0
 
 
@@ -671,7 +854,7 @@ def formula(model, var_names: Sequence[str] | None = None, digits: int | None = 
         affine = symbolic.affine.detach().tolist()
         for (i, j), index, params in zip(symbolic.edges.tolist(), symbolic.function_index.tolist(), affine):
             a, b, c, d = (sympy.Float(p, 17) for p in params)
-            f = LIBRARY[SymbolicEdges.FUNCTION_NAMES[index]].sympy_fn
+            f = symbolic.function_at(index).sympy_fn
             outputs[j] = outputs[j] + a * f(b * values[i] + c) + d
         values = node_expressions(model, layer + 1, outputs)  # products, where the nodes above multiply
     expressions = [_rounded(sympy.expand(v), digits) for v in values]
@@ -679,13 +862,27 @@ def formula(model, var_names: Sequence[str] | None = None, digits: int | None = 
 
 
 def _rounded(expression: sympy.Expr, digits: int | None) -> sympy.Expr:
-    """Every number rounded to `digits` decimal places, bottom-up; whole numbers become integers."""
+    """Every number rounded to `digits` decimal places, bottom-up; whole numbers become integers.
+
+    Exponentials are merged (powsimp) between two roundings: the first keeps 15 significant digits so
+    that a merged exponent such as 0.8123 + 1.5 is not cut to the shorter number's precision, the
+    second rounds the merged numbers again and gives each Float exactly the significant digits it
+    shows, so that printing (str, LaTeX) writes at most `digits` decimals (0.2506, not 0.2506000).
+    """
     if digits is None:
         return sympy.powsimp(expression)
 
     def round_number(number: sympy.Float) -> sympy.Expr:
         value = round(float(number), digits)
-        return sympy.Integer(int(value)) if value == int(value) else sympy.Float(value, max(digits, 1) + 3)
+        return sympy.Integer(int(value)) if value == int(value) else sympy.Float(value, 15)
 
-    rounded = expression.replace(lambda e: isinstance(e, sympy.Float), round_number)
-    return sympy.powsimp(rounded)
+    def shortest(number: sympy.Float) -> sympy.Expr:
+        value = round(float(number), digits)
+        if value == int(value):
+            return sympy.Integer(int(value))
+        text = f"{value:.{digits}f}".rstrip("0")
+        significant = len(text.replace("-", "").replace(".", "").lstrip("0"))
+        return sympy.Float(text, max(significant, 1))
+
+    merged = sympy.powsimp(expression.replace(lambda e: isinstance(e, sympy.Float), round_number))
+    return merged.replace(lambda e: isinstance(e, sympy.Float), shortest)

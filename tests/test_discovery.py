@@ -109,3 +109,12 @@ def test_snap_rejects_thresholds_outside_zero_one(name, value):
     data = kanlab.data.function_dataset(lambda v: v[:, 0], n_var=1, n_train=20, n_test=20, seed=0)
     with pytest.raises(ValueError, match=name):
         discovery.snap(kanlab.KAN([1, 1]), data, **{name: value})
+
+
+def test_import_kanlab_is_enough_for_kanlab_discovery_discover():
+    import subprocess
+    import sys
+
+    code = "import kanlab; print(kanlab.discovery.discover.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "discover"

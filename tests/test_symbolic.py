@@ -6,6 +6,7 @@ import pytest
 import sympy
 import torch
 
+import kanlab
 from kanlab import symbolic
 from kanlab.symbolic import LIBRARY, candidate, fit_candidate, suggest_for_samples
 
@@ -121,3 +122,32 @@ def test_an_exponential_is_read_as_exp_although_a_tanh_tail_fits_it_as_exactly()
 def test_an_s_shaped_curve_is_still_read_as_tanh():
     t = torch.linspace(-1, 1, 201, dtype=torch.float64)
     assert symbolic.suggest_for_samples(t, torch.tanh(2 * t - 0.3), ["tanh", "exp", "sin"])[0].name == "tanh"
+
+
+def _one_edge_formula(name, params, digits, n_in=1):
+    model = kanlab.KAN([n_in, 1], seed=0, dtype=torch.float64)
+    for i in range(n_in):
+        model.symbolic[0].set_edge(i, 0, name, params)
+    model.layers[0].edge_mask[:] = 0
+    return symbolic.formula(model, [f"x{i}" for i in range(n_in)], digits=digits)
+
+
+@pytest.mark.parametrize("digits", [1, 3, 4])
+@pytest.mark.parametrize("name, params", [
+    ("0", (0.0, 1.0, 0.0, 0.123456)),  # a constant alone
+    ("x", (1.0, 1.0, 0.0, 1234.56789)),  # a number with many digits before the point
+    ("tanh", (3.14159265, 2.7182818, 1.41421356, 0.57721)),
+    ("exp", (0.123456, 0.8123456, 0.0, 0.0)),  # two inputs: the exponentials merge
+])
+def test_formula_prints_every_constant_with_at_most_digits_decimals(name, params, digits):
+    import re
+
+    expression = _one_edge_formula(name, params, digits, n_in=2 if name == "exp" else 1)
+    for text in (str(expression), sympy.latex(expression)):
+        decimals = [len(number.split(".")[1]) for number in re.findall(r"\d+\.\d+", text)]
+        assert decimals and max(decimals) <= digits, text
+
+
+def test_formula_with_4_digits_prints_a_constant_as_a_reader_writes_it():
+    assert str(_one_edge_formula("0", (0.0, 1.0, 0.0, 0.2506123), 4)) == "0.2506"
+    assert str(_one_edge_formula("x", (1.0, 1.0, 0.0, 1234.56789), 4)) == "x0 + 1234.5679"

@@ -59,8 +59,7 @@ def test_formula_rounds_constants_to_the_requested_digits():
     model = kanlab.KAN([1, 1], seed=0, dtype=torch.float64)
     model.symbolic[0].set_edge(0, 0, "sin", (1.23456789, 3.14159265, 0.0, 1e-9))
     model.layers[0].edge_mask[0, 0] = 0
-    x = sympy.Symbol("x", real=True)
-    assert symbolic.formula(model, ["x"], digits=2) == sympy.Float(1.23, 5) * sympy.sin(sympy.Float(3.14, 5) * x)
+    assert str(symbolic.formula(model, ["x"], digits=2)) == "1.23*sin(3.14*x)"
 
 
 def test_mixed_spline_and_symbolic_model_trains_and_updates_the_affine_parameters():
