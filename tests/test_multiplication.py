@@ -9,7 +9,7 @@ import sympy
 import torch
 
 import kanlab
-from kanlab import plot, regularization, symbolic
+from kanlab import discovery, plot, regularization, symbolic
 from kanlab.data import function_dataset
 from kanlab.kan import KAN
 
@@ -239,6 +239,17 @@ def test_the_diagram_marks_the_product_node_and_draws_one_inset_per_edge(trained
     markers = [line.get_marker() for line in ax.lines]
     assert markers.count("x") == 1  # the product node
     assert markers.count("o") == 2  # its two factors
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_discover_reads_x_times_y_from_a_kan_with_one_product_node(seed):
+    """End to end on x y over [0, 1]^2; on seed 1 the trained factors are sqrt(x) and sqrt(y) under a
+    square, and the lines tried on a product's factors bring x y back."""
+    data = function_dataset(lambda v: v[:, 0] * v[:, 1], ranges=(0.0, 1.0), seed=seed)
+    result = discovery.discover(KAN([2, (0, 1), 1], seed=seed), data, var_names=["x", "y"])
+    assert result.found
+    assert sympy.simplify(result.formula - X * Y) == 0
+    assert "widths [2, (0, 1), 1]" in str(result)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
