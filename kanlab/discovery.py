@@ -16,7 +16,8 @@ r"""From samples to a formula: the KAN paper's interpretability pipeline as one 
    retrain the rest after each round so that they adapt to the formulas already fixed. Where a simpler
    candidate fits almost as well as the best, both are tried and the simpler is kept unless it trains
    clearly worse. An edge whose every candidate stays below ``r2_min`` stays a spline, and the result
-   says which edge it is and which candidates came closest.
+   says which edge it is and which candidates came closest. The edges into a multiplication node's
+   factors are first tried as lines, all of one node's at once (``_linear_factors``).
 5. train the formula's constants a, b, c, d, and read the formula (`kanlab.symbolic.formula`).
 6. ``check``: evaluate the formula on the test samples and compare it with the targets' spread and with
    the spline network it was read from; ``result.found`` is False, and ``print(result)`` says NOT
@@ -26,6 +27,11 @@ Pruning (steps 1 and 2) never removes an input that the samples need (`data_need
 
 Candidates are ranked by fit and simplicity (`kanlab.symbolic.suggest_for_samples`): a straight line or
 a square wins over a sine or an exponential that fits about as well.
+
+Multiplication nodes (`kanlab.multiplication`) are used when the model given has them, e.g.
+``discover(KAN([2, (0, 1), 1]), data)`` for a product of two factors; `discover` does not add them by
+itself. Every step handles them: pruning keeps or drops a product node whole, a product node is never
+read as a chain, and the formula multiplies its factors.
 """
 
 from __future__ import annotations
@@ -100,7 +106,7 @@ class Discovery:
             lines = [f"NOT FOUND: the formula read misfits the data (below): {self.formula}"]
         if self.verdict:
             lines.append(self.verdict)
-        lines.append(f"widths {self.model.widths}, test RMSE {self.test_rmse:.2e}")
+        lines.append(f"widths {self.model.config()['widths']}, test RMSE {self.test_rmse:.2e}")
         for edge, fit_ in self.fits.items():
             lines.append(f"  edge {edge}: {fit_.name:6s} R^2 = {fit_.r2:.6f}")
         for miss in self.unmatched:
@@ -288,7 +294,7 @@ def _chains(model):
         incoming, outgoing = _live(model, layer - 1), _live(model, layer)
         splines_in = (model.layers[layer - 1].edge_mask != 0) & ~model.symbolic[layer - 1].is_symbolic()
         splines_out = (model.layers[layer].edge_mask != 0) & ~model.symbolic[layer].is_symbolic()
-        for n in range(model.widths[layer]):
+        for n in range(model.widths[layer] - model.products[layer]):  # a product node passes no single function on
             ins, outs = incoming[n].nonzero()[:, 0], outgoing[:, n].nonzero()[:, 0]
             if len(ins) == 1 and len(outs) == 1 and splines_in[n, ins[0]] and splines_out[outs[0], n]:
                 chains.append((layer, int(ins[0]), n, int(outs[0])))
@@ -315,6 +321,37 @@ def _merge_chains(model, data, lib, complexity_weight, steps, limit):
         else:
             model.load_state_dict(saved)
     return merged
+
+
+def _linear_factors(model, data, steps, limit):
+    """Snap the spline edges into each multiplication node's factors to lines a t + d, all of one node's
+    at once, kept when after ``steps`` LBFGS steps the training RMSE is at most ``limit``; else the
+    node's edges are left as they were. Returns the snapped {edge: Fit}.
+
+    A product's factors are defined only up to a change of variables that the edge above it undoes:
+    x y is also (sqrt(x) sqrt(y))^2, and a network trained on x y may carry either. Lines, when they
+    fit, are what a reader expects (the edge above then becomes a line too).
+    """
+    snapped = {}
+    x, y = _as_model(data, model)
+    for layer in range(len(model.layers)):
+        n_sum = model.widths[layer + 1] - model.products[layer + 1]
+        arity = model.arities[layer + 1]
+        for node in range(model.products[layer + 1]):
+            factors = range(n_sum + arity * node, n_sum + arity * (node + 1))
+            edges = [(l, i, j) for l, i, j in symbolic.spline_edges(model) if l == layer and j in factors]
+            if not edges:
+                continue
+            inputs, values = symbolic._edge_curves(model, x)[layer]
+            lines = {(l, i, j): symbolic.fit_candidate(inputs[:, i], values[:, j, i], "x") for l, i, j in edges}
+            saved = copy.deepcopy(model.state_dict())
+            for edge, line in lines.items():
+                symbolic._snap(model, *edge, line)
+            if _retrain(model, data, steps) and _rmse(model, x, y) <= limit:
+                snapped.update(lines)
+            else:
+                model.load_state_dict(saved)
+    return snapped
 
 
 def _retrain(model, data, steps: int) -> bool:
@@ -370,8 +407,9 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
     x, y = _as_model(data, model)
-    fits = _merge_chains(model, data, lib, complexity_weight, steps,
-                         limit=tolerance * _rmse(model, x, y) + 1e-4 * float(y.std()))
+    limit = tolerance * _rmse(model, x, y) + 1e-4 * float(y.std())
+    fits = _merge_chains(model, data, lib, complexity_weight, steps, limit)
+    fits.update(_linear_factors(model, data, steps, limit))
     ranked = {}
 
     def settle(edge, choice):
@@ -432,7 +470,8 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
 
     Args:
         model: a `kanlab.KAN` whose input and output widths match the data, e.g. ``KAN([2, 5, 1])``; it
-            is trained in place, and the final (smaller) model is in the result.
+            is trained in place, and the final (smaller) model is in the result. Give it multiplication
+            nodes for a product, e.g. ``KAN([2, (0, 1), 1])`` (`kanlab.multiplication`).
         data: x_train, y_train, x_test, y_test as from `kanlab.data.function_dataset`: x (n, n_in),
             y (n, n_out) or (n,) for one output, both sets non-empty and finite (`kanlab.data.check_dataset`).
         lib: candidate functions, names in `kanlab.symbolic.LIBRARY` or your own
@@ -582,8 +621,8 @@ def check(result: Discovery, max_error: float = 1e-4, max_factor: float = 3.0) -
     if result.spline_rmse > max_error * spread:
         advice = ("the spline network itself does not fit the data that well, so no formula read from it can: "
                   "try another seed, a wider network (e.g. KAN([n, 10, 1])), more steps (train_steps, "
-                  "sparsify_steps), a weaker penalty (lamb); a product or quotient may need a multiplication "
-                  "node once kanlab has them")
+                  "sparsify_steps), a weaker penalty (lamb); a product may need a multiplication "
+                  "node (e.g. KAN([2, (0, 1), 1]) or KAN([2, (2, 1), 1]))")
     else:
         advice = ("the network fits, but some edge snapped to the wrong function: look at result.fits and "
                   "the edges' candidates (kanlab.symbolic.suggest), add the right function to the library "

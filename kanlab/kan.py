@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from kanlab import kernels, pruning, splines
+from kanlab import kernels, multiplication, pruning, splines
 from kanlab.symbolic import SymbolicEdges
 
 __all__ = ["KANLayer", "KAN"]
@@ -411,7 +411,16 @@ class KAN(nn.Module):
     r"""A Kolmogorov-Arnold network: KAN layers of the given widths applied in turn.
 
     Args:
-        widths: [n_0, n_1, ..., n_L], at least two; layer l maps n_{l-1} to n_l features.
+        widths: [n_0, n_1, ..., n_L], at least two; layer l maps n_{l-1} to n_l features. A hidden
+            entry may be a tuple (a, m): a sum nodes and m multiplication nodes (KAN 2.0's MultKAN,
+            `kanlab.multiplication`). The KAN layer below such a node layer then has a + 2m
+            outputs, the sums s_0, ..., s_{a+2m-1}; node j < a passes s_j on, and product node p
+            passes on
+
+                z_{a+p} = s_{a+2p} * s_{a+2p+1}.
+
+            (a, m, r) multiplies r sums per product node (r >= 2). ``KAN([2, (0, 1), 1])`` is one
+            product of two sums of edge functions of x and y, so x * y is in its reach exactly.
         grid_size, spline_order, noise_scale: as for `KANLayer`, shared by all layers.
         grid_range: (lo, hi), the initial grid range of the first layer, whose inputs are the data.
         hidden_grid_range: (lo, hi), the initial grid range of every later layer. Wider than the
@@ -430,6 +439,10 @@ class KAN(nn.Module):
         Input (*, n_0); output (*, n_L).
 
     Attributes:
+        widths: the nodes per layer, ints (a + m where a layer has products); the outputs of
+            ``layers[l]`` are the sums of node layer l + 1, a + r m of them.
+        products, arities: per node layer, the number m of multiplication nodes (0 for a layer of
+            sums) and their arity r.
         layers: nn.ModuleList of `KANLayer`.
         symbolic: nn.ModuleList of `kanlab.symbolic.SymbolicEdges`, one per layer: the edges snapped
             to formulas, added to their layer's output (their spline is masked off).
@@ -458,14 +471,15 @@ class KAN(nn.Module):
         if not isinstance(widths, list) or len(widths) < 2:
             raise ValueError(f"widths must be a list of at least two layer widths, got {widths!r}")
         generator = torch.Generator().manual_seed(seed)
-        self.widths = widths
+        self.widths, self.products, self.arities = multiplication.parse_widths(widths)
+        sums = [n + (r - 1) * m for n, m, r in zip(self.widths, self.products, self.arities)]  # a + r m
         self.layers = nn.ModuleList(
             KANLayer(n_in, n_out, grid_size, spline_order, hidden_grid_range if l else grid_range, noise_scale,
                      generator, device, dtype, positive_base=l > 0)
-            for l, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:]))
+            for l, (n_in, n_out) in enumerate(zip(self.widths[:-1], sums[1:]))
         )
         self.symbolic = nn.ModuleList(
-            SymbolicEdges(n_in, n_out, device, dtype) for n_in, n_out in zip(widths[:-1], widths[1:])
+            SymbolicEdges(n_in, n_out, device, dtype) for n_in, n_out in zip(self.widths[:-1], sums[1:])
         )
         self.spline_order = spline_order
         self.grid_range = tuple(float(v) for v in grid_range)
@@ -480,7 +494,7 @@ class KAN(nn.Module):
     def config(self):
         """The constructor arguments that rebuild this architecture (used by `kanlab.save`)."""
         return {
-            "widths": list(self.widths),
+            "widths": multiplication.widths_config(self.widths, self.products, self.arities),
             "grid_size": self.grid_size,
             "spline_order": self.spline_order,
             "grid_range": self.grid_range,
@@ -490,41 +504,50 @@ class KAN(nn.Module):
         }
 
     def forward(self, x):
-        for layer, symbolic in zip(self.layers, self.symbolic):
+        for l, (layer, symbolic) in enumerate(zip(self.layers, self.symbolic)):
             y = layer(x)
-            x = y + symbolic(x) if len(symbolic.edges) else y  # no extra work while no edge is symbolic
+            y = y + symbolic(x) if len(symbolic.edges) else y  # no extra work while no edge is symbolic
+            x = self.node_values(l + 1, y)
         return x
+
+    def node_values(self, layer, sums):
+        """The values of node layer `layer` (1 to L) from the sums of ``layers[layer - 1]``: the sums
+        themselves, or with products (`kanlab.multiplication.node_values`)."""
+        return multiplication.node_values(self, layer, sums) if self.products[layer] else sums
 
     def layer_inputs(self, x):
         """The input of every layer for the samples x: a list of len(layers) tensors (batch, n_{l-1})."""
         inputs = []
-        for layer, symbolic in zip(self.layers, self.symbolic):
+        for l, (layer, symbolic) in enumerate(zip(self.layers, self.symbolic)):
             inputs.append(x)
-            x = layer(x) + symbolic(x)
+            x = self.node_values(l + 1, layer(x) + symbolic(x))
         return inputs
 
     def edge_activations(self, x):
-        """phi_{j,i}(x_i) of every edge, spline or symbolic: one (batch, n_l, n_{l-1}) tensor per layer."""
+        """phi_{j,i}(x_i) of every edge, spline or symbolic: one (batch, n_l, n_{l-1}) tensor per layer
+        (n_l: the layer's outputs, which are a + r m sums where the nodes above hold products)."""
         activations = []
-        for layer, symbolic in zip(self.layers, self.symbolic):
+        for l, (layer, symbolic) in enumerate(zip(self.layers, self.symbolic)):
             activations.append(layer.edge_activations(x))
             if len(symbolic.edges):
                 activations[-1] = activations[-1] + symbolic.edge_activations(x)
-            x = activations[-1].sum(dim=-1)
+            x = self.node_values(l + 1, activations[-1].sum(dim=-1))
         return activations
 
     def prune(self, node_threshold=1e-2, edge_threshold=3e-2, x=None):
         """A smaller KAN without the unimportant hidden nodes and with dead edges masked off;
-        see `kanlab.pruning.prune` (x: the samples that measure importance)."""
+        see `kanlab.pruning.prune` (x: the samples that measure importance). A multiplication node is
+        kept or removed whole, with the sums it multiplies."""
         return pruning.prune(self, node_threshold, edge_threshold, x)
 
     @torch.no_grad()
     def update_grid(self, x, grid_eps=1.0):
         """Move every layer's grid to the distribution of its inputs on the samples x (see
-        `KANLayer.update_grid`); the network's function is kept."""
-        for layer, symbolic in zip(self.layers, self.symbolic):
+        `KANLayer.update_grid`); the network's function is kept. After a layer of product nodes the
+        next grid follows the products."""
+        for l, (layer, symbolic) in enumerate(zip(self.layers, self.symbolic)):
             layer.update_grid(x, grid_eps)
-            x = layer(x) + symbolic(x)
+            x = self.node_values(l + 1, layer(x) + symbolic(x))
 
     def refine(self, grid_size):
         """Grid extension: a new KAN with grid_size intervals per input computing the same function."""
@@ -533,7 +556,8 @@ class KAN(nn.Module):
         return finer
 
     def extra_repr(self):
-        return f"widths={self.widths}, grid_size={self.grid_size}, spline_order={self.spline_order}"
+        widths = multiplication.widths_config(self.widths, self.products, self.arities)
+        return f"widths={widths}, grid_size={self.grid_size}, spline_order={self.spline_order}"
 
 
 def _uniform(shape, low, high, generator):

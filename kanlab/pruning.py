@@ -18,6 +18,14 @@ its grid, so adding m / w^s to all its coefficients adds m; a formula's d takes 
 is lost is only each removed edge's variation about its mean, of size std_s phi <=
 threshold * (std x + 0.1); carried through the layers above, this bounds how far the pruned
 network's output moves on the samples.
+
+Multiplication nodes (`kanlab.multiplication`) are kept or removed as a whole, with all the sums
+they read. A product node's incoming score is the largest over the edges into any of its factors
+(the product varies when one factor does, even if the others are constant); its outgoing score is
+read like any node's. Within a kept product node, a factor whose every edge falls below
+edge_threshold keeps its strongest edge, which carries the factor's constant value (the product
+needs it, and the removed edges' means need a live edge to go to). A removed edge's variation is
+multiplied by the other factors on its way up, so the bound above scales with their size.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import copy
 import torch
 from torch import Tensor, nn
 
+from kanlab.multiplication import node_scores, node_sums
 from kanlab.regularization import model_edge_scales
 from kanlab.symbolic import SymbolicEdges
 
@@ -72,7 +81,7 @@ def prune(model, node_threshold: float = 1e-2, edge_threshold: float = 3e-2, x: 
     live_scales = [s * (s >= edge_threshold) for s in scales]  # a node fed or read only by dead edges goes
     kept = [torch.arange(model.widths[0], device=x.device)]
     for layer in range(1, len(model.widths) - 1):
-        incoming = live_scales[layer - 1].amax(dim=1)
+        incoming = node_scores(model, layer, live_scales[layer - 1].amax(dim=1))
         outgoing = live_scales[layer].amax(dim=0)
         nodes = ((incoming > node_threshold) & (outgoing > node_threshold)).nonzero()[:, 0]
         if len(nodes) == 0:
@@ -83,24 +92,44 @@ def prune(model, node_threshold: float = 1e-2, edge_threshold: float = 3e-2, x: 
             )
         kept.append(nodes)
     kept.append(torch.arange(model.widths[-1], device=x.device))
+    sums = [node_sums(model, l, nodes) for l, nodes in enumerate(kept)]  # what the kept nodes read
 
     small = copy.deepcopy(model)
     small.widths = [len(nodes) for nodes in kept]
-    small.layers = nn.ModuleList(_keep_nodes(layer, kept[l], kept[l + 1]) for l, layer in enumerate(model.layers))
+    small.products = _kept_products(model, kept)
+    small.layers = nn.ModuleList(_keep_nodes(layer, kept[l], sums[l + 1]) for l, layer in enumerate(model.layers))
     small.symbolic = nn.ModuleList(
-        _keep_symbolic_nodes(symbolic, kept[l], kept[l + 1]) for l, symbolic in enumerate(model.symbolic)
+        _keep_symbolic_nodes(symbolic, kept[l], sums[l + 1]) for l, symbolic in enumerate(model.symbolic)
     )
     for l, (layer, symbolic) in enumerate(zip(small.layers, small.symbolic)):
-        removed = torch.ones_like(scales[l], dtype=torch.bool)[kept[l + 1]]  # (out kept, in all)
-        dead = scales[l][kept[l + 1]][:, kept[l]] < edge_threshold  # (out, in) of the small layer
+        removed = torch.ones_like(scales[l], dtype=torch.bool)[sums[l + 1]]  # (out kept, in all)
+        dead = scales[l][sums[l + 1]][:, kept[l]] < edge_threshold  # (out, in) of the small layer
+        _keep_one_edge_per_factor(small, l + 1, dead, scales[l][sums[l + 1]][:, kept[l]])
         removed[:, kept[l]] = dead
         layer.edge_mask[dead] = 0
         for j, i in dead.nonzero().tolist():
             symbolic.remove_edge(i, j)
-        lost = (means[l][kept[l + 1]] * removed).sum(dim=1)  # (out,) the removed edges' mean values
-        for j in range(len(kept[l + 1])):
+        lost = (means[l][sums[l + 1]] * removed).sum(dim=1)  # (out,) the removed edges' mean values
+        for j in range(len(sums[l + 1])):
             _add_constant(layer, symbolic, j, float(lost[j]))
     return small
+
+
+def _kept_products(model, kept: list[Tensor]) -> list[int]:
+    """The number of product nodes among the kept nodes of each layer (they come after the sums)."""
+    products = getattr(model, "products", [0] * len(kept))
+    return [int((nodes >= n - m).sum()) for nodes, n, m in zip(kept, model.widths, products)]
+
+
+def _keep_one_edge_per_factor(small, layer: int, dead: Tensor, scales: Tensor) -> None:
+    """In a kept product node, a factor whose every edge is dead keeps its strongest one (dead[row]
+    set False there): the factor is then a constant c, and the product needs c, which the removed
+    edges' means would otherwise have no live edge to go to."""
+    n_product = getattr(small, "products", [0] * len(small.widths))[layer]
+    first_factor = small.widths[layer] - n_product
+    for row in range(first_factor, dead.shape[0]):
+        if bool(dead[row].all()):
+            dead[row, int(scales[row].argmax())] = False
 
 
 def _add_constant(layer, symbolic: SymbolicEdges, j: int, constant: float) -> None:

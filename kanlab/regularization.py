@@ -140,10 +140,10 @@ def _scales_and_output(model, x: Tensor) -> tuple[list[Tensor], Tensor]:
             f"edge scales and the sparsity penalty (lamb > 0) need a kanlab.KAN, got {type(model).__name__}"
         )
     scales = []
-    for layer, symbolic in zip(model.layers, model.symbolic):
+    for l, (layer, symbolic) in enumerate(zip(model.layers, model.symbolic)):
         activations = layer.edge_activations(x)
         if len(symbolic.edges):
             activations = activations + symbolic.edge_activations(x)
         scales.append(normalised_edge_scale(activations, x))
-        x = activations.sum(dim=-1)  # the next layer's input, without a second forward pass
+        x = model.node_values(l + 1, activations.sum(dim=-1))  # the next layer's input, without a second forward pass
     return scales, x

@@ -41,6 +41,8 @@ import sympy
 import torch
 from torch import Tensor, nn
 
+from kanlab.multiplication import node_expressions
+
 __all__ = [
     "Candidate",
     "Fit",
@@ -824,8 +826,9 @@ def auto_symbolic(
 def formula(model, var_names: Sequence[str] | None = None, digits: int | None = 4):
     """The network's function as sympy expressions, once every live edge is symbolic.
 
-    Each symbolic edge contributes a * f(b t + c) + d to its output node; pruned edges contribute
-    nothing. The expression is expanded (so that constants split over several edges meet), every
+    Each symbolic edge contributes a * f(b t + c) + d to its output sum; pruned edges contribute
+    nothing. A multiplication node's expression is the product of its sums
+    (`kanlab.multiplication`). The expression is expanded (so that constants split over several edges meet), every
     number is rounded to ``digits`` decimal places (numbers that round to 0 vanish; None keeps
     them all), and exponentials are merged again.
 
@@ -853,14 +856,14 @@ def formula(model, var_names: Sequence[str] | None = None, digits: int | None = 
     if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int) or digits < 0):
         raise ValueError(f"digits must be None or an integer >= 0, got {digits!r}")
     values = [sympy.Symbol(name, real=True) for name in var_names]
-    for symbolic in model.symbolic:
+    for layer, symbolic in enumerate(model.symbolic):
         outputs = [sympy.Integer(0)] * symbolic.out_features
         affine = symbolic.affine.detach().tolist()
         for (i, j), index, params in zip(symbolic.edges.tolist(), symbolic.function_index.tolist(), affine):
             a, b, c, d = (sympy.Float(p, 17) for p in params)
             f = symbolic.function_at(index).sympy_fn
             outputs[j] = outputs[j] + a * f(b * values[i] + c) + d
-        values = outputs
+        values = node_expressions(model, layer + 1, outputs)  # products, where the nodes above multiply
     expressions = [_rounded(sympy.expand(v), digits) for v in values]
     return expressions[0] if len(expressions) == 1 else expressions
 

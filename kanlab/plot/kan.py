@@ -75,6 +75,8 @@ def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN 
     on the samples x; its lines and curve are as opaque as the edge is important (its normalised
     scale, `kanlab.regularization.model_edge_scales`, relative to the largest in its layer).
     Symbolic edges are drawn in red and labelled with their function. Pruned edges are not drawn.
+    A multiplication node (`kanlab.multiplication`) is drawn with a "x" marker; the edges below it
+    end in small dots, one per factor (each factor is a sum of those edges), joined to the node.
 
     Args:
         model: a `kanlab.KAN`.
@@ -101,7 +103,8 @@ def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN 
     inputs, activations = model.layer_inputs(x), model.edge_activations(x)
     scales = model_edge_scales(model, x)
 
-    slots = max(max(widths), max(a * b for a, b in zip(widths, widths[1:])))
+    sums = [layer.out_features for layer in model.layers]  # the edges' ends: a + r m per node layer above
+    slots = max(max(widths), max(a * b for a, b in zip(widths, sums)))
     width = 0.7 * slots
     gap = 1.6  # vertical distance between layers
     ax = axes_or_new(ax, (max(6.0, 1.1 * width + 1.0), 1.8 * len(widths)))  # at least most of the text column
@@ -116,13 +119,14 @@ def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN 
         for node in range(n):
             ax.add_patch(Circle((node_x(layer, node), layer * gap), 0.09, facecolor=LAYER_COLORS[kind],
                                 edgecolor="black", zorder=3))
+    sum_end = _draw_products(ax, model, node_x, gap)
     for i, name in enumerate(var_names):
         ax.text(node_x(0, i), -0.2, name, ha="center", va="top", fontsize=11)
     for j, name in enumerate(output_names):
         ax.text(node_x(len(widths) - 1, j), gap * (len(widths) - 1) + 0.2, name, ha="center", va="bottom", fontsize=11)
 
     for layer, (layer_module, symbolic) in enumerate(zip(model.layers, model.symbolic)):
-        n_in, n_out = widths[layer], widths[layer + 1]
+        n_in, n_out = widths[layer], sums[layer]
         live = (layer_module.edge_mask != 0) | symbolic.is_symbolic()  # (out, in)
         importance = scales[layer] / scales[layer].max().clamp_min(1e-12)
         inset_width = min(0.8 * width / (n_in * n_out), 0.9)
@@ -139,8 +143,8 @@ def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN 
                 centre = (i * n_out + j + 0.5) * width / (n_in * n_out)
                 ax.plot([node_x(layer, i), centre], [layer * gap + 0.09, y_mid - inset_height / 2],
                         color=color, alpha=alpha, linewidth=1, zorder=1)
-                ax.plot([centre, node_x(layer + 1, j)], [y_mid + inset_height / 2, (layer + 1) * gap - 0.09],
-                        color=color, alpha=alpha, linewidth=1, zorder=1)
+                end_x, end_y = sum_end(layer + 1, j)
+                ax.plot([centre, end_x], [y_mid + inset_height / 2, end_y], color=color, alpha=alpha, linewidth=1, zorder=1)
                 inset = ax.inset_axes([centre - inset_width / 2, y_mid - inset_height / 2, inset_width, inset_height],
                                       transform=ax.transData)
                 t = inputs[layer][order[:, i], i].cpu()
@@ -160,6 +164,34 @@ def kan(model, x=None, ax=None, var_names=None, output_names=None, title="A KAN 
         ylabel="layers (inputs at the bottom)",
     )
 
+
+def _draw_products(ax, model, node_x, gap):
+    """Mark every multiplication node with a "x" and draw a dot for each of its factors, joined to it.
+
+    Returns sum_end(layer, q): where the edges into sum q of node layer `layer` end (the node's
+    bottom for a sum node, the factor's dot for a product's factor).
+    """
+    products = getattr(model, "products", [0] * len(model.widths))
+    arities = getattr(model, "arities", [2] * len(model.widths))
+    spacing = 0.18
+
+    def sum_end(layer, q):
+        n_sum = model.widths[layer] - products[layer]
+        if q < n_sum:
+            return node_x(layer, q), layer * gap - 0.09
+        node, factor = n_sum + (q - n_sum) // arities[layer], (q - n_sum) % arities[layer]
+        return node_x(layer, node) + (factor - (arities[layer] - 1) / 2) * spacing, layer * gap - 0.3
+
+    for layer, (n_nodes, n_product) in enumerate(zip(model.widths, products)):
+        for node in range(n_nodes - n_product, n_nodes):
+            x, y = node_x(layer, node), layer * gap
+            ax.plot([x], [y], marker="x", markersize=6, markeredgewidth=1.5, color="black", zorder=4)
+            first = n_nodes - n_product + (node - n_nodes + n_product) * arities[layer]
+            for q in range(first, first + arities[layer]):
+                dot_x, dot_y = sum_end(layer, q)
+                ax.plot([dot_x, x], [dot_y, y - 0.09], color="black", linewidth=1, zorder=2)
+                ax.plot([dot_x], [dot_y], marker="o", markersize=3, color="black", zorder=3)
+    return sum_end
 
 
 def mlp_versus_kan(model, axes=None):
