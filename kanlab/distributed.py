@@ -12,7 +12,7 @@ What it does so that every rank trains the model that one process would train on
 
 - The loss. At every backward DDP averages the ranks' gradients, (1 / R) sum_r grad L_r. Rank r's
   loss is its objective on its own samples weighted by its share of them,
-      L_r = (R n_r / N) (1 / n_r) sum_{s in shard r} ||model(x_s) - y_s||^2,
+  L_r = (R n_r / N) (1 / n_r) sum_{s in shard r} ||model(x_s) - y_s||^2,
   so that (1 / R) sum_r L_r = (1 / N) sum_s ||model(x_s) - y_s||^2 is the mean over the union of
   the data, and DDP's average is its gradient (with equal shards the weight is 1). LBFGS's line
   search compares losses and takes its decisions on them: every rank gets the same number, the

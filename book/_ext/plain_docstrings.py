@@ -6,17 +6,17 @@ line starting with ``+`` opens a list) and ``|`` and ``*`` open substitutions an
 API page (book/api.md: autodoc, with napoleon for the Args/Returns/Raises sections) would mangle
 them. After napoleon has run, this turns every indented block that follows a plain paragraph into a
 literal block (shown as written, in monospace) and escapes ``|``, ``*`` and backslashes in the
-prose outside double-backtick literals. The page then reads as ``help()`` does.
+prose outside double-backtick literals and roles (``:math:`...```). The page then reads as ``help()`` does.
 """
 
 import re
 
-_LITERAL = re.compile(r"(``.*?``)")
+_LITERAL = re.compile(r"(``.*?``|:[a-z]+:`[^`]*`)")  # double-backtick literals and roles such as :math:`...`
 
 
 def _escaped(line: str) -> str:
     return "".join(
-        part if part.startswith("``") else part.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+        part if _LITERAL.fullmatch(part) else part.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
         for part in _LITERAL.split(line)
     )
 
