@@ -116,10 +116,6 @@ class Discovery:
         return "\n".join(lines)
 
 
-def _rmse(model, x, y) -> float:
-    return root_mean_squared_error(model, x, y)
-
-
 def _as_model(data, model):
     """The training set, checked against the model by `kanlab.data.check_dataset` (each step is public)."""
     data = check_dataset(data, model)
@@ -183,7 +179,7 @@ def input_needed(model, pruned, data, steps: int = 10, tolerance: float = 2.0, f
     for network in (model, pruned):
         trial = copy.deepcopy(network)
         _retrain(trial, data, steps)
-        errors.append(_rmse(trial, x, y))
+        errors.append(root_mean_squared_error(trial, x, y))
     return errors[1] > tolerance * errors[0] + floor * float(y.std())
 
 
@@ -211,7 +207,7 @@ def sparsify(model, data, steps: int = 10, lamb: float = 3e-3, lamb_entropy: flo
 
     def pruned(model, inputs_checked):
         """The pruned network that passes (lower thresholds tried next), or None when an input is needed."""
-        limit = tolerance * _rmse(model, x, y) + floor
+        limit = tolerance * root_mean_squared_error(model, x, y) + floor
         for scale in (1.0, 1 / 3):
             try:
                 trial = model.prune(node_threshold=scale * node_threshold, edge_threshold=scale * edge_threshold, x=x)
@@ -220,7 +216,7 @@ def sparsify(model, data, steps: int = 10, lamb: float = 3e-3, lamb_entropy: flo
             if _live_inputs(trial) != _live_inputs(model):
                 if inputs_checked or input_needed(model, trial, data, steps):
                     return None
-            if _rmse(trial, x, y) <= limit:
+            if root_mean_squared_error(trial, x, y) <= limit:
                 return trial
         return model
 
@@ -249,7 +245,7 @@ def shrink(model, data, steps: int = 10, tolerance: float = 2.0, floor: float = 
     """
     x, y = _as_model(data, model)
     floor = floor * float(y.std())
-    before = _rmse(model, x, y)
+    before = root_mean_squared_error(model, x, y)
     for layer in range(1, len(model.widths) - 1):
         while model.widths[layer] > 1:
             with torch.no_grad():
@@ -264,7 +260,7 @@ def shrink(model, data, steps: int = 10, tolerance: float = 2.0, floor: float = 
                 break  # the last node carrying an input the samples need
             fit(trial, data, steps=steps, optimizer="lbfgs", lr=1.0, update_grid_every=5, update_grid_until=steps,
                 progress=False)
-            after = _rmse(trial, x, y)
+            after = root_mean_squared_error(trial, x, y)
             if not after <= tolerance * before + floor:
                 break
             model, before = trial, after
@@ -316,7 +312,7 @@ def _merge_chains(model, data, lib, complexity_weight, steps, limit):
         saved = copy.deepcopy(model.state_dict())
         symbolic._snap(model, layer - 1, i, n, best)
         symbolic._snap(model, layer, n, j, identity)
-        if _retrain(model, data, steps) and _rmse(model, x, y) <= limit:
+        if _retrain(model, data, steps) and root_mean_squared_error(model, x, y) <= limit:
             merged[(layer - 1, i, n)], merged[(layer, n, j)] = best, identity
         else:
             model.load_state_dict(saved)
@@ -347,7 +343,7 @@ def _linear_factors(model, data, steps, limit):
             saved = copy.deepcopy(model.state_dict())
             for edge, line in lines.items():
                 symbolic._snap(model, *edge, line)
-            if _retrain(model, data, steps) and _rmse(model, x, y) <= limit:
+            if _retrain(model, data, steps) and root_mean_squared_error(model, x, y) <= limit:
                 snapped.update(lines)
             else:
                 model.load_state_dict(saved)
@@ -407,7 +403,7 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
     x, y = _as_model(data, model)
-    limit = tolerance * _rmse(model, x, y) + 1e-4 * float(y.std())
+    limit = tolerance * root_mean_squared_error(model, x, y) + 1e-4 * float(y.std())
     fits = _merge_chains(model, data, lib, complexity_weight, steps, limit)
     fits.update(_linear_factors(model, data, steps, limit))
     ranked = {}
@@ -445,11 +441,11 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
             if simple.name != best.name:  # try both; the simpler wins unless clearly worse after training
                 before = copy.deepcopy(model.state_dict())
                 symbolic._snap(model, *edge, simple)
-                simple_rmse = _rmse(model, x, y) if _retrain(model, data, steps) else math.inf
+                simple_rmse = root_mean_squared_error(model, x, y) if _retrain(model, data, steps) else math.inf
                 with_simple = copy.deepcopy(model.state_dict())
                 model.load_state_dict(before)
                 settle(edge, best)
-                best_rmse = _rmse(model, x, y) if _retrain(model, data, steps) else math.inf
+                best_rmse = root_mean_squared_error(model, x, y) if _retrain(model, data, steps) else math.inf
                 if simple_rmse <= tolerance * best_rmse + 1e-7 * float(y.std()):
                     model.load_state_dict(with_simple)
                     fits[edge] = simple
@@ -515,7 +511,7 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
     timed("shrink")
     model = train(model, data, steps=train_steps, grid_size=grid_size)
     x_test, y_test = data.x_test, data.y_test
-    spline_rmse = _rmse(model, x_test, y_test)
+    spline_rmse = root_mean_squared_error(model, x_test, y_test)
     timed("train")
     fits, unmatched = snap(model, data, lib, r2_threshold=r2_threshold, r2_min=r2_min)
     timed("snap")
@@ -525,7 +521,7 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
     if not unmatched:
         formula = symbolic.formula(model, var_names, digits=4)
         exact = symbolic.formula(model, var_names, digits=None)
-    test_rmse = _rmse(model, x_test, y_test)
+    test_rmse = root_mean_squared_error(model, x_test, y_test)
     if exact is not None:
         names = var_names or [f"x_{k + 1}" for k in range(model.widths[0])]
         test_rmse = formula_rmse(exact, names, data.x_test, data.y_test, default=test_rmse)
