@@ -155,31 +155,34 @@ def space_picture(model, X, y, space, ax=None, box=MOONS_BOX, limits=None, title
 
 
 def training_frame(ax, model, X, y, epoch, spaces=None, limits=((-1.05, 1.05), (-1.05, 1.05)), box=MOONS_BOX):
-    """One frame of the training slider: the decision regions in the input space (on ``ax``, the left
-    panel), and beside them hidden spaces with their bent grids and the next layer's lines.
+    """One frame of the training slider: the decision regions in the input space (on ``ax``, across the
+    top), and under them, side by side, hidden spaces with their bent grids and the next layer's lines.
+
+    Stacked rather than in one row, so that a frame about 6 inches wide holds three panels whose
+    labels stay legible on a phone's column.
 
     Args:
-        ax: the Axes the interactive figure gives; it becomes the left panel.
+        ax: the Axes the interactive figure gives; it becomes the top panel.
         model: a :class:`kanlab.mlp.MLP` with two units in every hidden layer drawn, holding the weights of ``epoch``.
         X, y: the training data; the title states the accuracy and the cross-entropy loss on it.
         epoch: written in the title.
-        spaces: the hidden spaces drawn beside (default: the last one, where the output draws its line).
+        spaces: the hidden spaces drawn under it (default: the last one, where the output draws its line).
         limits: of the hidden panels, the same in every frame (tanh keeps hidden points in [-1, 1]^2).
 
     Returns:
-        The list of Axes, left to right.
+        The list of Axes: the input space, then the hidden spaces left to right.
     """
     _check_model(model, "training_frame")
     spaces = [len(model.layers) - 1] if spaces is None else list(spaces)
-    panels = ax.get_subplotspec().subgridspec(1, 1 + len(spaces))
-    ax.set_subplotspec(panels[0])
+    panels = ax.get_subplotspec().subgridspec(2, len(spaces))
+    ax.set_subplotspec(panels[0, :])
     with torch.no_grad():
         loss = float(classification_loss(model(X), y))
     decision_regions(model, X, y, ax=ax, box=box, legend=False,
-                     title=f"epoch {epoch}: {accuracy(model, X, y):.1%} right\nloss {loss:.3f}")
+                     title=f"epoch {epoch}: {accuracy(model, X, y):.1%} right, loss {loss:.3f}")
     axes = [ax]
-    for index, space in enumerate(spaces, start=1):
-        axes.append(ax.figure.add_subplot(panels[index]))
+    for index, space in enumerate(spaces):
+        axes.append(ax.figure.add_subplot(panels[1, index]))
         following = "the output's line" if space == len(model.layers) - 1 else f"layer {space + 1}'s lines"
         space_picture(model, X, y, space, ax=axes[-1], box=box, limits=limits, legend=False,
                       title=f"hidden space {space}\nwith {following}")
