@@ -150,7 +150,7 @@ def space_picture(model, X, y, space, ax=None, box=MOONS_BOX, limits=None, title
     if legend:
         # The lines only: the classes' colours are the same in every panel.
         ax.legend(handles=[line for line in ax.get_lines() if not line.get_label().startswith("_")],
-                  loc="lower center", bbox_to_anchor=(0.5, 1.1), fontsize=7, ncol=1)
+                  loc="lower center", bbox_to_anchor=(0.5, 1.1), ncol=1)
     return ax
 
 
@@ -200,7 +200,7 @@ def loss_curve(history, ax=None, title="Training: loss and accuracy, epoch by ep
     """
     if len(history.loss) == 0:
         raise ValueError("loss_curve: history holds no epochs")
-    ax = _axes_or_new(ax, (6.5, 3.4))
+    ax = _axes_or_new(ax, (6.0, 3.6))
     epochs = range(1, len(history.loss) + 1)
     ax.plot(epochs, history.loss, color="black", linewidth=2, label="loss")
     ax.set_yscale("log")
@@ -210,7 +210,7 @@ def loss_curve(history, ax=None, title="Training: loss and accuracy, epoch by ep
     right.plot(epochs, history.accuracy, color=CLASS_COLORS[1.0], linewidth=2, linestyle="--", label="training accuracy")
     right.set(ylabel="training accuracy", ylim=(0.4, 1.02))
     lines = ax.get_lines() + right.get_lines()
-    ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize=8)
+    ax.legend(lines, [line.get_label() for line in lines], loc="center right")
     return ax, right
 
 
@@ -226,17 +226,18 @@ def accuracy_comparison(results, ax=None, baseline=None, title="Test accuracy on
     """
     if not results or any(len(runs) == 0 for runs in results.values()):
         raise ValueError("accuracy_comparison: results must map each label to a non-empty list of accuracies")
-    ax = _axes_or_new(ax, (7.0, 0.42 * len(results) + 1.4))
+    ax = _axes_or_new(ax, (6.0, 0.42 * len(results) + 1.9))
     labels = list(results)
     means = [sum(runs) / len(runs) for runs in results.values()]
     # max(0, .): a mean of equal accuracies can round to just above or below them.
     low = [max(0.0, mean - min(runs)) for mean, runs in zip(means, results.values())]
     high = [max(0.0, max(runs) - mean) for mean, runs in zip(means, results.values())]
     bars = ax.barh(labels, means, xerr=[low, high], color=CLASS_COLORS[0.0], capsize=3, ecolor="black")
-    ax.bar_label(bars, labels=[f"{mean:.1%}" for mean in means], padding=12, fontsize=8)
+    ax.bar_label(bars, labels=[f"{mean:.1%}" for mean in means], padding=12)
     if baseline is not None:
-        ax.axvline(baseline, color="black", linestyle=":", linewidth=1.2, label=f"one neuron (a line):\n{baseline:.1%}")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        ax.axvline(baseline, color="black", linestyle=":", linewidth=1.2, label=f"one neuron (a line): {baseline:.1%}")
+        # Under the figure rather than beside the bars, so that the bars keep the column's width.
+        ax.figure.legend(handles=ax.get_lines()[-1:], loc="outside lower center")
     ax.invert_yaxis()
     ax.set(xlim=(0.5, 1.08), xlabel="test accuracy (bar: mean; whisker: worst to best run)", ylabel="network",
            title=title)
