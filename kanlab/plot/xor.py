@@ -327,7 +327,8 @@ def morph_picture(ax, model, t, gate="xor", limits=None):
     _corners(ax, _carried(model, X, t), y)
     ax.set(xlim=xlim, ylim=ylim, aspect="equal", title=f"t = {t:.2f}:  (1 - t) x + t h(x)\ndashed and dotted: the units' lines",
            xlabel="x1 at t = 0, h1 at t = 1", ylabel="x2 at t = 0, h2 at t = 1")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    # Under the axes rather than beside them, so that the square keeps the column's width.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return ax
 
 
