@@ -108,6 +108,16 @@ def test_training_frame_adds_one_panel_per_hidden_space_and_titles_the_epoch():
     assert [ax.get_title().splitlines()[0] for ax in axes[1:]] == ["hidden space 1", "hidden space 2"]
 
 
+def test_training_frame_puts_the_input_space_across_the_top_and_the_hidden_spaces_side_by_side_under_it():
+    X, y = moons_like(torch.float32)
+    figure = Figure(figsize=(6.0, 6.4))
+    top, *hidden = plot.training_frame(figure.add_subplot(), two_by_two(torch.float32), X, y, 40, spaces=(1, 2))
+    top_box, (left_box, right_box) = top.get_position(), (ax.get_position() for ax in hidden)
+    assert top_box.y0 > left_box.y1 and top_box.y0 > right_box.y1
+    assert left_box.y0 == pytest.approx(right_box.y0) and left_box.x1 < right_box.x0
+    assert (top_box.x0 + top_box.x1) / 2 == pytest.approx((left_box.x0 + right_box.x1) / 2)  # centred over both
+
+
 def test_loss_curve_draws_the_loss_and_the_accuracy_of_every_epoch():
     history = ClassifierHistory(loss=[0.7, 0.5, 0.2], accuracy=[0.5, 0.75, 1.0])
     ax, right = plot.loss_curve(history)

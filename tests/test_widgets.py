@@ -197,6 +197,17 @@ def test_the_live_picture_has_two_device_pixels_per_css_pixel():
     assert metadata == {"image/png": {"width": 500}}
 
 
+def test_a_frame_has_the_pixels_savefig_gives_with_its_layout_and_dpi():
+    from matplotlib.figure import Figure
+    figure = interactive(plot_values, figsize=(4.0, 3.0), a=(0.0, 1.0, 0.5))
+    saved = Figure(figsize=(4.0, 3.0), layout="constrained")
+    plot_values(saved.add_subplot(), a=0.5)
+    buffer = io.BytesIO()
+    saved.savefig(buffer, format="png", dpi=figure.dpi)
+    frame = Image.open(io.BytesIO(figure.render_png(a=0.5)))
+    assert frame.tobytes() == Image.open(buffer).tobytes()
+
+
 def test_static_html_labels_every_parameter_with_its_name_and_every_value():
     page = interactive(plot_values, red=(-1.0, 1.0, 0.5), green=(0.0, 2.0, 1.0)).to_html()
     parts = PlayerParts(page)

@@ -101,11 +101,11 @@ def hat_basis_picture(ax, n_pieces=4):
         ax.plot(_X, relu_hat(_X, knot - h, knot, knot + h), color=color, linewidth=2,
                 label="hats from three ReLUs" if i == 0 else None)
         ax.plot(dots, splines[:, i], "o", color="black", markersize=3,
-                label="B-splines of degree 1 (kanlab.splines)" if i == 0 else None)
+                label="B-splines of degree 1" if i == 0 else None)
     ax.set(xlim=(-0.02, 1.02), ylim=(-0.05, 1.3), xlabel="input $x$", ylabel="hat$_i(x)$",
            title=f"N = {n_pieces}: {n_pieces + 1} hats, one per knot $t_i = i/{n_pieces}$",
            xticks=knots.tolist(), yticks=[0, 0.5, 1])
-    ax.legend(loc="upper center", fontsize=8, ncol=2)
+    ax.legend(loc="upper center", ncol=2)
     return ax
 
 
@@ -130,7 +130,7 @@ def hat_interpolation_picture(ax, f, n_pieces, curvature=None):
     if curvature is not None:
         title += f", bound $h^2M/8$ = {interpolation_bound(curvature, n_pieces):.3f}"
     ax.set(xlim=(-0.02, 1.02), ylim=(-2.0, 2.0), xlabel="input $x$", ylabel="$f(x)$ and $g(x)$", title=title)
-    ax.legend(loc="lower left", fontsize=7)
+    ax.legend(loc="lower left", fontsize=9)
     return ax
 
 

@@ -150,36 +150,39 @@ def space_picture(model, X, y, space, ax=None, box=MOONS_BOX, limits=None, title
     if legend:
         # The lines only: the classes' colours are the same in every panel.
         ax.legend(handles=[line for line in ax.get_lines() if not line.get_label().startswith("_")],
-                  loc="lower center", bbox_to_anchor=(0.5, 1.1), fontsize=7, ncol=1)
+                  loc="lower center", bbox_to_anchor=(0.5, 1.1), ncol=1)
     return ax
 
 
 def training_frame(ax, model, X, y, epoch, spaces=None, limits=((-1.05, 1.05), (-1.05, 1.05)), box=MOONS_BOX):
-    """One frame of the training slider: the decision regions in the input space (on ``ax``, the left
-    panel), and beside them hidden spaces with their bent grids and the next layer's lines.
+    """One frame of the training slider: the decision regions in the input space (on ``ax``, across the
+    top), and under them, side by side, hidden spaces with their bent grids and the next layer's lines.
+
+    Stacked rather than in one row, so that a frame about 6 inches wide holds three panels whose
+    labels stay legible on a phone's column.
 
     Args:
-        ax: the Axes the interactive figure gives; it becomes the left panel.
+        ax: the Axes the interactive figure gives; it becomes the top panel.
         model: a :class:`kanlab.mlp.MLP` with two units in every hidden layer drawn, holding the weights of ``epoch``.
         X, y: the training data; the title states the accuracy and the cross-entropy loss on it.
         epoch: written in the title.
-        spaces: the hidden spaces drawn beside (default: the last one, where the output draws its line).
+        spaces: the hidden spaces drawn under it (default: the last one, where the output draws its line).
         limits: of the hidden panels, the same in every frame (tanh keeps hidden points in [-1, 1]^2).
 
     Returns:
-        The list of Axes, left to right.
+        The list of Axes: the input space, then the hidden spaces left to right.
     """
     _check_model(model, "training_frame")
     spaces = [len(model.layers) - 1] if spaces is None else list(spaces)
-    panels = ax.get_subplotspec().subgridspec(1, 1 + len(spaces))
-    ax.set_subplotspec(panels[0])
+    panels = ax.get_subplotspec().subgridspec(2, len(spaces))
+    ax.set_subplotspec(panels[0, :])
     with torch.no_grad():
         loss = float(classification_loss(model(X), y))
     decision_regions(model, X, y, ax=ax, box=box, legend=False,
-                     title=f"epoch {epoch}: {accuracy(model, X, y):.1%} right\nloss {loss:.3f}")
+                     title=f"epoch {epoch}: {accuracy(model, X, y):.1%} right, loss {loss:.3f}")
     axes = [ax]
-    for index, space in enumerate(spaces, start=1):
-        axes.append(ax.figure.add_subplot(panels[index]))
+    for index, space in enumerate(spaces):
+        axes.append(ax.figure.add_subplot(panels[1, index]))
         following = "the output's line" if space == len(model.layers) - 1 else f"layer {space + 1}'s lines"
         space_picture(model, X, y, space, ax=axes[-1], box=box, limits=limits, legend=False,
                       title=f"hidden space {space}\nwith {following}")
@@ -197,7 +200,7 @@ def loss_curve(history, ax=None, title="Training: loss and accuracy, epoch by ep
     """
     if len(history.loss) == 0:
         raise ValueError("loss_curve: history holds no epochs")
-    ax = _axes_or_new(ax, (6.5, 3.4))
+    ax = _axes_or_new(ax, (6.0, 3.6))
     epochs = range(1, len(history.loss) + 1)
     ax.plot(epochs, history.loss, color="black", linewidth=2, label="loss")
     ax.set_yscale("log")
@@ -207,7 +210,7 @@ def loss_curve(history, ax=None, title="Training: loss and accuracy, epoch by ep
     right.plot(epochs, history.accuracy, color=CLASS_COLORS[1.0], linewidth=2, linestyle="--", label="training accuracy")
     right.set(ylabel="training accuracy", ylim=(0.4, 1.02))
     lines = ax.get_lines() + right.get_lines()
-    ax.legend(lines, [line.get_label() for line in lines], loc="center right", fontsize=8)
+    ax.legend(lines, [line.get_label() for line in lines], loc="center right")
     return ax, right
 
 
@@ -223,17 +226,18 @@ def accuracy_comparison(results, ax=None, baseline=None, title="Test accuracy on
     """
     if not results or any(len(runs) == 0 for runs in results.values()):
         raise ValueError("accuracy_comparison: results must map each label to a non-empty list of accuracies")
-    ax = _axes_or_new(ax, (7.0, 0.42 * len(results) + 1.4))
+    ax = _axes_or_new(ax, (6.0, 0.42 * len(results) + 1.9))
     labels = list(results)
     means = [sum(runs) / len(runs) for runs in results.values()]
     # max(0, .): a mean of equal accuracies can round to just above or below them.
     low = [max(0.0, mean - min(runs)) for mean, runs in zip(means, results.values())]
     high = [max(0.0, max(runs) - mean) for mean, runs in zip(means, results.values())]
     bars = ax.barh(labels, means, xerr=[low, high], color=CLASS_COLORS[0.0], capsize=3, ecolor="black")
-    ax.bar_label(bars, labels=[f"{mean:.1%}" for mean in means], padding=12, fontsize=8)
+    ax.bar_label(bars, labels=[f"{mean:.1%}" for mean in means], padding=12)
     if baseline is not None:
-        ax.axvline(baseline, color="black", linestyle=":", linewidth=1.2, label=f"one neuron (a line):\n{baseline:.1%}")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        ax.axvline(baseline, color="black", linestyle=":", linewidth=1.2, label=f"one neuron (a line): {baseline:.1%}")
+        # Under the figure rather than beside the bars, so that the bars keep the column's width.
+        ax.figure.legend(handles=ax.get_lines()[-1:], loc="outside lower center")
     ax.invert_yaxis()
     ax.set(xlim=(0.5, 1.08), xlabel="test accuracy (bar: mean; whisker: worst to best run)", ylabel="network",
            title=title)
@@ -243,12 +247,14 @@ def accuracy_comparison(results, ax=None, baseline=None, title="Test accuracy on
 def backprop_graph(model, x, y, ax=None, title=None, activation_name=None):
     r"""The computational graph of a [n_in, n, 1] MLP on one input, with every number of one backward pass.
 
-    Forward (black, inside and above each node): x, each hidden unit's z_j and h_j = phi(z_j), the score
-    z, p = s(z) (the logistic sigmoid) and the loss l of this input. Backward (dark red, below each node,
-    each number named by what it differentiates): dl/dz = p - y at the output, dl/dh_j = v_j dl/dz and
-    dl/dz_j = dl/dh_j phi'(z_j) at each hidden unit (which is also dl/db_j), and on every edge its weight
-    (w_ji from input i to unit j, v_j from unit j to the output) and dl/dw (the backward number at its head times the forward number at its tail).
-    The numbers are those of :func:`kanlab.mlp.backprop_trace` for this one input.
+    The graph runs down the page, inputs at the top, so that it fits a phone's column with legible
+    numbers. Forward (black): x inside the input nodes, each hidden unit's z_j and h_j = phi(z_j)
+    beside it (above its centre), the score z, p = s(z) (the logistic sigmoid) and the loss l of this
+    input. Backward (dark red, each number named by what it differentiates): dl/dz = p - y at the
+    output, dl/dh_j = v_j dl/dz and dl/dz_j = dl/dh_j phi'(z_j) beside each hidden unit (below its
+    centre; dl/dz_j is also dl/db_j), and on every edge its weight (w_ji from input i to unit j, v_j
+    from unit j to the output) over dl/dw (the backward number at its head times the forward number
+    at its tail). The numbers are those of :func:`kanlab.mlp.backprop_trace` for this one input.
 
     Args:
         model: a :class:`kanlab.mlp.MLP` with widths [n_in, n, 1], n_in and n at most 4.
@@ -269,15 +275,16 @@ def backprop_graph(model, x, y, ax=None, title=None, activation_name=None):
     trace = backprop_trace(model, x, target)
     name = activation_name or {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid", "identity": "id"}[model.activation]
     n_in, n_hidden = model.widths[0], model.widths[1]
-    ax = _axes_or_new(ax, (11.0, 1.2 + 1.9 * max(n_in, n_hidden)))
-    red, gap = "#a50f15", 1.9
+    # Data units are inches: nodes 2.8 apart in a row, 1.6 on each side for the labels beside them.
+    gap, radius, red = 2.8, 0.3, "#a50f15"
+    half_width = gap * (max(n_in, n_hidden) - 1) / 2 + 1.6
+    ax = _axes_or_new(ax, (2 * half_width, 6.4))
 
-    def column(count):
-        return [gap * ((count - 1) / 2 - i) for i in range(count)]
+    def row(count, height):
+        return [(gap * (i - (count - 1) / 2), height) for i in range(count)]
 
-    inputs = [(0.0, yy) for yy in column(n_in)]
-    hidden = [(4.2, yy) for yy in column(n_hidden)]
-    score, prob = (8.4, 0.0), (10.6, 0.0)
+    inputs, hidden = row(n_in, 0.0), row(n_hidden, -2.6)
+    score, prob = (0.0, -4.4), (1.5, -4.4)
     first, last = (linear.weight.detach() for linear in model.layers)
     z_hidden, h_hidden = trace.pre_activations[0][0], trace.inputs[1][0]
     delta_hidden, dl_dh = trace.deltas[0][0], trace.input_gradients[1][0]
@@ -287,47 +294,52 @@ def backprop_graph(model, x, y, ax=None, title=None, activation_name=None):
     def edge(tail, head, symbol, weight, gradient, along):
         ax.plot([tail[0], head[0]], [tail[1], head[1]], color="#888888", linewidth=1.2, zorder=1)
         px, py = tail[0] + along * (head[0] - tail[0]), tail[1] + along * (head[1] - tail[1])
-        ax.text(px, py + 0.1, f"{symbol} = {weight:.3g}", ha="center", va="bottom", fontsize=8.5, color="black",
+        ax.text(px, py, f"{symbol} = {weight:.3g}", ha="center", va="bottom", color="black", bbox=box, zorder=3)
+        ax.text(px, py, f"\u2202\u2113/\u2202{symbol} = {gradient:.3g}", ha="center", va="top", color=red,
                 bbox=box, zorder=3)
-        ax.text(px, py - 0.1, f"\u2202\u2113/\u2202{symbol} = {gradient:.3g}", ha="center", va="top", fontsize=8.5,
-                color=red, bbox=box, zorder=3)
 
     for j, head in enumerate(hidden):
         for i, tail in enumerate(inputs):
-            # Halfway along a level edge, near the tail of a slanted one, so that crossing edges keep their labels apart.
+            # Low on a vertical edge, high on a slanted one, so that crossing edges keep their labels apart.
             edge(tail, head, f"$w_{{{j + 1}{i + 1}}}$", float(first[j, i]), float(dW1[j, i]),
-                 0.5 if tail[1] == head[1] else 0.24)
-        edge(head, score, f"$v_{j + 1}$", float(last[0, j]), float(dW2[0, j]), 0.5)
-    ax.plot([score[0], prob[0] + 1.6], [0, 0], color="#888888", linewidth=1.2, zorder=1)
+                 0.62 if tail[0] == head[0] else 0.24)
+        edge(head, score, f"$v_{j + 1}$", float(last[0, j]), float(dW2[0, j]), 0.45)
+    ax.plot([score[0], prob[0] + 0.8], [score[1], score[1]], color="#888888", linewidth=1.2, zorder=1)
 
-    def node(position, text, below, kind):
-        ax.add_patch(Circle(position, 0.42, facecolor=LAYER_COLORS[kind], edgecolor="black", zorder=2))
-        ax.text(position[0], position[1], text, ha="center", va="center", fontsize=9, zorder=4)
-        if below:
-            ax.text(position[0], position[1] - 0.5, below, ha="center", va="top", fontsize=8.5, color=red, zorder=4,
-                    bbox=box)
+    def node(position, text, kind, size=10):
+        ax.add_patch(Circle(position, radius, facecolor=LAYER_COLORS[kind], edgecolor="black", zorder=2))
+        ax.text(position[0], position[1], text, ha="center", va="center", fontsize=size, zorder=4)
+
+    def beside(position, text, color, above):
+        """Text beside a node, on the outer side of its row (the left for a node left of the centre)."""
+        outward = -1 if position[0] < 0 else 1
+        ax.text(position[0] + outward * (radius + 0.1), position[1] + (0.02 if above else -0.02), text,
+                ha="right" if outward < 0 else "left", va="bottom" if above else "top", color=color, zorder=4)
 
     for i, position in enumerate(inputs):
-        node(position, f"$x_{i + 1}$\n{float(x[0, i]):.3g}", "", "input")
+        node(position, f"$x_{i + 1}$\n{float(x[0, i]):.3g}", "input")
     for j, position in enumerate(hidden):
-        ax.text(position[0], position[1] + 0.5, f"$z_{j + 1}$ = {float(z_hidden[j]):.3g}\n"
-                f"$h_{j + 1}$ = {name}($z_{j + 1}$) = {float(h_hidden[j]):.3g}", ha="center", va="bottom",
-                fontsize=8.5, zorder=4, bbox=box)
-        node(position, f"{name}", f"\u2202\u2113/\u2202$h_{j + 1}$ = {float(dl_dh[j]):.3g}\n"
-             f"\u2202\u2113/\u2202$z_{j + 1}$ = \u2202\u2113/\u2202$b_{j + 1}$ = {float(delta_hidden[j]):.3g}", "hidden")
+        node(position, name, "hidden", size=10 if len(name) <= 4 else 7)  # "sigmoid" fits the circle at 7 pt
+        beside(position, f"$z_{j + 1}$ = {float(z_hidden[j]):.3g}\n$h_{j + 1}$ = {name}($z_{j + 1}$)\n"
+               f"   = {float(h_hidden[j]):.3g}", "black", above=True)
+        beside(position, f"\u2202\u2113/\u2202$h_{j + 1}$ = {float(dl_dh[j]):.3g}\n"
+               f"\u2202\u2113/\u2202$z_{j + 1}$ = \u2202\u2113/\u2202$b_{j + 1}$\n   = {float(delta_hidden[j]):.3g}",
+               red, above=False)
     z_out, delta_out = float(trace.pre_activations[1][0, 0]), float(trace.deltas[1][0, 0])
     p = float(torch.sigmoid(trace.pre_activations[1][0, 0]))
-    ax.text(score[0], 0.5, f"z = {z_out:.3g}", ha="center", va="bottom", fontsize=8.5, zorder=4, bbox=box)
-    node(score, "+", f"\u2202\u2113/\u2202z = p \u2212 y\n= {delta_out:.3g}", "output")
-    ax.text(prob[0], 0.5, f"p = \u03c3(z) = {p:.3g}\ny = {int(target)}", ha="center", va="bottom", fontsize=8.5,
+    ax.text(score[0] - radius - 0.1, score[1], f"z = {z_out:.3g}", ha="right", va="center", zorder=4, bbox=box)
+    node(score, "+", "output")
+    ax.text(score[0], score[1] - radius - 0.1, f"\u2202\u2113/\u2202z = p \u2212 y\n= {delta_out:.3g}", ha="center",
+            va="top", color=red, zorder=4, bbox=box)
+    ax.text(prob[0], prob[1] + radius + 0.1, f"p = \u03c3(z) = {p:.3g}\ny = {int(target)}", ha="center", va="bottom",
             zorder=4, bbox=box)
-    node(prob, "\u03c3", "", "output")
-    ax.text(prob[0] + 1.7, 0, f"\u2113 = {trace.loss:.3g}", ha="left", va="center", fontsize=10)
-    top = gap * (max(n_in, n_hidden) - 1) / 2
-    ax.set_xlim(-0.7, prob[0] + 2.8)
-    ax.set_ylim(-top - 1.3, top + 1.2)
+    node(prob, "\u03c3", "output")
+    ax.text(prob[0] + 0.9, prob[1], f"\u2113 = {trace.loss:.3g}", ha="left", va="center", fontsize=11)
+    ax.set_xlim(-half_width, half_width)
+    ax.set_ylim(score[1] - 1.0, radius + 0.15)
     ax.set_aspect("equal")
     if title is None:
-        title = f"One input, x = {tuple(round(float(v), 3) for v in x[0])}: forward (black) and backward (red, \u2202\u2113/\u2202\u00b7)"
-    return diagram_frame(ax, title, xlabel="\u2113 = \u2212[y log p + (1 \u2212 y) log(1 \u2212 p)];  "
-                         "each red number: how much \u2113 changes per unit nudge of what it names")
+        title = (f"One input, x = {tuple(round(float(v), 3) for v in x[0])}:\n"
+                 "forward (black) and backward (red, \u2202\u2113/\u2202\u00b7)")
+    return diagram_frame(ax, title, xlabel="\u2113 = \u2212[y log p + (1 \u2212 y) log(1 \u2212 p)]\neach red number: "
+                         "how much \u2113 changes\nper unit nudge of what it names")

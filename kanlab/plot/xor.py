@@ -213,7 +213,7 @@ def hidden_unit_lines(model, ax=None, gate="xor", title=None, xlim=(-0.5, 1.5), 
         title = f"input space: {int((~wrong).sum())}/4 right"
     ax.set(xlim=xlim, ylim=ylim, xlabel="$x_1$", ylabel="$x_2$", title=title, aspect="equal")
     if legend:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax
 
 
@@ -243,7 +243,7 @@ def corners_in_hidden_space(model, ax=None, gate="xor", title="hidden space: one
     _corners(ax, h, y, labels=_corner_names(X), merge_within=0.04 * top)
     ax.set(xlim=xlim, ylim=ylim, xlabel="$h_1$ (unit 1)", ylabel="$h_2$ (unit 2)", title=title, aspect="equal")
     if legend:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax
 
 
@@ -327,7 +327,8 @@ def morph_picture(ax, model, t, gate="xor", limits=None):
     _corners(ax, _carried(model, X, t), y)
     ax.set(xlim=xlim, ylim=ylim, aspect="equal", title=f"t = {t:.2f}:  (1 - t) x + t h(x)\ndashed and dotted: the units' lines",
            xlabel="x1 at t = 0, h1 at t = 1", ylabel="x2 at t = 0, h2 at t = 1")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    # Under the axes rather than beside them, so that the square keeps the column's width.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return ax
 
 
@@ -342,17 +343,18 @@ def seed_loss_curves(histories, ax=None, title="Training loss, from four seeds")
     Returns:
         The Axes.
     """
-    ax = axes_or_new(ax, (6.5, 3.5))
+    ax = axes_or_new(ax, (6.0, 4.2))
     styles = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)))
     for index, (label, history) in enumerate(histories.items()):
         ax.plot(range(1, len(history.loss) + 1), history.loss, linewidth=2, linestyle=styles[index % len(styles)],
                 label=label)
     for level, name in ((math.log(2), "ln 2"), (math.log(2) / 2, "(ln 2)/2")):
         ax.axhline(level, color="black", linestyle=":", linewidth=1)
-        ax.text(1, level, name, va="bottom", ha="left", fontsize=8)
+        ax.text(1, level, name, va="bottom", ha="left")
     ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel="cross-entropy loss", title=title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    # Under the axes rather than beside them, so that the curves keep the column's width.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     ax.grid(alpha=0.3)
     return ax
 
@@ -368,7 +370,7 @@ def seed_outcomes(counts, ax=None, title="How 100 training runs end, by hidden w
     Returns:
         The Axes.
     """
-    ax = axes_or_new(ax, (8.0, 0.6 * len(counts) + 1.6))
+    ax = axes_or_new(ax, (6.0, 0.6 * len(counts) + 2.2))
     widths = list(counts)
     outcomes = list(counts[widths[0]])
     colors = [CLASS_COLORS[1.0]] + [plt.get_cmap("Blues")(0.8 - 0.5 * k / max(len(outcomes) - 2, 1))
@@ -379,9 +381,10 @@ def seed_outcomes(counts, ax=None, title="How 100 training runs end, by hidden w
         sizes = [counts[width][outcome] for width in widths]
         bars = ax.barh([str(width) for width in widths], sizes, left=left, color=color, edgecolor="white",
                        hatch=hatch, label=outcome)
-        ax.bar_label(bars, labels=[str(n) if n >= 3 else "" for n in sizes], label_type="center", fontsize=9)
+        ax.bar_label(bars, labels=[str(n) if n >= 3 else "" for n in sizes], label_type="center")
         left = [a + b for a, b in zip(left, sizes)]
     ax.invert_yaxis()
     ax.set(xlabel="runs (seeds 0 to 99)", ylabel="hidden units", title=title, xlim=(0, max(left)))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    # Under the axes rather than beside them, so that the bars keep the column's width.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
     return ax
