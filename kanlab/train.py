@@ -134,8 +134,9 @@ def fit(
             it stops there, naming the first step whose loss was not finite.
 
     Between those checks a step reads nothing back from the device with Adam: the history's
-    errors are kept as tensors and converted at each check (LBFGS and Levenberg-Marquardt read
-    the loss to take their decisions, so they wait for it at every step).
+    errors are kept as tensors and converted at each check, and the mini-batches' indices, drawn
+    on the CPU as before, go to the device `CHECK_EVERY` steps' worth at a time (LBFGS and
+    Levenberg-Marquardt read the loss to take their decisions, so they wait for it at every step).
     """
     if optimizer not in ("lbfgs", "adam", "lm"):
         raise ValueError(f'optimizer must be "lbfgs", "adam" or "lm", got {optimizer!r}')
@@ -167,7 +168,7 @@ def fit(
     share = replicas.share(len(x_train) if batch_size is None else min(batch_size, len(x_train)), x_train.device)
     generator = torch.Generator().manual_seed(seed)
     history = History()
-    pending = _Pending()
+    pending, batches = _Pending(), []
     solver = _make_optimizer(network, optimizer, lr, replicas)
     with kan.inputs_checked_upstream():  # the data were checked, and the losses are watched
         for step in tqdm(range(steps), disable=not progress or replicas.rank != 0, desc="fit"):
@@ -179,7 +180,10 @@ def fit(
                 solver = _make_optimizer(network, optimizer, lr, replicas)
             x, y = x_train, y_train
             if batch_size is not None and batch_size < len(x_train):
-                chosen = torch.randperm(len(x_train), generator=generator)[:batch_size].to(x_train.device)
+                if step % CHECK_EVERY == 0 or not batches:  # the next batches in one copy to the device
+                    batches = _draw_batches(len(x_train), batch_size, min(CHECK_EVERY, steps - step), generator)
+                    batches = list(batches.to(x_train.device).unbind(0))
+                chosen = batches.pop(0)
                 x, y = x_train[chosen], y_train[chosen]
 
             def closure():
@@ -236,6 +240,13 @@ class _Pending:
             history.train_rmse.extend(train for train, _ in errors)
             history.test_rmse.extend(test for _, test in errors)
             self.errors.clear()
+
+
+def _draw_batches(n, batch_size, count, generator):
+    """count mini-batches of batch_size indices out of n, (count, batch_size): the first
+    batch_size of a fresh permutation each, drawn on the CPU in turn (the same batches, one at a
+    time or several at once)."""
+    return torch.stack([torch.randperm(n, generator=generator)[:batch_size] for _ in range(count)])
 
 
 def _not_finite(value, step):
