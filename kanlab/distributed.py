@@ -47,7 +47,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from kanlab.loss import root_mean_squared_error
+from kanlab.loss import mean_squared_error, root_mean_squared_error
 
 __all__ = ["unwrap", "rewrap", "Replicas"]
 
@@ -150,10 +150,18 @@ class Replicas:
 
     @torch.no_grad()
     def rmse(self, model, x, y):
-        """sqrt(mean (model(x) - y)^2) over every rank's samples (the shapes must agree)."""
+        """sqrt(mean (model(x) - y)^2) over every rank's samples (the shapes must agree), a float."""
         if not self.distributed:
             return root_mean_squared_error(model, x, y)
+        return self.rmse_tensor(model, x, y).item()
+
+    @torch.no_grad()
+    def rmse_tensor(self, model, x, y):
+        """The same as a 0-d tensor on the model's device, read by no one: `kanlab.fit` keeps its
+        history's errors this way between checks, so that a step never waits for the device."""
+        if not self.distributed:
+            return torch.sqrt(mean_squared_error(model(x), y))
         squared = (model(x) - y) ** 2
-        count = torch.tensor(float(squared.numel()), dtype=torch.float64, device=squared.device)
+        count = torch.full((), squared.numel(), dtype=torch.float64, device=squared.device)
         total = self.sum(torch.stack([squared.sum(dtype=torch.float64), count]))
-        return torch.sqrt(total[0] / total[1]).item()
+        return torch.sqrt(total[0] / total[1])

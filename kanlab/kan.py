@@ -30,6 +30,7 @@ elsewhere the compiler traces the PyTorch operations and, on a GPU, fuses them.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 
@@ -52,7 +53,8 @@ def _features(x: Tensor, grid: Tensor, spline_order: int, uniform: bool) -> Tens
     """
     if kernels.supports(x, grid):
         return kernels.write_features(x, grid, spline_order, uniform)
-    _check_finite(x)
+    if not _UPSTREAM_CHECKS:  # (see `inputs_checked_upstream`)
+        _check_finite(x)
     size = grid.shape[-1] - spline_order - 1
     features = x.new_empty(x.shape[0], x.shape[1], size + 1)
     splines.write_basis(x, grid, spline_order, features[:, :, :size], uniform)
@@ -224,8 +226,10 @@ class KANLayer(nn.Module):
         Input (*, in_features); output (*, out_features).
 
     Raises ValueError for inputs holding NaN or inf, except inside a graph that torch.compile
-    traced for a GPU (or any device but the CPU): there the check, which needs the values on the
-    host, is left out, and such inputs give NaN outputs as in nn.Linear.
+    traced for a GPU (or any device but the CPU), and on such a device inside `kanlab.fit`'s steps
+    (`inputs_checked_upstream`): there the check, which needs the values on the host, is left
+    out, and such inputs give NaN outputs as in nn.Linear. Forward and backward read no value on
+    the host otherwise (no .item(), no branch on data), so a GPU never waits for Python.
 
     Attributes:
         grid: buffer (in_features, G + 2k + 1), each input's knots (`kanlab.splines`).
@@ -575,6 +579,25 @@ def _check_input(x, in_features, finite=True):
         raise ValueError(f"x must have shape (..., {in_features}), got {tuple(x.shape)}")
     if finite:
         _check_finite(x)
+
+
+@contextlib.contextmanager
+def inputs_checked_upstream():
+    """Inside this context the layers' forward pass on their PyTorch path (a GPU, or the CPU
+    without the C kernels) leaves out its finiteness check, which reads a value back from the
+    device and makes it wait (grid updates still check their samples).
+    `kanlab.fit` trains in it: its data were checked before the first step, and a non-finite value
+    inside the network shows in the loss, which fit watches. (The C kernels check every input in
+    the pass that reads it, at no cost, and keep doing so.)"""
+    global _UPSTREAM_CHECKS
+    _UPSTREAM_CHECKS += 1
+    try:
+        yield
+    finally:
+        _UPSTREAM_CHECKS -= 1
+
+
+_UPSTREAM_CHECKS = 0
 
 
 def _check_finite(x):

@@ -162,8 +162,9 @@ def local_basis(x, grid, spline_order, uniform=None, derivative=False):
     # onto the grid, so it cannot tell; x itself is compared)
     if k:
         usual = _within(first, 0, size - k - 1)
-    else:  # a data-dependent branch, which a traced graph leaves out as `_within` does
-        usual = not torch.compiler.is_compiling() and bool(((x >= grid[:, 0]) & (x < grid[:, -1])).all())
+    else:  # a data-dependent branch, which a traced graph and a GPU leave out as `_within` does
+        usual = not torch.compiler.is_compiling() and x.is_cpu
+        usual = usual and bool(((x >= grid[:, 0]) & (x < grid[:, -1])).all())
     if usual:
         return (first, values) if not derivative else (first, values, slopes)
     index = first + torch.arange(k + 1, device=x.device).view(-1, *([1] * x.dim()))
@@ -207,9 +208,10 @@ def _uniform_local_basis(x, grid, k, derivative):
 
 def _within(index, low, high):
     """True when every entry of the integer tensor index lies in [low, high] (one pass). Always
-    False while torch.compile traces: the callers' general paths, which this lets them skip, need
-    no data-dependent branch (nor a wait for the device), so the compiled graph stays whole."""
-    if torch.compiler.is_compiling():
+    False while torch.compile traces and off the CPU: the callers' general paths, which this lets
+    them skip, need no data-dependent branch, so the compiled graph stays whole and a GPU never
+    waits for the host to read the answer."""
+    if torch.compiler.is_compiling() or not index.is_cpu:
         return False
     if index.numel() == 0:
         return True

@@ -23,7 +23,7 @@ import torch
 from torch.optim.lbfgs import _strong_wolfe
 from tqdm.auto import tqdm
 
-from kanlab import distributed, regularization
+from kanlab import distributed, kan, regularization
 from kanlab.data import check_dataset
 from kanlab.loss import mean_squared_error
 
@@ -128,7 +128,15 @@ def fit(
     Raises:
         ValueError: data that does not fit the model (shapes, an empty set, NaN or inf), naming the
             argument (``y_train``, ``x_test``, ...), what was expected and what was given.
-        FloatingPointError: the loss became NaN or infinite (lower lr).
+        FloatingPointError: the loss became NaN or infinite (lower lr). LBFGS reads every loss for
+            its line search and stops at once; with Adam the losses stay on the device and are
+            checked together every `CHECK_EVERY` steps, before a grid update and at the end, so
+            it stops there, naming the first step whose loss was not finite.
+
+    Between those checks a step reads nothing back from the device with Adam: the history's
+    errors are kept as tensors and converted at each check, and the mini-batches' indices, drawn
+    on the CPU as before, go to the device `CHECK_EVERY` steps' worth at a time (LBFGS and
+    Levenberg-Marquardt read the loss to take their decisions, so they wait for it at every step).
     """
     if optimizer not in ("lbfgs", "adam", "lm"):
         raise ValueError(f'optimizer must be "lbfgs", "adam" or "lm", got {optimizer!r}')
@@ -160,38 +168,89 @@ def fit(
     share = replicas.share(len(x_train) if batch_size is None else min(batch_size, len(x_train)), x_train.device)
     generator = torch.Generator().manual_seed(seed)
     history = History()
+    pending, batches = _Pending(), []
     solver = _make_optimizer(network, optimizer, lr, replicas)
-    for step in tqdm(range(steps), disable=not progress or replicas.rank != 0, desc="fit"):
-        if step in grid_steps:
-            network.update_grid(grid_samples, grid_eps)
-            replicas.broadcast(network)
-            history.grid_updates.append(step)
-            solver = _make_optimizer(network, optimizer, lr, replicas)
-        x, y = x_train, y_train
-        if batch_size is not None and batch_size < len(x_train):
-            chosen = torch.randperm(len(x_train), generator=generator)[:batch_size].to(x_train.device)
-            x, y = x_train[chosen], y_train[chosen]
+    with kan.inputs_checked_upstream():  # the data were checked, and the losses are watched
+        for step in tqdm(range(steps), disable=not progress or replicas.rank != 0, desc="fit"):
+            if step in grid_steps:
+                pending.settle(history)
+                network.update_grid(grid_samples, grid_eps)
+                replicas.broadcast(network)
+                history.grid_updates.append(step)
+                solver = _make_optimizer(network, optimizer, lr, replicas)
+            x, y = x_train, y_train
+            if batch_size is not None and batch_size < len(x_train):
+                if step % CHECK_EVERY == 0 or not batches:  # the next batches in one copy to the device
+                    batches = _draw_batches(len(x_train), batch_size, min(CHECK_EVERY, steps - step), generator)
+                    batches = list(batches.to(x_train.device).unbind(0))
+                chosen = batches.pop(0)
+                x, y = x_train[chosen], y_train[chosen]
 
-        def closure():
-            solver.zero_grad()
-            loss = loss_function(model, x, y, penalty)
-            if share != 1:
-                loss = loss * share
-            loss.backward()  # under DDP, the gradient of the mean loss over every process
-            loss = replicas.sum(loss.detach().clone()) / replicas.size if replicas.distributed else loss
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"the loss became {loss.item()} at step {step}; lower lr (the data were checked: finite)"
-                )
-            return loss
+            def closure():
+                solver.zero_grad()
+                loss = loss_function(model, x, y, penalty)
+                if share != 1:
+                    loss = loss * share
+                loss.backward()  # under DDP, the gradient of the mean loss over every process
+                loss = replicas.sum(loss.detach().clone()) / replicas.size if replicas.distributed else loss
+                if optimizer == "lbfgs" and not torch.isfinite(loss):  # LBFGS reads the loss anyway
+                    raise _not_finite(loss.item(), step)
+                return loss
 
-        if optimizer == "lm":
-            solver.step(x, y)
-        else:
-            solver.step(closure)
-        history.train_rmse.append(replicas.rmse(network, x_train, y_train))
-        history.test_rmse.append(replicas.rmse(network, x_test, y_test))
+            if optimizer == "lm":
+                solver.step(x, y)
+            else:
+                loss = solver.step(closure)
+                if optimizer == "adam":
+                    pending.losses.append((step, loss.detach()))
+            pending.errors.append(
+                (replicas.rmse_tensor(network, x_train, y_train), replicas.rmse_tensor(network, x_test, y_test))
+            )
+            if (step + 1) % CHECK_EVERY == 0:
+                pending.settle(history)
+        pending.settle(history)
     return history
+
+
+# how many of Adam's steps fit runs between two reads of the device (losses' finiteness, errors)
+CHECK_EVERY = 10
+
+
+@dataclass
+class _Pending:
+    """What `fit` has computed on the device since its last check: (step, loss) of Adam's steps
+    and (train, test) root-mean-square errors, all tensors."""
+
+    losses: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+    def settle(self, history):
+        """Raise FloatingPointError at the first loss that is not finite; else move the errors
+        into history as floats. Two reads of the device."""
+        if self.losses:
+            steps, losses = zip(*self.losses)
+            losses = torch.stack(losses)
+            finite = torch.isfinite(losses)
+            if not bool(finite.all()):
+                first = int((~finite).nonzero()[0, 0])
+                raise _not_finite(losses[first].item(), steps[first])
+            self.losses.clear()
+        if self.errors:
+            errors = torch.stack([torch.stack(pair) for pair in self.errors]).double().tolist()
+            history.train_rmse.extend(train for train, _ in errors)
+            history.test_rmse.extend(test for _, test in errors)
+            self.errors.clear()
+
+
+def _draw_batches(n, batch_size, count, generator):
+    """count mini-batches of batch_size indices out of n, (count, batch_size): the first
+    batch_size of a fresh permutation each, drawn on the CPU in turn (the same batches, one at a
+    time or several at once)."""
+    return torch.stack([torch.randperm(n, generator=generator)[:batch_size] for _ in range(count)])
+
+
+def _not_finite(value, step):
+    return FloatingPointError(f"the loss became {value} at step {step}; lower lr (the data were checked: finite)")
 
 
 def grid_extension(model, data, grid_sizes, steps=10, **fit_options):

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import kanlab
-from kanlab import splines
+from kanlab import kan, splines
 from kanlab.data import function_dataset
 from kanlab.kan import KAN, KANLayer
 
@@ -157,3 +157,27 @@ def test_non_finite_input_on_the_device_is_rejected_with_a_clear_error(device):
     model = KAN([2, 3, 1], seed=0, device=device)
     with pytest.raises(ValueError, match="finite"):
         model(torch.tensor([[0.1, float("nan")]], device=device))
+
+
+@ACCELERATORS
+def test_a_training_step_on_the_device_never_waits_for_the_host(device):
+    """Forward, backward and an Adam step as `kanlab.fit` takes them between its checks (inside
+    `inputs_checked_upstream`): CUDA's sync debug mode raises at the first synchronisation."""
+    model = KAN([2, 5, 1], seed=0, device=device)
+    x = torch.rand(256, 2, device=device) * 2.4 - 1.2  # some inputs beyond the grid
+    y = torch.rand(256, 1, device=device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        optimizer.zero_grad()
+        torch.mean((model(x) - y) ** 2).backward()
+        optimizer.step()
+
+    with kan.inputs_checked_upstream():
+        step()  # the first step's one-off work (the library handles, the optimiser's state)
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            step()
+        finally:
+            torch.cuda.set_sync_debug_mode(0)

@@ -145,6 +145,37 @@ def test_torch_compile_traces_the_pytorch_features_off_the_cpu_into_one_graph(ad
     assert_compiled_gives_the_eager_outputs_and_gradients(model, x)
 
 
+@pytest.mark.parametrize("pytorch_features", [False, True], ids=["c-kernels", "pytorch-features"])
+@pytest.mark.parametrize("make", [lambda: KANLayer(3, 4, dtype=torch.float64),
+                                  lambda: KAN([3, 20, 2], seed=0, dtype=torch.float64)], ids=["layer", "network"])
+def test_forward_and_backward_compile_into_one_graph_that_reads_nothing_on_the_host(make, pytorch_features,
+                                                                                     monkeypatch):
+    """fullgraph=True fails at the first graph break, and any read of a tensor's value on the
+    host (.item(), bool(tensor), a branch on data) is one: forward and backward, through AOT
+    autograd, compile whole and give eager mode's numbers. With pytorch_features the features
+    are PyTorch operations, as on a GPU (the CPU stands in for it), else the C kernels'
+    operators."""
+    if pytorch_features:
+        monkeypatch.setattr(kan, "_OPERATOR_DEVICES", ())
+        monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+    model = make()
+    x = samples(40, 3, seed=2, low=-1.3, high=1.3)  # some inputs beyond the grid
+    torch._dynamo.reset()
+    compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+    outputs, gradients = [], []
+    for run in (model, compiled):
+        model.zero_grad(set_to_none=True)
+        x_run = x.clone().requires_grad_()
+        y = run(x_run)
+        y.square().sum().backward()
+        outputs.append(y.detach())
+        gradients.append([x_run.grad] + [p.grad for p in model.parameters() if p.grad is not None])
+    torch.testing.assert_close(outputs[1], outputs[0])
+    assert len(gradients[1]) == len(gradients[0]) > 1
+    for compiled_gradient, eager_gradient in zip(gradients[1], gradients[0]):
+        torch.testing.assert_close(compiled_gradient, eager_gradient)
+
+
 def test_torch_compile_on_the_cpu_still_rejects_non_finite_input(feature_path):
     compiled = torch.compile(KAN([2, 3, 1], seed=0), backend="aot_eager")
     compiled(torch.rand(4, 2))

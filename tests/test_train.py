@@ -1,6 +1,7 @@
 """kanlab.fit and kanlab.data.function_dataset: histories, optimisers, batches, grid updates,
 determinism, errors."""
 
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -273,6 +274,51 @@ def test_fit_stops_with_a_clear_error_when_the_loss_is_not_finite():
     model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
     with pytest.raises(FloatingPointError, match="step 0"):
         kanlab.fit(model, data, steps=3, progress=False)
+
+
+def test_adam_checks_the_losses_every_few_steps_and_names_the_first_that_was_not_finite():
+    data = small_problem()
+    data.y_train[3] = 1e200  # finite, but its square overflows float64
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    with pytest.raises(FloatingPointError, match="at step 0;"):
+        kanlab.fit(model, data, steps=3, optimizer="adam", update_grid=False, progress=False)
+
+
+def test_adam_steps_read_nothing_on_the_host_between_checks(monkeypatch):
+    """Reads of a tensor's value (.item(), bool, float, int, .tolist()) made by kanlab's own code
+    during fit grow with the checks (every kanlab.train.CHECK_EVERY steps), not with the steps."""
+    reads = []
+
+    def counted(name):
+        original = getattr(torch.Tensor, name)
+
+        def read(tensor, *args):
+            if sys._getframe(1).f_globals.get("__name__", "").startswith("kanlab"):
+                reads.append(name)
+            return original(tensor, *args)
+
+        return read
+
+    for name in ("item", "__bool__", "__float__", "__int__", "tolist"):
+        monkeypatch.setattr(torch.Tensor, name, counted(name))
+    data = small_problem()
+    counts = []
+    for steps in (kanlab.train.CHECK_EVERY, 3 * kanlab.train.CHECK_EVERY):
+        reads.clear()
+        model = kanlab.KAN([2, 3, 1], grid_size=3, seed=0, dtype=torch.float64)
+        history = kanlab.fit(model, data, steps=steps, optimizer="adam", update_grid=False, progress=False)
+        assert len(history.train_rmse) == len(history.test_rmse) == steps
+        assert all(isinstance(value, float) for value in history.train_rmse + history.test_rmse)
+        counts.append(len(reads))
+    assert counts[1] - counts[0] <= 2 * 2  # two more checks, two reads each
+
+
+def test_the_history_holds_the_errors_of_the_model_after_each_step():
+    data = small_problem()
+    model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
+    history = kanlab.fit(model, data, steps=kanlab.train.CHECK_EVERY + 3, optimizer="adam", progress=False)
+    assert history.train_rmse[-1] == kanlab.loss.root_mean_squared_error(model, data.x_train, data.y_train)
+    assert history.test_rmse[-1] == kanlab.loss.root_mean_squared_error(model, data.x_test, data.y_test)
 
 
 def test_levenberg_marquardt_stops_with_a_clear_error_when_the_error_is_not_finite():
