@@ -69,4 +69,9 @@ def test_train_and_test_errors_draws_a_dashed_training_line_and_a_solid_test_lin
     train, test = ax.lines
     assert train.get_linestyle() == "--" and test.get_linestyle() == "-"
     assert list(test.get_ydata()) == [1.2, 1.4]
-    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert ax.get_yscale() == "log" and ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_train_and_test_errors_draws_the_reference_as_a_horizontal_line():
+    ax = plot.train_and_test_errors([3, 10], {"no penalty": ([1.0, 0.5], [1.2, 1.4])}, reference=("linear", 1.1))
+    assert list(ax.lines[-1].get_ydata()) == [1.1, 1.1] and ax.lines[-1].get_label() == "linear"

@@ -7,6 +7,7 @@ import math
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.ticker import LogLocator, ScalarFormatter
 
 from kanlab.additive import curve_spread, feature_curves
 from kanlab.plot.style import axes_or_new
@@ -142,16 +143,18 @@ def rankings_side_by_side(importances, feature_names, title="Which features matt
     return axes
 
 
-def train_and_test_errors(values, curves, ax=None, xlabel="grid size $G$", ylabel="RMSE",
+def train_and_test_errors(values, curves, reference=None, ax=None, xlabel="grid size $G$", ylabel="RMSE",
                           title="Training and test error"):
-    """Training (dashed) and test (solid) error against a knob, one colour per setting.
+    """Training (dashed) and test (solid) error against a knob, one colour per setting, both axes on
+    log scales.
 
     Args:
-        values: the knob's values (the x axis, log scale), e.g. grid sizes.
+        values: the knob's values (the x axis), e.g. grid sizes.
         curves: {label: (training errors, test errors)}, one of each per value.
+        reference: optional (label, error), drawn as a grey horizontal line (a baseline's test error).
 
     Returns:
-        The Axes: for each entry of curves, its training line, then its test line.
+        The Axes: for each entry of curves, its training line, then its test line; then the reference.
     """
     if not curves:
         raise ValueError("train_and_test_errors: curves holds no settings")
@@ -162,11 +165,16 @@ def train_and_test_errors(values, curves, ax=None, xlabel="grid size $G$", ylabe
             raise ValueError(f"train_and_test_errors: {label!r} needs {len(values)} training and test errors")
         ax.plot(values, list(train), "--", marker="o", color=colour, label=f"{label}: training")
         ax.plot(values, list(test), "-", marker="s", color=colour, label=f"{label}: test")
+    if reference is not None:
+        ax.axhline(reference[1], color="0.4", linestyle=":", label=reference[0])
     ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xticks(values, [str(v) for v in values])
     ax.minorticks_off()
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)))
+    ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(f"{ylabel} (log scale)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     ax.set_title(title)
