@@ -56,7 +56,7 @@ def errors_over_seeds(results, baseline=None, ax=None, ylabel="test error",
     return ax
 
 
-def additive_curves(model, x, feature_names=None, columns=3, title="What each feature adds to the output",
+def additive_curves(model, x, feature_names=None, columns=2, title="What each feature adds to the output",
                     ylabel="added to the output"):
     """The learned curve of every feature of a [n, 1] KAN, over its samples' range, largest spread first.
 
@@ -84,7 +84,7 @@ def additive_curves(model, x, feature_names=None, columns=3, title="What each fe
     t, curves = feature_curves(model, x)
     x, t, curves = (v.detach().to(torch.float64).cpu() for v in (x, t, curves))
     rows = math.ceil(n / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 1.75 * rows + 0.5), sharey=True,
+    figure, axes = plt.subplots(rows, columns, figsize=(2.5 * columns, 1.6 * rows + 0.6), sharey=True,
                                 squeeze=False)
     low, high = float(curves.min()), float(curves.max())
     rug = low - 0.12 * (high - low)
@@ -93,7 +93,7 @@ def additive_curves(model, x, feature_names=None, columns=3, title="What each fe
         ax.plot(x[:, i], torch.full_like(x[:, i], rug), "|", color="0.35", alpha=0.35, markersize=7)
         ax.axhline(0, color="0.75", linewidth=0.8, zorder=0)
         ax.set_title(f"{names[i]}  (spread {float(spread[i]):.2g})", fontsize=10)
-        ax.tick_params(labelsize=8)
+        ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
@@ -124,7 +124,7 @@ def rankings_side_by_side(importances, feature_names, title="Which features matt
         if len(v) != n:
             raise ValueError(f"rankings_side_by_side: {label!r} has {len(v)} values for {n} features")
     order = next(iter(values.values())).argsort(descending=True).tolist()
-    figure, axes = plt.subplots(1, len(values), figsize=(2.1 * len(values) + 0.9, 0.28 * n + 1.2),
+    figure, axes = plt.subplots(1, len(values), figsize=(1.5 * len(values) + 0.9, 0.3 * n + 1.4),
                                 sharey=True, squeeze=False)
     axes = axes[0]
     positions = range(n)
@@ -133,8 +133,9 @@ def rankings_side_by_side(importances, feature_names, title="Which features matt
         ax.barh(list(positions), [float(scaled[i]) for i in order], color=colour)
         ax.set_title(label, fontsize=10)
         ax.set_xlim(0, 1.05)
+        ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
         ax.set_xlabel("share of the largest", fontsize=9)
-        ax.tick_params(labelsize=8)
+        ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3, axis="x")
     axes[0].set_yticks(list(positions), [feature_names[i] for i in order])
     axes[0].invert_yaxis()
