@@ -155,7 +155,7 @@ def fit(
     data = _checked_on_every_process(data, model, replicas, parameter.device)
     x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
     if steps and not any(step < steps for step in grid_steps):
-        _check_inputs_reach_grid(network, x_train)
+        replicas.raise_together(_inputs_outside_grid(network, x_train), parameter.device)
     if grid_samples is not None:
         grid_samples = _as_model_tensor(grid_samples, "grid_samples", parameter)
     else:
@@ -290,24 +290,26 @@ def seconds_per_step(forward, x, y, number=10, repeat=5):
     return min(timeit.repeat(step, timer=time.process_time, number=number, repeat=repeat)) / number
 
 
-def _check_inputs_reach_grid(model, x_train):
-    """Raise when most of one feature's training values lie outside a KAN's first-layer grid and no
-    grid update will move it: there every B-spline is zero, so that edge is w^b silu(x) alone and its
-    spline never learns (unstandardised features on the default grid [-1, 1], say)."""
+def _inputs_outside_grid(model, x_train):
+    """The ValueError to raise when most of one feature's training values lie outside a KAN's
+    first-layer grid and no grid update will move it (else None): there every B-spline is zero, so
+    that edge is w^b silu(x) alone and its spline never learns (unstandardised features on the
+    default grid [-1, 1], say). Under DDP, fit raises on every process when one has it."""
     layers = getattr(model, "layers", None)
     if not layers or not hasattr(layers[0], "grid_range"):
-        return  # not a KAN
+        return None  # not a KAN
     lo, hi = layers[0].grid_range
     outside = ((x_train < lo) | (x_train > hi)).to(x_train.dtype).mean(dim=0)
     feature = int(outside.argmax())
-    if outside[feature] > 0.5:
-        raise ValueError(
-            f"x_train: {100 * float(outside[feature]):.0f}% of the values of feature {feature} lie outside the "
-            f"first layer's grid [{float(lo[feature]):.3g}, {float(hi[feature]):.3g}], where its splines are zero "
-            "and cannot learn, and no grid update runs; standardise the features, or let fit move the grids "
-            f"(update_grid=True and more than {_DEFAULT_GRID_UPDATE_EVERY} steps), or build the KAN with a "
-            "grid_range that covers them"
-        )
+    if outside[feature] <= 0.5:
+        return None
+    return ValueError(
+        f"x_train: {100 * float(outside[feature]):.0f}% of the values of feature {feature} lie outside the "
+        f"first layer's grid [{float(lo[feature]):.3g}, {float(hi[feature]):.3g}], where its splines are zero "
+        "and cannot learn, and no grid update runs; standardise the features, or let fit move the grids "
+        f"(update_grid=True and more than {_DEFAULT_GRID_UPDATE_EVERY} steps), or build the KAN with a "
+        "grid_range that covers them"
+    )
 
 
 def _grid_update_steps(model, update_grid, every, until, start):
