@@ -48,7 +48,8 @@ def test_additive_curves_refuses_the_wrong_number_of_names():
 
 
 def test_errors_over_seeds_draws_each_mean_with_its_spread_and_the_baseline():
-    ax = plot.errors_over_seeds({"KAN": {80: [1.0, 3.0], 160: [2.0, 2.0]}}, baseline=("linear", [4.0, 6.0]))
+    # means 2 and 2; sample standard deviations (n - 1) 1 and 0; the baseline's mean 5
+    ax = plot.errors_over_seeds({"KAN": {80: [1.0, 2.0, 3.0], 160: [2.0, 2.0]}}, baseline=("linear", [4.0, 6.0]))
     line, _, (bars,) = ax.containers[0]
     assert list(line.get_ydata()) == [2.0, 2.0] and list(line.get_xdata()) == [80, 160]
     segments = bars.get_segments()

@@ -14,22 +14,27 @@ from kanlab.plot.style import axes_or_new
 
 
 def _mean_and_spread(values):
+    """The mean and the sample standard deviation sqrt(sum (v - mean)^2 / (n - 1)) (0 for one value)."""
     values = [float(v) for v in values]
     if not values:
         raise ValueError("errors_over_seeds: every entry needs at least one error")
     mean = sum(values) / len(values)
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    if len(values) == 1:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
 def errors_over_seeds(results, baseline=None, ax=None, ylabel="test error",
                       title="Test error against the number of parameters"):
-    """Mean test error over seeds (a marker) and its spread (a bar of one standard deviation each way)
-    against the parameter count, one line per kind of model; a baseline as a horizontal band.
+    """Mean test error over seeds (a marker) and its spread (a bar of one sample standard deviation,
+    with n - 1, each way) against the parameter count, one line per kind of model; a baseline as a
+    horizontal band. The bars show how much one run varies, not how well the mean is known (that is
+    the standard error, smaller by sqrt(n)).
 
     Args:
         results: {label: {parameter count: [test error of each seed]}}.
         baseline: optional (label, [test error of each seed]), drawn as its mean (dashed) and a band of
-            one standard deviation each way.
+            one sample standard deviation each way.
 
     Returns:
         The Axes: one errorbar container per entry of results (``ax.containers``), then the baseline's
@@ -48,6 +53,9 @@ def errors_over_seeds(results, baseline=None, ax=None, ylabel="test error",
         ax.axhspan(mean - spread, mean + spread, color="0.85", zorder=0)
         ax.axhline(mean, color="0.3", linestyle="--", label=label)
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.minorticks_off()
     ax.set_xlabel("trainable parameters (log scale)")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
