@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["curve_spread", "feature_curves"]
+__all__ = ["contributions", "curve_spread", "feature_curves"]
 
 
 def _check_additive(model, x: Tensor) -> None:
@@ -40,6 +40,24 @@ def _check_additive(model, x: Tensor) -> None:
 def _curves_at(model, x: Tensor) -> Tensor:
     """phi_i(x_{s,i}) for every sample s and feature i: (n_samples, n)."""
     return model.edge_activations(x)[0][:, 0, :]
+
+
+@torch.no_grad()
+def contributions(model, x: Tensor) -> Tensor:
+    r"""What each feature adds to the output at each sample: phi_i(x_{s,i}).
+
+    The rows sum to the model's output, f(x_s) = sum_i phi_i(x_{s,i}); column i plotted against
+    x[:, i] traces feature i's curve at the samples.
+
+    Args:
+        model: a `kanlab.KAN` of widths [n, 1] (spline or snapped edges).
+        x: the samples (n_samples, n).
+
+    Returns:
+        (n_samples, n): entry (s, i) is phi_i(x_{s,i}), in the output's units.
+    """
+    _check_additive(model, x)
+    return _curves_at(model, x)
 
 
 @torch.no_grad()

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import kanlab
-from kanlab.additive import curve_spread, feature_curves
+from kanlab.additive import contributions, curve_spread, feature_curves
 from kanlab.mlp import MLP
 
 
@@ -33,6 +33,22 @@ def test_curve_spread_is_the_standard_deviation_of_each_features_contribution_to
     model, x = additive_kan(), samples()
     expected = torch.stack([only_feature_varies(model, x, i, x[:, i]).std(correction=0) for i in range(3)])
     assert torch.allclose(curve_spread(model, x), expected)
+
+
+def test_contributions_sum_over_the_features_to_the_models_output():
+    model, x = additive_kan(), samples()
+    with torch.no_grad():
+        output = model(x)[:, 0]
+    assert torch.allclose(contributions(model, x).sum(dim=1), output)
+
+
+def test_contributions_of_one_feature_follow_its_curve_alone():
+    model, x = additive_kan(), samples()
+    values = torch.linspace(-1, 1, 7, dtype=torch.float64)
+    at = x[:1].repeat(7, 1)
+    at[:, 2] = values
+    moved = only_feature_varies(model, x, 2, values)
+    assert torch.allclose(contributions(model, at)[:, 2] - contributions(model, at)[0, 2], moved - moved[0])
 
 
 def test_a_feature_whose_edge_is_cut_has_zero_spread():

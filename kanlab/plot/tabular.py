@@ -65,7 +65,7 @@ def errors_over_seeds(results, baseline=None, ax=None, ylabel="test error",
 
 
 def additive_curves(model, x, feature_names=None, columns=2, title="What each feature adds to the output",
-                    ylabel="added to the output"):
+                    ylabel="added to the output", xlabel="the feature's value (ticks: the samples)"):
     """The learned curve of every feature of a [n, 1] KAN, over its samples' range, largest spread first.
 
     Each panel draws phi_i about its mean over the samples (`kanlab.additive.feature_curves`), with the
@@ -78,6 +78,7 @@ def additive_curves(model, x, feature_names=None, columns=2, title="What each fe
         x: the samples (n_samples, n), e.g. the training inputs.
         feature_names: n names (default x_1, ..., x_n).
         columns: panels per row.
+        ylabel, xlabel: the label of each row's vertical axis, and the figure's horizontal label.
 
     Returns:
         The Figure; its first n Axes are the features in order of decreasing spread.
@@ -108,7 +109,7 @@ def additive_curves(model, x, feature_names=None, columns=2, title="What each fe
     for row in axes:
         row[0].set_ylabel(ylabel, fontsize=9)
     figure.suptitle(title)
-    figure.supxlabel("the feature's value (ticks: the samples)", fontsize=10)
+    figure.supxlabel(xlabel, fontsize=10)
     figure.tight_layout()
     return figure
 
