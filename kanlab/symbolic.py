@@ -495,7 +495,7 @@ def fit_candidate(
         return Fit(name, -math.inf, (0.0, b, c, float(y.mean())), cand)
     _, a, d = _r2_and_line(cand(z), y)
     params = torch.tensor([float(a), b, c, float(d)], dtype=x.dtype)
-    if name != "0":
+    if name not in ("0", "x"):  # a and d of "0" and "x" are already least squares on all the samples
         params = _polish(cand, x[keep], y[keep], params)
     a, b, c, d = _canonical(name, *(float(p) for p in params))
     prediction = a * cand(b * x + c) + d

@@ -127,7 +127,11 @@ def fit(
 
     Raises:
         ValueError: data that does not fit the model (shapes, an empty set, NaN or inf), naming the
-            argument (``y_train``, ``x_test``, ...), what was expected and what was given.
+            argument (``y_train``, ``x_test``, ...), what was expected and what was given; or a KAN
+            whose grids no update will move (update_grid=False, or too few steps) while most of one
+            feature's training values lie outside its first layer's grid, where its splines are zero
+            and never learn (unstandardised features, say). With the default grid updates such
+            features are handled: the first update moves every grid onto its inputs' range.
         FloatingPointError: the loss became NaN or infinite (lower lr). LBFGS reads every loss for
             its line search and stops at once; with Adam the losses stay on the device and are
             checked together every `CHECK_EVERY` steps, before a grid update and at the end, so
@@ -158,6 +162,8 @@ def fit(
     network, replicas = distributed.unwrap(model), distributed.Replicas(model)
     data = _checked_on_every_process(data, model, replicas, parameter.device)
     x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
+    if steps and not any(step < steps for step in grid_steps):
+        replicas.raise_together(_inputs_outside_grid(network, x_train), parameter.device)
     if grid_samples is not None:
         grid_samples = _as_model_tensor(grid_samples, "grid_samples", parameter)
     else:
@@ -341,6 +347,28 @@ def seconds_per_step(forward, x, y, number=10, repeat=5):
 
     step()  # a first call pays for one-off work (allocations, caches)
     return min(timeit.repeat(step, timer=time.process_time, number=number, repeat=repeat)) / number
+
+
+def _inputs_outside_grid(model, x_train):
+    """The ValueError to raise when most of one feature's training values lie outside a KAN's
+    first-layer grid and no grid update will move it (else None): there every B-spline is zero, so
+    that edge is w^b silu(x) alone and its spline never learns (unstandardised features on the
+    default grid [-1, 1], say). Under DDP, fit raises on every process when one has it."""
+    layers = getattr(model, "layers", None)
+    if not layers or not hasattr(layers[0], "grid_range"):
+        return None  # not a KAN
+    lo, hi = layers[0].grid_range
+    outside = ((x_train < lo) | (x_train > hi)).to(x_train.dtype).mean(dim=0)
+    feature = int(outside.argmax())
+    if outside[feature] <= 0.5:
+        return None
+    return ValueError(
+        f"x_train: {100 * float(outside[feature]):.0f}% of the values of feature {feature} lie outside the "
+        f"first layer's grid [{float(lo[feature]):.3g}, {float(hi[feature]):.3g}], where its splines are zero "
+        "and cannot learn, and no grid update runs; standardise the features, or let fit move the grids "
+        f"(update_grid=True and more than {_DEFAULT_GRID_UPDATE_EVERY} steps), or build the KAN with a "
+        "grid_range that covers them"
+    )
 
 
 def _grid_update_steps(model, update_grid, every, until, start):

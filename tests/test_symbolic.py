@@ -55,6 +55,20 @@ def test_r2_is_the_coefficient_of_determination_of_the_best_line_for_zero():
     assert fit_candidate(X, y, "x").r2 == pytest.approx(float(torch.corrcoef(torch.stack([X, y]))[0, 1] ** 2))
 
 
+def test_a_line_fit_is_the_least_squares_line_on_every_sample_not_only_the_search_subset():
+    # 1,000 samples, more than the 128 the search and polish use: noise with no trend, whose
+    # least-squares line explains almost nothing (R^2 >= 0), while a line fitted to a subset of
+    # the samples explains less than their mean does (R^2 < 0)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(1000, generator=generator, dtype=torch.float64)
+    y = torch.randn(1000, generator=generator, dtype=torch.float64)
+    design = torch.stack([x, torch.ones_like(x)], dim=1)
+    slope, intercept = torch.linalg.lstsq(design, y[:, None]).solution.squeeze(1).tolist()
+    fit = fit_candidate(x, y, "x")
+    assert fit.r2 == pytest.approx(float(torch.corrcoef(torch.stack([x, y]))[0, 1] ** 2), abs=1e-12)
+    assert fit.params == pytest.approx((slope, 1.0, 0.0, intercept), abs=1e-10)
+
+
 def test_log_on_samples_reaching_below_zero_is_fitted_inside_its_domain():
     y = torch.log(X + 1.2)
     fit = fit_candidate(X, y, "log")

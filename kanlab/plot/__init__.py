@@ -12,6 +12,8 @@
 ``kanlab.plot.splines``        chapter 7: the spline editor (one coefficient moves the spline locally)
 ``kanlab.plot.symbolic``       chapter 8: an edge's library fits, their ranking, an edge explorer, MLP weights,
                                a table of discovery runs, extrapolation beyond the samples
+``kanlab.plot.tabular``        chapter 9: test errors over seeds against size, an additive KAN's curves over
+                               the data, feature rankings side by side, training and test error against grid size
 ``kanlab.plot.style``          the colours and frames they share; ``crisp_inline_figures`` for a chapter's setup
 =============================  ====================================================================
 
@@ -33,5 +35,6 @@ from kanlab.plot.style import crisp_inline_figures
 from kanlab.plot.symbolic import (candidate_ranking, discovery_table, edge_candidates, edge_explorer, extrapolation,
                                   kans_side_by_side, mlp_weights)
 from kanlab.plot.perceptron import decision_line, mistakes_per_epoch, perceptron_picture, rule_steps, rule_updates, voting_picture
+from kanlab.plot.tabular import additive_curves, errors_over_seeds, rankings_side_by_side, train_and_test_errors
 from kanlab.plot.xor import (corners_in_hidden_space, hidden_unit_lines, morph_limits, morph_picture, network_with_weights,
                              seed_loss_curves, seed_outcomes, two_lines_picture)
