@@ -48,7 +48,7 @@ from kanlab import symbolic
 from kanlab.data import check_dataset
 from kanlab.loss import root_mean_squared_error
 from kanlab.regularization import model_edge_scales
-from kanlab.train import fit
+from kanlab.train import LevenbergMarquardt, fit
 
 __all__ = ["Discovery", "Unmatched", "check", "discover", "formula_rmse", "input_needed", "shrink", "snap", "sparsify", "train"]
 
@@ -96,6 +96,8 @@ class Discovery:
     found: bool = False
     verdict: str = ""
     undefined_at: tuple | None = None
+    method: str = "given"
+    tried: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         if self.formula is None:
@@ -461,38 +463,39 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
 def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[str] | None = None,
              sparsify_steps: int = 10, lamb: float = 3e-3, train_steps: int = 10, grid_size: int | None = 10,
              r2_threshold: float = 0.999, r2_min: float = 0.99, final_steps: int = 10,
-             max_error: float = 1e-4, max_factor: float = 3.0) -> Discovery:
-    """The formula behind the samples ``data``, found by a KAN: sparsify, shrink, train, snap, read.
-
-    Args:
-        model: a `kanlab.KAN` whose input and output widths match the data, e.g. ``KAN([2, 5, 1])``; it
-            is trained in place, and the final (smaller) model is in the result. Give it multiplication
-            nodes for a product, e.g. ``KAN([2, (0, 1), 1])`` (`kanlab.multiplication`).
-        data: x_train, y_train, x_test, y_test as from `kanlab.data.function_dataset`: x (n, n_in),
-            y (n, n_out) or (n,) for one output, both sets non-empty and finite (`kanlab.data.check_dataset`).
-        lib: candidate functions, names in `kanlab.symbolic.LIBRARY` or your own
-            (`kanlab.symbolic.function`), e.g. ``[*kanlab.symbolic.LIBRARY, j0]``; None: the whole library,
-            with the functions added by `kanlab.symbolic.add_function`.
-        var_names: names of the inputs in the formula; default x_1, ..., x_n.
-        sparsify_steps, lamb: steps per round and weight of the sparsity penalty (`sparsify`).
-        train_steps, grid_size: training before snapping, and the finer grid (`train`).
-        r2_threshold, r2_min: when an edge is snapped (`snap`).
-        final_steps: LBFGS steps that train the formula's constants.
-        max_error, max_factor: when the formula counts as found (`check`).
-
-    Returns:
-        a `Discovery`. When some edge matches no candidate, its ``formula`` is None and ``unmatched``
-        names the edge and its closest candidates; the rest of the result is still filled in. Its
-        ``found`` says whether the formula passed `check`; when not, the formula is kept (it is what
-        the network computes, and often a useful approximation), ``print(result)`` says NOT FOUND
-        with the two errors and what to try next.
-    """
+             max_error: float = 1e-4, max_factor: float = 3.0, multiply="auto") -> Discovery:
+    """DOC"""
     if not (hasattr(model, "layers") and hasattr(model, "symbolic")):
         raise TypeError(f"model must be a kanlab.KAN, got {type(model).__name__}")
     lib = None if lib is None else symbolic._check_lib(lib)  # before any training: a typo fails at once
     if var_names is not None and (isinstance(var_names, str) or len(var_names) != model.widths[0]):
         raise ValueError(f"var_names must be a list of {model.widths[0]} names, got {var_names!r}")
+    if not (multiply == "auto" or isinstance(multiply, bool)):
+        raise ValueError(f'multiply must be "auto", True or False, got {multiply!r}')
     data = check_dataset(data, model)  # before any training: data the model would misread fails at once
+    options = dict(lib=lib, var_names=var_names, sparsify_steps=sparsify_steps, lamb=lamb, train_steps=train_steps,
+                   grid_size=grid_size, r2_threshold=r2_threshold, r2_min=r2_min, final_steps=final_steps,
+                   max_error=max_error, max_factor=max_factor)
+    separable = model.widths[0] >= 2 and model.widths[-1] == 1 and not any(model.products)
+    if multiply is False or not separable:
+        return _pipeline(model, data, "given", **options)
+    if multiply is True:
+        return _pipeline(product_model(model), data, "product", **options)
+    given = _pipeline(model, data, "given", **options)
+    if given.found:
+        return given
+    product = _pipeline(product_model(model), data, "product", **options)
+    chosen = product if product.found or not given.test_rmse <= product.test_rmse else given
+    chosen.tried = {**given.tried, **product.tried}
+    chosen.timings = {**{f"given: {k}": v for k, v in given.timings.items()},
+                      **{f"product: {k}": v for k, v in product.timings.items()}}
+    return chosen
+
+
+def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_steps, grid_size, r2_threshold,
+              r2_min, final_steps, max_error, max_factor) -> Discovery:
+    """One run of discover's steps on one model: ``method`` "given" (sparsify, shrink, train, snap, read)
+    or "product" (a `product_model`: train, snap, read)."""
     timings = {}
     last = time.perf_counter()
 
@@ -502,20 +505,26 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         timings[name] = now - last
         last = now
 
-    model = sparsify(model, data, steps=sparsify_steps, lamb=lamb)
-    timed("sparsify and prune")
-    if any(width > 1 for width in model.widths[1:-1]):  # shrink compares fits without the penalty
-        fit(model, data, steps=train_steps, optimizer="lbfgs", lr=1.0, update_grid_every=5,
-            update_grid_until=train_steps, progress=False)
-        model = shrink(model, data)
-    timed("shrink")
-    model = train(model, data, steps=train_steps, grid_size=grid_size)
+    if method == "given":
+        model = sparsify(model, data, steps=sparsify_steps, lamb=lamb)
+        timed("sparsify and prune")
+        if any(width > 1 for width in model.widths[1:-1]):  # shrink compares fits without the penalty
+            fit(model, data, steps=train_steps, optimizer="lbfgs", lr=1.0, update_grid_every=5,
+                update_grid_until=train_steps, progress=False)
+            model = shrink(model, data)
+        timed("shrink")
+    else:
+        fit(model, data, steps=2 * train_steps, optimizer="lbfgs", lr=1.0, update_grid_every=5,
+            update_grid_until=2 * train_steps, progress=False)
+    model = train(model, data, steps=train_steps if method == "given" else 2 * train_steps, grid_size=grid_size)
     x_test, y_test = data.x_test, data.y_test
     spline_rmse = root_mean_squared_error(model, x_test, y_test)
     timed("train")
+    if method == "product" and lib is None:
+        lib = [*symbolic.LIBRARY, *symbolic.FACTORS]
     fits, unmatched = snap(model, data, lib, r2_threshold=r2_threshold, r2_min=r2_min)
     timed("snap")
-    _retrain(model, data, final_steps)
+    _polish(model, data, final_steps)
     timed("train constants")
     formula = exact = None
     if not unmatched:
@@ -526,12 +535,40 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         names = var_names or [f"x_{k + 1}" for k in range(model.widths[0])]
         test_rmse = formula_rmse(exact, names, data.x_test, data.y_test, default=test_rmse)
     result = Discovery(formula, exact, model, fits, unmatched, test_rmse, timings, spline_rmse,
-                       float(data.y_test.double().std()))
+                       float(data.y_test.double().std()), method=method)
     if exact is not None:
         result.undefined_at = undefined_point(exact, names, data.x_train)
     result.found, result.verdict = check(result, max_error, max_factor)
+    result.tried = {method: (result.found, result.test_rmse)}
     timed("formula")
     return result
+
+
+def _polish(model, data, steps: int) -> None:
+    """Train the formula's constants: Levenberg-Marquardt on the symbolic edges' a, b, c, d when every
+    live edge is symbolic (a few dozen numbers: it converges where LBFGS stalls), else `_retrain`."""
+    if symbolic.spline_edges(model) or steps <= 0:
+        _retrain(model, data, steps)
+        return
+    x, y = _as_model(data, model)
+    y = y.reshape(len(y), -1)
+    frozen = [p for p in model.layers.parameters() if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    saved = copy.deepcopy(model.state_dict())
+    try:
+        solver = LevenbergMarquardt(model)
+        error = math.inf
+        for _ in range(steps):
+            after = solver.step(x, y)
+            if not after < (1 - 1e-4) * error:
+                break
+            error = after
+    except (FloatingPointError, ValueError, RuntimeError):
+        model.load_state_dict(saved)
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
 
 
 def _evaluate(expression, var_names: Sequence[str], x):
@@ -624,3 +661,23 @@ def check(result: Discovery, max_error: float = 1e-4, max_factor: float = 3.0) -
                   "the edges' candidates (kanlab.symbolic.suggest), add the right function to the library "
                   "(kanlab.symbolic.add_function), or try another seed")
     return False, errors[0].upper() + errors[1:] + ": " + advice
+
+
+def product_model(model):
+    """The separable product built from ``model``: ``KAN([n, (0, 1, n), 1])`` with the model's grid,
+    spline order, ranges, noise, seed, dtype and device, in which factor k reads input x_k alone and
+    the output edge is the line a z + d, so that it computes
+
+        y = a f_1(x_1) f_2(x_2) ... f_n(x_n) + d.
+    """
+    if model.widths[-1] != 1 or model.widths[0] < 2:
+        raise ValueError(f"a separable product needs at least two inputs and one output, got widths {model.config()['widths']}")
+    n = model.widths[0]
+    parameter = next(model.parameters())
+    options = model.config()
+    options["widths"] = [n, (0, 1, n), 1]
+    product = type(model)(**options, device=parameter.device, dtype=parameter.dtype)
+    with torch.no_grad():
+        product.layers[0].edge_mask.copy_(torch.eye(n, dtype=parameter.dtype, device=parameter.device))
+    symbolic._snap(product, 1, 0, 0, symbolic.Fit("x", 1.0, (1.0, 1.0, 0.0, 0.0)))
+    return product
