@@ -492,7 +492,7 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
 
     Args:
         model: a `kanlab.KAN` whose input and output widths match the data, e.g. ``KAN([2, 5, 1])``; it
-            is trained in place, and the final (smaller) model is in the result. A model with
+            is trained in place when it runs, and the final (smaller) model is in the result. A model with
             multiplication nodes, e.g. ``KAN([2, (0, 1), 1])`` (`kanlab.multiplication`), is used as
             it is; for one without, ``multiply`` says when a separable product is tried too.
         data: x_train, y_train, x_test, y_test as from `kanlab.data.function_dataset`: x (n, n_in),

@@ -162,3 +162,13 @@ def test_discover_with_multiply_false_uses_the_model_given_alone():
 def test_discover_rejects_a_multiply_that_is_not_auto_or_a_bool():
     with pytest.raises(ValueError, match="multiply"):
         discovery.discover(kanlab.KAN([2, 1]), _product_data(), multiply="yes")
+
+
+def test_a_product_network_with_factor_powers_saves_and_loads(tmp_path):
+    model = discovery.product_model(kanlab.KAN([2, 5, 1], dtype=torch.float64))
+    symbolic._snap(model, 0, 0, 0, symbolic.Fit("1/sqrt", 1.0, (1.0, 1.0, 0.0, 0.0)))
+    symbolic._snap(model, 0, 1, 1, symbolic.Fit("1/x^2", 1.0, (1.0, 1.0, 0.0, 0.0)))
+    kanlab.save(model, tmp_path / "product.pt")
+    loaded = kanlab.load(tmp_path / "product.pt")
+    x1, x2 = sympy.symbols("x_1 x_2", real=True)
+    assert sympy.simplify(symbolic.formula(loaded) - 1 / (sympy.sqrt(x1) * x2**2)) == 0
