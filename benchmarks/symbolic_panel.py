@@ -258,9 +258,33 @@ def round_constants(expression, absolute: float = 1e-3, relative: float = 1e-3):
     return expression.xreplace(replacements) if replacements else expression
 
 
+def round_in_two_steps(expression, absolute: float = 1e-3, relative: float = 1e-3):
+    """`round_constants` after rounding exponents and near-zero constants first (an added constant
+    counts as near zero when below `absolute` times the largest coefficient of its sum), so that sympy can
+    gather the factors they free: 0.744 (8.6 x_1 - 0.004)^0.9997 / (6.4 x_2)^0.9995 becomes
+    0.99975 x_1 / x_2 and then x_1 / x_2, where rounding every constant at once leaves 0.744."""
+    expression = sympy.sympify(expression)
+    zeros = {number: sympy.Integer(0) for number in expression.atoms(sympy.Float) if abs(float(number)) < absolute}
+    expression = expression.xreplace(zeros) if zeros else expression
+
+    def without_small_constant(sum_):
+        constant, rest = sum_.as_coeff_Add()
+        scale = max((abs(float(term.as_coeff_Mul()[0])) for term in sympy.Add.make_args(rest)), default=0.0)
+        return rest if constant.is_Float and abs(float(constant)) < absolute * scale else sum_
+
+    def rounded_power(power):
+        exponent = round_constant(float(power.exp), absolute, relative)
+        return power if exponent is None else power.base**exponent
+
+    expression = expression.replace(lambda e: e.is_Add, without_small_constant)
+    expression = expression.replace(lambda e: e.is_Pow and e.exp.is_Float, rounded_power)
+    return round_constants(expression, absolute, relative)
+
+
 def is_exact(formula, target: Target, tolerance: float = 1e-9) -> bool:
-    """Whether a formula equals the target once its constants are rounded (`round_constants`), as written
-    or expanded (so that 0.993 x_2 (1.007 x_1 - 1.007) counts as (x_1 - 1) x_2).
+    """Whether a formula equals the target once its constants are rounded (`round_constants`, or
+    `round_in_two_steps`), as written or expanded (so that 0.993 x_2 (1.007 x_1 - 1.007) counts as
+    (x_1 - 1) x_2).
 
     Equal means: on `grid_of(target)` the rounded formula is finite and within tolerance * (1 + max
     |target|) of the target everywhere, or sympy simplifies the difference to 0 (for a formula that
@@ -280,8 +304,7 @@ def is_exact(formula, target: Target, tolerance: float = 1e-9) -> bool:
     candidates = [formula]
     if sympy.count_ops(formula) <= 200:
         candidates.append(sympy.expand(formula))
-    for candidate in candidates:
-        rounded = round_constants(candidate)
+    for rounded in (step(candidate) for candidate in candidates for step in (round_constants, round_in_two_steps)):
         values = _on_grid(rounded, target, x)
         if bool(torch.isfinite(values).all()):
             if float((values - wanted).abs().max()) <= tolerance * scale:
@@ -440,6 +463,23 @@ def table(paths: list[str]) -> str:
     return "\n".join(lines)
 
 
+def rescore(path) -> None:
+    """Scores every run of a JSON file again from its formula (largest grid error, accurate, exact,
+    wrong and unflagged), for files written before the scoring changed; crashes stay as they are."""
+    document = load_runs(path)
+    targets = {target.name: target for targets in SETS.values() for target in targets}
+    for row in document["runs"]:
+        if row["crash"] is not None or row["target"] not in targets:
+            continue
+        target = targets[row["target"]]
+        formula = None if row["formula"] is None else sympy.sympify(row["formula"], locals={
+            s.name: s for s in variables(target.n_var)})
+        new = record(target, row["seed"], formula, max_error(formula, target), row["flagged"],
+                     (row["wall_s"], row["cpu_s"]))
+        row.update({key: new[key] for key in ("max_error", "accurate", "exact", "wrong_unflagged")})
+    save_runs(path, document)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", choices=list(SETS), default=["panel", "products"],
@@ -450,7 +490,12 @@ def main():
     parser.add_argument("--verbose", action="store_true", help="print every result in full")
     parser.add_argument("--json", help="write every run to this JSON file as it finishes (runs in it are skipped)")
     parser.add_argument("--table", nargs="+", metavar="JSON", help="print the markdown table of these files and exit")
+    parser.add_argument("--rescore", nargs="+", metavar="JSON", help="score the runs of these files again and exit")
     args = parser.parse_args()
+    if args.rescore:
+        for path in args.rescore:
+            rescore(path)
+        return
     if args.table:
         print(table(args.table))
         return

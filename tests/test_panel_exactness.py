@@ -85,6 +85,12 @@ def test_compensating_constants_count_once_the_formula_is_expanded():
     assert panel.is_exact(0.9927961 * x2 * (1.0072501 * x1 - 1.0072501), target)
 
 
+def test_factors_freed_by_rounding_the_exponents_are_gathered_before_they_are_rounded():
+    target = next(t for t in panel.PANEL if t.name.startswith("II.38.3"))
+    found = 0.744 * (8.6 * x1 - 0.004) ** 0.9997 / (6.4 * x2 - 0.004) ** 0.9995
+    assert panel.is_exact(found, target)
+
+
 def test_a_formula_in_other_variables_or_none_is_not_exact():
     assert not panel.is_exact(sympy.Symbol("y") / 3, QUOTIENT)
     assert not panel.is_exact(None, QUOTIENT)
