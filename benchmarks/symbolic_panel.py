@@ -248,14 +248,20 @@ def round_constant(value: float, absolute: float = 1e-3, relative: float = 1e-3)
 
 def round_constants(expression, absolute: float = 1e-3, relative: float = 1e-3):
     """The expression with every floating constant replaced by `round_constant`'s simple constant (left
-    as it is when none is close enough), e.g. 0.99998 x_1 (1.0001 x_2 - 0.0003)^1.00002 -> x_1 x_2."""
+    as it is when none is close enough), e.g. 0.99998 x_1 (1.0001 x_2 - 0.0003)^1.00002 -> x_1 x_2; and
+    again, up to three times, on the constants that gathering the rounded terms leaves."""
     expression = sympy.sympify(expression)
-    replacements = {}
-    for number in expression.atoms(sympy.Float):
-        rounded = round_constant(float(number), absolute, relative)
-        if rounded is not None:
-            replacements[number] = rounded
-    return expression.xreplace(replacements) if replacements else expression
+    for _ in range(3):  # again on what the rounded terms leave when sympy gathers them: 0.08697 s^2 - 0.08698 s^2
+        replacements = {}
+        for number in expression.atoms(sympy.Float):
+            rounded = round_constant(float(number), absolute, relative)
+            if rounded is not None:
+                replacements[number] = rounded
+        rounded_expression = expression.xreplace(replacements) if replacements else expression
+        if rounded_expression == expression:
+            break
+        expression = rounded_expression
+    return expression
 
 
 def round_in_two_steps(expression, absolute: float = 1e-3, relative: float = 1e-3):

@@ -91,6 +91,13 @@ def test_factors_freed_by_rounding_the_exponents_are_gathered_before_they_are_ro
     assert panel.is_exact(found, target)
 
 
+def test_terms_that_cancel_once_rounded_leave_no_constant_behind():
+    target = next(t for t in panel.PANEL if t.name.startswith("I.12.11"))
+    s1, s2 = sympy.sin(0.9999947 * x2 - 2.6e-6), sympy.sin(1.0000049 * x2 + 2.3e-6)
+    found = 0.4999997 * x1 * s1 + 0.5000004 * x1 * s2 - 0.0869749 * s1**2 + 0.0869751 * s2**2 + 0.9999996
+    assert panel.is_exact(found, target)
+
+
 def test_a_formula_in_other_variables_or_none_is_not_exact():
     assert not panel.is_exact(sympy.Symbol("y") / 3, QUOTIENT)
     assert not panel.is_exact(None, QUOTIENT)
