@@ -266,7 +266,8 @@ def round_constants(expression, absolute: float = 1e-3, relative: float = 1e-3):
 
 def round_in_two_steps(expression, absolute: float = 1e-3, relative: float = 1e-3):
     """`round_constants` after rounding exponents and near-zero constants first (an added constant
-    counts as near zero when below `absolute` times the largest coefficient of its sum), so that sympy can
+    counts as near zero when below `absolute` times the largest coefficient of its sum), and taking the
+    largest coefficient out of a sum raised to a fractional power, so that sympy can
     gather the factors they free: 0.744 (8.6 x_1 - 0.004)^0.9997 / (6.4 x_2)^0.9995 becomes
     0.99975 x_1 / x_2 and then x_1 / x_2, where rounding every constant at once leaves 0.744."""
     expression = sympy.sympify(expression)
@@ -278,11 +279,21 @@ def round_in_two_steps(expression, absolute: float = 1e-3, relative: float = 1e-
         scale = max((abs(float(term.as_coeff_Mul()[0])) for term in sympy.Add.make_args(rest)), default=0.0)
         return rest if constant.is_Float and abs(float(constant)) < absolute * scale else sum_
 
+    def leading_coefficient_out(power):
+        """(c_1 t_1 + c_2 t_2 + ...)^p as |c|^p (t_1 c_1/|c| + ...)^p, c the largest coefficient, so that
+        sqrt(0.0769 a^2 + 0.0769 b^2 + 0.0768) reads 0.2773 sqrt(a^2 + b^2 + 0.9986)."""
+        coefficients = [abs(float(term.as_coeff_Mul()[0])) for term in sympy.Add.make_args(power.base)]
+        largest = max(coefficients)
+        if largest <= 0 or not math.isfinite(largest):
+            return power
+        return sympy.Float(largest) ** power.exp * sympy.expand(power.base / sympy.Float(largest)) ** power.exp
+
     def rounded_power(power):
         exponent = round_constant(float(power.exp), absolute, relative)
         return power if exponent is None else power.base**exponent
 
     expression = expression.replace(lambda e: e.is_Add, without_small_constant)
+    expression = expression.replace(lambda e: e.is_Pow and e.base.is_Add and not e.exp.is_Integer, leading_coefficient_out)
     expression = expression.replace(lambda e: e.is_Pow and e.exp.is_Float, rounded_power)
     return round_constants(expression, absolute, relative)
 

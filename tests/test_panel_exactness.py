@@ -98,6 +98,12 @@ def test_terms_that_cancel_once_rounded_leave_no_constant_behind():
     assert panel.is_exact(found, target)
 
 
+def test_a_common_factor_under_a_square_root_comes_out_before_rounding():
+    target = next(t for t in panel.PANEL if t.name.startswith("III.10.19"))
+    found = 3.6041775 * sympy.sqrt(0.0769157 * x1**2 + 2.3e-8 * x1 + 0.0769157 * x2**2 + 0.0768084) + 0.0011032
+    assert panel.is_exact(found, target)
+
+
 def test_a_formula_in_other_variables_or_none_is_not_exact():
     assert not panel.is_exact(sympy.Symbol("y") / 3, QUOTIENT)
     assert not panel.is_exact(None, QUOTIENT)
