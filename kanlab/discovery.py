@@ -28,10 +28,26 @@ Pruning (steps 1 and 2) never removes an input that the samples need (`data_need
 Candidates are ranked by fit and simplicity (`kanlab.symbolic.suggest_for_samples`): a straight line or
 a square wins over a sine or an exponential that fits about as well.
 
-Multiplication nodes (`kanlab.multiplication`) are used when the model given has them, e.g.
-``discover(KAN([2, (0, 1), 1]), data)`` for a product of two factors; `discover` does not add them by
-itself. Every step handles them: pruning keeps or drops a product node whole, a product node is never
-read as a chain, and the formula multiplies its factors.
+Products. An additive network builds x y from sums and squares, and training rarely finds that
+spelling. So `discover`, by default (``multiply="auto"``), also tries a *separable product*
+(`product_model`): a network with one multiplication node (`kanlab.multiplication`) whose factor k
+reads input x_k alone, y = a f_1(x_1) ... f_n(x_n) + d, built from the model given (same grid, seed,
+dtype, device). It runs the steps above on it (train, snap, read, check; nothing to prune), with the
+powers 1/x^2 and 1/sqrt added to the library for the factors (`kanlab.symbolic.FACTORS`). Which
+comes first is decided by a test on the samples that takes milliseconds (`looks_like_product`: a
+product of one-variable polynomials fits them far better than a sum); the second runs only when
+the first is not found, and the result is the one that passed `check` (else the more accurate one,
+marked not found). ``result.method`` says which ("given" or "product"), ``result.tried`` what each
+gave, and ``result.timings`` holds the steps of both. ``multiply=False`` runs the model given
+alone, ``multiply=True`` the separable product alone. A model given with multiplication nodes,
+e.g. ``KAN([2, (0, 1), 1])``, is used as it is. A product of three or four inputs (m g z,
+q v B / p) is one node with three or four factors; a law that is neither a sum nor a product of
+one-variable functions (a Gaussian whose width is the second input) is found by neither, and the
+result then says NOT FOUND.
+
+When every edge is symbolic, the formula's constants are trained by Levenberg-Marquardt
+(`kanlab.train.LevenbergMarquardt`, a few dozen numbers), which takes them to the data's precision
+(0.5 x_1 x_2^2 rather than 0.4998 ...).
 """
 
 from __future__ import annotations
@@ -48,9 +64,10 @@ from kanlab import symbolic
 from kanlab.data import check_dataset
 from kanlab.loss import root_mean_squared_error
 from kanlab.regularization import model_edge_scales
-from kanlab.train import fit
+from kanlab.train import LevenbergMarquardt, fit
 
-__all__ = ["Discovery", "Unmatched", "check", "discover", "formula_rmse", "input_needed", "shrink", "snap", "sparsify", "train"]
+__all__ = ["Discovery", "Unmatched", "check", "discover", "formula_rmse", "input_needed", "looks_like_product",
+           "product_model", "separable_errors", "shrink", "snap", "sparsify", "train"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,9 @@ class Discovery:
             network); False also when there is no formula.
         verdict: `check`'s sentence: the two errors, and what to try next when not found.
         undefined_at: a point of the data's box where the formula is NaN or infinite, or None.
+        method: which network the formula was read from: "given" (the model passed to `discover`,
+            pruned) or "product" (the separable product built from it, `product_model`).
+        tried: {method: (found, test RMSE)} for each network `discover` tried, in the order tried.
     """
 
     formula: object
@@ -96,6 +116,8 @@ class Discovery:
     found: bool = False
     verdict: str = ""
     undefined_at: tuple | None = None
+    method: str = "given"
+    tried: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         if self.formula is None:
@@ -107,6 +129,10 @@ class Discovery:
         if self.verdict:
             lines.append(self.verdict)
         lines.append(f"widths {self.model.config()['widths']}, test RMSE {self.test_rmse:.2e}")
+        if len(self.tried) > 1:
+            lines.append("networks tried: " + ", ".join(
+                f"{name} ({'found' if found else 'not found'}, test RMSE {rmse:.2e})" for name, (found, rmse) in self.tried.items())
+                + f"; the formula is the {self.method} network's")
         for edge, fit_ in self.fits.items():
             lines.append(f"  edge {edge}: {fit_.name:6s} R^2 = {fit_.r2:.6f}")
         for miss in self.unmatched:
@@ -461,13 +487,14 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
 def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[str] | None = None,
              sparsify_steps: int = 10, lamb: float = 3e-3, train_steps: int = 10, grid_size: int | None = 10,
              r2_threshold: float = 0.999, r2_min: float = 0.99, final_steps: int = 10,
-             max_error: float = 1e-4, max_factor: float = 3.0) -> Discovery:
+             max_error: float = 1e-4, max_factor: float = 3.0, multiply="auto") -> Discovery:
     """The formula behind the samples ``data``, found by a KAN: sparsify, shrink, train, snap, read.
 
     Args:
         model: a `kanlab.KAN` whose input and output widths match the data, e.g. ``KAN([2, 5, 1])``; it
-            is trained in place, and the final (smaller) model is in the result. Give it multiplication
-            nodes for a product, e.g. ``KAN([2, (0, 1), 1])`` (`kanlab.multiplication`).
+            is trained in place when it runs, and the final (smaller) model is in the result. A model with
+            multiplication nodes, e.g. ``KAN([2, (0, 1), 1])`` (`kanlab.multiplication`), is used as
+            it is; for one without, ``multiply`` says when a separable product is tried too.
         data: x_train, y_train, x_test, y_test as from `kanlab.data.function_dataset`: x (n, n_in),
             y (n, n_out) or (n,) for one output, both sets non-empty and finite (`kanlab.data.check_dataset`).
         lib: candidate functions, names in `kanlab.symbolic.LIBRARY` or your own
@@ -477,22 +504,109 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         sparsify_steps, lamb: steps per round and weight of the sparsity penalty (`sparsify`).
         train_steps, grid_size: training before snapping, and the finer grid (`train`).
         r2_threshold, r2_min: when an edge is snapped (`snap`).
-        final_steps: LBFGS steps that train the formula's constants.
+        final_steps: steps that train the formula's constants (Levenberg-Marquardt when every edge
+            is symbolic, LBFGS otherwise).
         max_error, max_factor: when the formula counts as found (`check`).
+        multiply: "auto" (default): the model given and the separable product built from it
+            (`product_model`), the one that `looks_like_product` favours first, the other only when
+            the first is not found; True: the separable product alone; False: the model given alone.
+            A model with multiplication nodes, or with one input or several outputs, is used as given.
 
     Returns:
         a `Discovery`. When some edge matches no candidate, its ``formula`` is None and ``unmatched``
         names the edge and its closest candidates; the rest of the result is still filled in. Its
         ``found`` says whether the formula passed `check`; when not, the formula is kept (it is what
         the network computes, and often a useful approximation), ``print(result)`` says NOT FOUND
-        with the two errors and what to try next.
+        with the two errors and what to try next. ``method`` says which network it was read from,
+        ``tried`` what each network tried gave; ``timings`` holds the steps of both when both ran
+        (``"given: snap"``, ``"product: snap"``, ...).
     """
     if not (hasattr(model, "layers") and hasattr(model, "symbolic")):
         raise TypeError(f"model must be a kanlab.KAN, got {type(model).__name__}")
     lib = None if lib is None else symbolic._check_lib(lib)  # before any training: a typo fails at once
     if var_names is not None and (isinstance(var_names, str) or len(var_names) != model.widths[0]):
         raise ValueError(f"var_names must be a list of {model.widths[0]} names, got {var_names!r}")
+    if not (multiply == "auto" or isinstance(multiply, bool)):
+        raise ValueError(f'multiply must be "auto", True or False, got {multiply!r}')
     data = check_dataset(data, model)  # before any training: data the model would misread fails at once
+    options = dict(lib=lib, var_names=var_names, sparsify_steps=sparsify_steps, lamb=lamb, train_steps=train_steps,
+                   grid_size=grid_size, r2_threshold=r2_threshold, r2_min=r2_min, final_steps=final_steps,
+                   max_error=max_error, max_factor=max_factor)
+    separable = model.widths[0] >= 2 and model.widths[-1] == 1 and not any(model.products)
+    if multiply is False or not separable:
+        return _pipeline(model, data, "given", **options)
+    if multiply is True:
+        return _pipeline(product_model(model), data, "product", **options)
+    order = ["given", "product"]
+    if looks_like_product(data.x_train, data.y_train):
+        order.reverse()
+    results = []
+    for method in order:
+        results.append(_pipeline(product_model(model) if method == "product" else model, data, method, **options))
+        if results[-1].found:
+            break
+    chosen = results[-1] if results[-1].found else min(results, key=lambda r: r.test_rmse)
+    chosen.tried = {method: r.tried[method] for method, r in zip(order, results)}
+    if len(results) > 1:
+        chosen.timings = {f"{r.method}: {k}": v for r in results for k, v in r.timings.items()}
+    return chosen
+
+
+def _chebyshev(x, degree: int):
+    """(n, degree + 1) Chebyshev polynomials T_0..T_degree of the samples x (n,), scaled to [-1, 1]."""
+    t = 2 * (x - x.min()) / (x.max() - x.min()).clamp_min(1e-300) - 1
+    columns = [torch.ones_like(t), t]
+    while len(columns) <= degree:
+        columns.append(2 * t * columns[-1] - columns[-2])
+    return torch.stack(columns[: degree + 1], dim=1)
+
+
+def _least_squares(columns, y):
+    """The coefficients c minimising |columns c - y|^2, from the normal equations with a tiny ridge."""
+    gram = columns.T @ columns
+    ridge = 1e-12 * float(gram.diagonal().sum()) * torch.eye(len(gram), dtype=gram.dtype)
+    return torch.linalg.solve(gram + ridge, columns.T @ y)
+
+
+def separable_errors(x, y, degree: int = 6, sweeps: int = 30) -> tuple[float, float]:
+    r"""How well the samples fit a sum and a product of one-variable polynomials (degree ``degree``),
+    as RMSEs over std(y):
+
+        y ~ sum_k p_k(x_k)                 (least squares), and
+        y ~ d + prod_k q_k(x_k)            (alternating least squares, ``sweeps`` rounds).
+
+    No network: a few small least-squares problems (milliseconds)."""
+    x, y = x.detach().cpu().double(), y.detach().cpu().double().reshape(-1)
+    scale = max(float(y.std()), 1e-300)
+    bases = [_chebyshev(x[:, k], degree) for k in range(x.shape[1])]
+    ones = torch.ones(len(y), 1, dtype=torch.float64)
+    design = torch.cat([ones] + [b[:, 1:] for b in bases], dim=1)
+    additive = design @ _least_squares(design, y)
+    factors = [torch.ones_like(y) for _ in bases]
+    d = torch.zeros((), dtype=torch.float64)
+    for _ in range(sweeps):
+        for k, basis in enumerate(bases):
+            others = math.prod((f for j, f in enumerate(factors) if j != k), start=torch.ones_like(y))
+            columns = torch.cat([ones, basis * others[:, None]], dim=1)
+            solution = _least_squares(columns, y)
+            d, factors[k] = solution[0], basis @ solution[1:]
+    rms = lambda fit: float(torch.sqrt(torch.mean((fit - y) ** 2))) / scale  # noqa: E731
+    return rms(additive), rms(d + math.prod(factors))
+
+
+def looks_like_product(x, y, ratio: float = 0.1, limit: float = 1e-2) -> bool:
+    """Whether the samples look like a separable product rather than a sum (`separable_errors`): the
+    product's relative RMSE is below ``limit`` and below ``ratio`` times the sum's."""
+    if x.shape[1] < 2:
+        return False
+    additive, product = separable_errors(x, y)
+    return product < limit and product < ratio * additive
+
+
+def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_steps, grid_size, r2_threshold,
+              r2_min, final_steps, max_error, max_factor) -> Discovery:
+    """One run of discover's steps on one model: ``method`` "given" (sparsify, shrink, train, snap, read)
+    or "product" (a `product_model`: train, snap, read)."""
     timings = {}
     last = time.perf_counter()
 
@@ -502,20 +616,26 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         timings[name] = now - last
         last = now
 
-    model = sparsify(model, data, steps=sparsify_steps, lamb=lamb)
-    timed("sparsify and prune")
-    if any(width > 1 for width in model.widths[1:-1]):  # shrink compares fits without the penalty
-        fit(model, data, steps=train_steps, optimizer="lbfgs", lr=1.0, update_grid_every=5,
-            update_grid_until=train_steps, progress=False)
-        model = shrink(model, data)
-    timed("shrink")
-    model = train(model, data, steps=train_steps, grid_size=grid_size)
+    if method == "given":
+        model = sparsify(model, data, steps=sparsify_steps, lamb=lamb)
+        timed("sparsify and prune")
+        if any(width > 1 for width in model.widths[1:-1]):  # shrink compares fits without the penalty
+            fit(model, data, steps=train_steps, optimizer="lbfgs", lr=1.0, update_grid_every=5,
+                update_grid_until=train_steps, progress=False)
+            model = shrink(model, data)
+        timed("shrink")
+    else:
+        fit(model, data, steps=2 * train_steps, optimizer="lbfgs", lr=1.0, update_grid_every=5,
+            update_grid_until=2 * train_steps, progress=False)
+    model = train(model, data, steps=train_steps if method == "given" else 2 * train_steps, grid_size=grid_size)
     x_test, y_test = data.x_test, data.y_test
     spline_rmse = root_mean_squared_error(model, x_test, y_test)
     timed("train")
+    if method == "product" and lib is None:
+        lib = [*symbolic.LIBRARY, *symbolic.FACTORS]
     fits, unmatched = snap(model, data, lib, r2_threshold=r2_threshold, r2_min=r2_min)
     timed("snap")
-    _retrain(model, data, final_steps)
+    _polish(model, data, final_steps)
     timed("train constants")
     formula = exact = None
     if not unmatched:
@@ -526,12 +646,40 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         names = var_names or [f"x_{k + 1}" for k in range(model.widths[0])]
         test_rmse = formula_rmse(exact, names, data.x_test, data.y_test, default=test_rmse)
     result = Discovery(formula, exact, model, fits, unmatched, test_rmse, timings, spline_rmse,
-                       float(data.y_test.double().std()))
+                       float(data.y_test.double().std()), method=method)
     if exact is not None:
         result.undefined_at = undefined_point(exact, names, data.x_train)
     result.found, result.verdict = check(result, max_error, max_factor)
+    result.tried = {method: (result.found, result.test_rmse)}
     timed("formula")
     return result
+
+
+def _polish(model, data, steps: int) -> None:
+    """Train the formula's constants: Levenberg-Marquardt on the symbolic edges' a, b, c, d when every
+    live edge is symbolic (a few dozen numbers: it converges where LBFGS stalls), else `_retrain`."""
+    if symbolic.spline_edges(model) or steps <= 0:
+        _retrain(model, data, steps)
+        return
+    x, y = _as_model(data, model)
+    y = y.reshape(len(y), -1)
+    frozen = [p for p in model.layers.parameters() if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    saved = copy.deepcopy(model.state_dict())
+    try:
+        solver = LevenbergMarquardt(model)
+        error = math.inf
+        for _ in range(steps):
+            after = solver.step(x, y)
+            if not after < (1 - 1e-4) * error:
+                break
+            error = after
+    except (FloatingPointError, ValueError, RuntimeError):
+        model.load_state_dict(saved)
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
 
 
 def _evaluate(expression, var_names: Sequence[str], x):
@@ -624,3 +772,23 @@ def check(result: Discovery, max_error: float = 1e-4, max_factor: float = 3.0) -
                   "the edges' candidates (kanlab.symbolic.suggest), add the right function to the library "
                   "(kanlab.symbolic.add_function), or try another seed")
     return False, errors[0].upper() + errors[1:] + ": " + advice
+
+
+def product_model(model):
+    """The separable product built from ``model``: ``KAN([n, (0, 1, n), 1])`` with the model's grid,
+    spline order, ranges, noise, seed, dtype and device, in which factor k reads input x_k alone and
+    the output edge is the line a z + d, so that it computes
+
+        y = a f_1(x_1) f_2(x_2) ... f_n(x_n) + d.
+    """
+    if model.widths[-1] != 1 or model.widths[0] < 2:
+        raise ValueError(f"a separable product needs at least two inputs and one output, got widths {model.config()['widths']}")
+    n = model.widths[0]
+    parameter = next(model.parameters())
+    options = model.config()
+    options["widths"] = [n, (0, 1, n), 1]
+    product = type(model)(**options, device=parameter.device, dtype=parameter.dtype)
+    with torch.no_grad():
+        product.layers[0].edge_mask.copy_(torch.eye(n, dtype=parameter.dtype, device=parameter.device))
+    symbolic._snap(product, 1, 0, 0, symbolic.Fit("x", 1.0, (1.0, 1.0, 0.0, 0.0)))
+    return product

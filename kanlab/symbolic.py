@@ -46,6 +46,7 @@ from kanlab.multiplication import node_expressions
 __all__ = [
     "Candidate",
     "Fit",
+    "FACTORS",
     "LIBRARY",
     "SymbolicEdges",
     "add_function",
@@ -184,6 +185,18 @@ LIBRARY: dict[str, Candidate] = {
 # The built-in functions, in the order of the first checkpoints (whose edges stored positions here).
 _BUILTIN_NAMES = tuple(LIBRARY)
 
+# Powers that a factor of a product often is (an inverse square law, 1/sqrt), which the library
+# reads only as a chain of two edges: `kanlab.discovery` adds them to the library for the edges into
+# a separable product's factors. Not in LIBRARY (an additive network builds them from 1/x and x^2);
+# an edge may still use them by name.
+FACTORS: dict[str, Candidate] = {
+    c.name: c
+    for c in [
+        Candidate("1/x^2", lambda z: z**-2, lambda z: z**-2, 3, _away_from_zero, _clamp_away_from_zero),
+        Candidate("1/sqrt", torch.rsqrt, lambda z: 1 / sympy.sqrt(z), 3, _positive, _clamp_positive),
+    ]
+}
+
 
 def candidate(name: str | Candidate) -> Candidate:
     """The library entry called ``name`` (a `Candidate` is returned as it is); a clear ValueError for
@@ -192,8 +205,10 @@ def candidate(name: str | Candidate) -> Candidate:
         return name
     if not isinstance(name, str):
         raise TypeError(f"function name must be a str or a Candidate, got {type(name).__name__}")
+    if name in FACTORS and name not in LIBRARY:
+        return FACTORS[name]
     if name not in LIBRARY:
-        raise ValueError(f"unknown function name {name!r}; expected one of {sorted(LIBRARY)}")
+        raise ValueError(f"unknown function name {name!r}; expected one of {sorted(LIBRARY)} (or {sorted(FACTORS)})")
     return LIBRARY[name]
 
 
@@ -624,6 +639,8 @@ class SymbolicEdges(nn.Module):
         name = self.function_names[index]
         if name in self._functions:
             return self._functions[name]
+        if name in FACTORS and name not in LIBRARY:
+            return FACTORS[name]
         if name not in LIBRARY:
             raise ValueError(
                 f"these symbolic edges use the function {name!r}, which is not in the library; add it with "

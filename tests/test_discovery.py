@@ -1,6 +1,7 @@
 """kanlab.discovery: the pipeline's pieces (ranking by simplicity, chains, the unmatched report, bad input)."""
 
 import pytest
+import sympy
 import torch
 
 import kanlab
@@ -118,3 +119,56 @@ def test_import_kanlab_is_enough_for_kanlab_discovery_discover():
     code = "import kanlab; print(kanlab.discovery.discover.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "discover"
+
+
+def _product_data(seed=0):
+    return kanlab.data.function_dataset(lambda v: v[:, 0] * v[:, 1] ** 2 / 2, n_var=2, ranges=[(0, 1), (0, 1)],
+                                        n_train=500, n_test=500, seed=seed)
+
+
+def test_product_model_multiplies_one_factor_per_input_under_a_line():
+    model = discovery.product_model(kanlab.KAN([3, 5, 1], seed=4, dtype=torch.float64))
+    assert model.config()["widths"] == [3, (0, 1, 3), 1] and model.seed == 4
+    assert next(model.parameters()).dtype == torch.float64
+    assert torch.equal(model.layers[0].edge_mask, torch.eye(3, dtype=torch.float64))  # factor k reads x_k
+    assert model.symbolic[1].function_name(0, 0) == "x"
+
+
+def test_product_model_refuses_a_single_input():
+    with pytest.raises(ValueError, match="two inputs"):
+        discovery.product_model(kanlab.KAN([1, 5, 1]))
+
+
+def test_samples_of_a_product_look_like_a_product_and_those_of_a_sum_do_not():
+    data = _product_data()
+    assert discovery.looks_like_product(data.x_train, data.y_train)
+    x = data.x_train
+    assert not discovery.looks_like_product(x, torch.sin(2 * x[:, 0]) + x[:, 1] ** 2)
+
+
+def test_discover_reads_a_product_through_its_separable_product_network_and_says_so():
+    result = discovery.discover(kanlab.KAN([2, 5, 1], seed=0), _product_data(), var_names=["m", "v"])
+    m, v = sympy.symbols("m v", real=True)
+    assert result.found and result.method == "product" and list(result.tried) == ["product"]
+    assert sympy.simplify(result.formula - m * v**2 / 2) == 0  # every constant exact to 4 decimals
+
+
+def test_discover_with_multiply_false_uses_the_model_given_alone():
+    result = discovery.discover(kanlab.KAN([2, 1], seed=0), _product_data(), multiply=False, sparsify_steps=2,
+                                train_steps=2, final_steps=2)
+    assert result.method == "given" and list(result.tried) == ["given"]
+
+
+def test_discover_rejects_a_multiply_that_is_not_auto_or_a_bool():
+    with pytest.raises(ValueError, match="multiply"):
+        discovery.discover(kanlab.KAN([2, 1]), _product_data(), multiply="yes")
+
+
+def test_a_product_network_with_factor_powers_saves_and_loads(tmp_path):
+    model = discovery.product_model(kanlab.KAN([2, 5, 1], dtype=torch.float64))
+    symbolic._snap(model, 0, 0, 0, symbolic.Fit("1/sqrt", 1.0, (1.0, 1.0, 0.0, 0.0)))
+    symbolic._snap(model, 0, 1, 1, symbolic.Fit("1/x^2", 1.0, (1.0, 1.0, 0.0, 0.0)))
+    kanlab.save(model, tmp_path / "product.pt")
+    loaded = kanlab.load(tmp_path / "product.pt")
+    x1, x2 = sympy.symbols("x_1 x_2", real=True)
+    assert sympy.simplify(symbolic.formula(loaded) - 1 / (sympy.sqrt(x1) * x2**2)) == 0
