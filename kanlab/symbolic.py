@@ -225,7 +225,7 @@ FACTORS: dict[str, Candidate] = {
         Candidate("1/x^2", lambda z: z**-2, lambda z: z**-2, 3, _away_from_zero, _clamp_away_from_zero),
         Candidate("1/sqrt", torch.rsqrt, lambda z: 1 / sympy.sqrt(z), 3, _positive, _clamp_positive),
         Candidate("1/x^3", lambda z: z**-3, lambda z: z**-3, 4, _away_from_zero, _clamp_away_from_zero),
-        Candidate("cosh", torch.cosh, sympy.cosh, 3, _everywhere, _identity),
+        Candidate("cosh", torch.cosh, sympy.cosh, 4, _everywhere, _identity),  # above exp: its tail copies exp
         Candidate("1/cosh", _reciprocal(torch.cosh), lambda z: 1 / sympy.cosh(z), 4, _everywhere, _identity),
         Candidate("1/sin", _reciprocal(torch.sin), lambda z: 1 / sympy.sin(z), 4, _no_multiple_of_pi(0.0), _identity),
         Candidate("1/cos", _reciprocal(torch.cos), lambda z: 1 / sympy.cos(z), 4, _no_multiple_of_pi(math.pi / 2),

@@ -212,3 +212,10 @@ def test_discover_reads_a_function_of_a_product_through_a_product_with_a_snapped
     values = sympy.lambdify((x1, x2), result.exact)(grid[:, 0].numpy(), grid[:, 1].numpy())
     truth = grid[:, 0] * grid[:, 1] / (1 - grid[:, 0] * grid[:, 1] / 3)
     assert float((torch.as_tensor(values) - truth).abs().max()) < 1e-3
+
+
+def test_among_the_factors_functions_a_decaying_exponential_is_read_as_exp_not_as_a_far_off_cosh():
+    x = torch.linspace(0, 2, 101, dtype=torch.float64)
+    bent = torch.exp(-x) + 1e-5 * torch.sin(7 * x)  # a trained edge: cosh far from its centre fits it a hair better
+    best = symbolic.suggest_for_samples(x, bent, [*symbolic.LIBRARY, *symbolic.FACTORS])[0]
+    assert best.name == "exp"
