@@ -35,10 +35,10 @@ reads input x_k alone, y = a f_1(x_1) ... f_n(x_n) + d, built from the model giv
 dtype, device). It runs the steps above on it (train, snap, read, check; nothing to prune), with
 `kanlab.symbolic.FACTORS` added to the library: the powers 1/x^2, 1/x^3 and 1/sqrt, reciprocals of
 library functions and of cosh (1/sin, 1/cos, 1/log, 1/tanh, 1/cosh: n / (2 cosh a) is a product with
-the factor 1/cosh), cosh, and arcsin for the output edge only (`kanlab.symbolic.OUTER`: near the ends
-of its domain it bends like a square root, and as a factor it copies shapes it is not). A law that is a function of a product, such as
-asin(n sin t) or n a / (1 - n a / 3), needs the output edge free as well: the *function of a
-product* network (``product_model(model, "spline")``), y = a g(b f_1(x_1) ... f_n(x_n) + c) + d, whose
+the factor 1/cosh), cosh, and arcsin for the output edge only (`kanlab.symbolic.OUTER`: near the
+ends of its domain it bends like a square root, and as a factor it copies shapes it is not). A law
+that is a function of a product, such as asin(n sin t) or n a / (1 - n a / 3), needs the output
+edge free as well: the *function of a product* network (``product_model(model, "spline")``), y = a g(b f_1(x_1) ... f_n(x_n) + c) + d, whose
 output edge g is snapped like any other edge (the factors are tried as lines first, which undoes
 the power that g and the factors can trade: x y = (sqrt(x) sqrt(y))^2).
 
@@ -52,8 +52,8 @@ a sum), and the second runs only when the first is not found:
   fixed to a line, which costs accuracy on plain products (the factors and g can share the work in
   more ways, and training finds the exact spelling less often), so plain products keep the line.
 
-Two networks at most: 15 s of CPU for a two-variable target on one thread. The result is the one that
-passed `check` (else the more accurate one, marked not found).
+Two networks at most, which keeps a two-variable target within about 15 s of CPU on one thread. The
+result is the one that passed `check` (else the more accurate one, marked not found).
 ``result.method`` says which ("given", "product" or "g(product)"), ``result.tried`` what each gave,
 and ``result.timings`` holds the steps of each. ``multiply=False`` runs the model given alone,
 ``multiply=True`` the separable product alone. A model given with multiplication nodes,
