@@ -32,14 +32,31 @@ Products. An additive network builds x y from sums and squares, and training rar
 spelling. So `discover`, by default (``multiply="auto"``), also tries a *separable product*
 (`product_model`): a network with one multiplication node (`kanlab.multiplication`) whose factor k
 reads input x_k alone, y = a f_1(x_1) ... f_n(x_n) + d, built from the model given (same grid, seed,
-dtype, device). It runs the steps above on it (train, snap, read, check; nothing to prune), with the
-powers 1/x^2 and 1/sqrt added to the library for the factors (`kanlab.symbolic.FACTORS`). Which
-comes first is decided by a test on the samples that takes milliseconds (`looks_like_product`: a
-product of one-variable polynomials fits them far better than a sum); the second runs only when
-the first is not found, and the result is the one that passed `check` (else the more accurate one,
-marked not found). ``result.method`` says which ("given" or "product"), ``result.tried`` what each
-gave, and ``result.timings`` holds the steps of both. ``multiply=False`` runs the model given
-alone, ``multiply=True`` the separable product alone. A model given with multiplication nodes,
+dtype, device). It runs the steps above on it (train, snap, read, check; nothing to prune), with
+`kanlab.symbolic.FACTORS` added to the library: the powers 1/x^2, 1/x^3 and 1/sqrt, reciprocals of
+library functions and of cosh (1/sin, 1/cos, 1/log, 1/tanh, 1/cosh: n / (2 cosh a) is a product with
+the factor 1/cosh), cosh, and arcsin for the output edge only (`kanlab.symbolic.OUTER`: near the
+ends of its domain it bends like a square root, and as a factor it copies shapes it is not). A law
+that is a function of a product, such as asin(n sin t) or n a / (1 - n a / 3), needs the output
+edge free as well: the *function of a product* network (``product_model(model, "spline")``), y = a g(b f_1(x_1) ... f_n(x_n) + c) + d, whose
+output edge g is snapped like any other edge (the factors are tried as lines first, which undoes
+the power that g and the factors can trade: x y = (sqrt(x) sqrt(y))^2).
+
+Which networks run, and in which order, is decided by a test on the samples that takes
+milliseconds (`looks_like_product`: a product of one-variable polynomials fits them far better than
+a sum), and the second runs only when the first is not found:
+
+- the samples look like a product: the separable product ("product"), then the model given ("given");
+- otherwise: the model given, then the function of a product ("g(product)"): samples of g(x y) with
+  a curved g fit neither a sum nor a product of polynomials well. The product's output is then not
+  fixed to a line, which costs accuracy on plain products (the factors and g can share the work in
+  more ways, and training finds the exact spelling less often), so plain products keep the line.
+
+Two networks at most, which keeps a two-variable target within about 15 s of CPU on one thread. The
+result is the one that passed `check` (else the more accurate one, marked not found).
+``result.method`` says which ("given", "product" or "g(product)"), ``result.tried`` what each gave,
+and ``result.timings`` holds the steps of each. ``multiply=False`` runs the model given alone,
+``multiply=True`` the separable product alone. A model given with multiplication nodes,
 e.g. ``KAN([2, (0, 1), 1])``, is used as it is. A product of three or four inputs (m g z,
 q v B / p) is one node with three or four factors; a law that is neither a sum nor a product of
 one-variable functions (a Gaussian whose width is the second input) is found by neither, and the
@@ -100,7 +117,9 @@ class Discovery:
         verdict: `check`'s sentence: the two errors, and what to try next when not found.
         undefined_at: a point of the data's box where the formula is NaN or infinite, or None.
         method: which network the formula was read from: "given" (the model passed to `discover`,
-            pruned) or "product" (the separable product built from it, `product_model`).
+            pruned), "product" (the separable product built from it, `product_model`) or
+            "g(product)" (the same with its output edge snapped to any function,
+            ``product_model(model, "spline")``).
         tried: {method: (found, test RMSE)} for each network `discover` tried, in the order tried.
     """
 
@@ -398,7 +417,8 @@ def _simplest(fits: list, r2_min: float, x):
 
 
 def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.999, r2_min: float = 0.99,
-         steps: int = 10, complexity_weight: float = 0.5, tolerance: float = 3.0):
+         steps: int = 10, complexity_weight: float = 0.5, tolerance: float = 3.0,
+         output_lib: Sequence[str] | None = None):
     """Snap every spline edge to a library function, the clearest edges first, checking doubtful choices.
 
     First, a hidden node with one spline edge in and one out only passes one function of its input on
@@ -420,11 +440,14 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
     share the work), both are snapped and trained in turn, and the simpler one is kept unless its
     training RMSE is more than ``tolerance`` times the other's.
 
+    ``output_lib`` (None: ``lib``) are the candidates for the last layer's edges.
+
     Returns:
         (fits, unmatched): {(layer, i, j): Fit} of the snapped edges, and an `Unmatched` for each edge
         left a spline.
     """
     lib = list(symbolic.LIBRARY) if lib is None else symbolic._check_lib(lib)
+    output_lib = lib if output_lib is None else symbolic._check_lib(output_lib)
     for name, value in (("r2_threshold", r2_threshold), ("r2_min", r2_min)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
@@ -445,7 +468,8 @@ def snap(model, data, lib: Sequence[str] | None = None, r2_threshold: float = 0.
         layer = min(edge[0] for edge in symbolic.spline_edges(model) if edge not in unmatched)
         inputs, values = curves[layer]
         ranked = {
-            edge: symbolic.suggest_for_samples(inputs[:, edge[1]], values[:, edge[2], edge[1]], lib, complexity_weight)
+            edge: symbolic.suggest_for_samples(inputs[:, edge[1]], values[:, edge[2], edge[1]],
+                                               output_lib if layer == len(model.layers) - 1 else lib, complexity_weight)
             for edge in symbolic.spline_edges(model) if edge[0] == layer
         }
         simplest = {edge: _simplest(candidates, r2_min, inputs[:, edge[1]]) for edge, candidates in ranked.items()}
@@ -507,9 +531,10 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         final_steps: steps that train the formula's constants (Levenberg-Marquardt when every edge
             is symbolic, LBFGS otherwise).
         max_error, max_factor: when the formula counts as found (`check`).
-        multiply: "auto" (default): the model given and the separable product built from it
-            (`product_model`), the one that `looks_like_product` favours first, the other only when
-            the first is not found; True: the separable product alone; False: the model given alone.
+        multiply: "auto" (default): the model given and a separable product built from it
+            (`product_model`, with a line or any function as the output edge), which and in which
+            order `looks_like_product` picks (see the module's docstring), the second only when the
+            first was not found; True: the separable product (output a line) alone; False: the model given alone.
             A model with multiplication nodes, or with one input or several outputs, is used as given.
 
     Returns:
@@ -537,16 +562,15 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         return _pipeline(model, data, "given", **options)
     if multiply is True:
         return _pipeline(product_model(model), data, "product", **options)
-    order = ["given", "product"]
-    if looks_like_product(data.x_train, data.y_train):
-        order.reverse()
+    order = ["product", "given"] if looks_like_product(data.x_train, data.y_train) else ["given", "g(product)"]
     results = []
     for method in order:
-        results.append(_pipeline(product_model(model) if method == "product" else model, data, method, **options))
+        network = model if method == "given" else product_model(model, "line" if method == "product" else "spline")
+        results.append(_pipeline(network, data, method, **options))
         if results[-1].found:
             break
     chosen = results[-1] if results[-1].found else min(results, key=lambda r: r.test_rmse)
-    chosen.tried = {method: r.tried[method] for method, r in zip(order, results)}
+    chosen.tried = {r.method: r.tried[r.method] for r in results}
     if len(results) > 1:
         chosen.timings = {f"{r.method}: {k}": v for r in results for k, v in r.timings.items()}
     return chosen
@@ -606,7 +630,7 @@ def looks_like_product(x, y, ratio: float = 0.1, limit: float = 1e-2) -> bool:
 def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_steps, grid_size, r2_threshold,
               r2_min, final_steps, max_error, max_factor) -> Discovery:
     """One run of discover's steps on one model: ``method`` "given" (sparsify, shrink, train, snap, read)
-    or "product" (a `product_model`: train, snap, read)."""
+    or "product" / "g(product)" (a `product_model`: train, snap, read)."""
     timings = {}
     last = time.perf_counter()
 
@@ -616,7 +640,7 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
         timings[name] = now - last
         last = now
 
-    if method == "given":
+    if method == "given":  # "product" or "g(product)" (a product_model): nothing to prune
         model = sparsify(model, data, steps=sparsify_steps, lamb=lamb)
         timed("sparsify and prune")
         if any(width > 1 for width in model.widths[1:-1]):  # shrink compares fits without the penalty
@@ -631,9 +655,11 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
     x_test, y_test = data.x_test, data.y_test
     spline_rmse = root_mean_squared_error(model, x_test, y_test)
     timed("train")
-    if method == "product" and lib is None:
-        lib = [*symbolic.LIBRARY, *symbolic.FACTORS]
-    fits, unmatched = snap(model, data, lib, r2_threshold=r2_threshold, r2_min=r2_min)
+    output_lib = None
+    if method != "given" and lib is None:
+        lib = [*symbolic.LIBRARY, *(name for name in symbolic.FACTORS if name not in symbolic.OUTER)]
+        output_lib = [*symbolic.LIBRARY, *symbolic.FACTORS]
+    fits, unmatched = snap(model, data, lib, r2_threshold=r2_threshold, r2_min=r2_min, output_lib=output_lib)
     timed("snap")
     _polish(model, data, final_steps)
     timed("train constants")
@@ -774,13 +800,18 @@ def check(result: Discovery, max_error: float = 1e-4, max_factor: float = 3.0) -
     return False, errors[0].upper() + errors[1:] + ": " + advice
 
 
-def product_model(model):
+def product_model(model, output: str = "line"):
     """The separable product built from ``model``: ``KAN([n, (0, 1, n), 1])`` with the model's grid,
-    spline order, ranges, noise, seed, dtype and device, in which factor k reads input x_k alone and
-    the output edge is the line a z + d, so that it computes
+    spline order, ranges, noise, seed, dtype and device, in which factor k reads input x_k alone.
+    With ``output="line"`` the output edge is the line a z + d, so that it computes
 
-        y = a f_1(x_1) f_2(x_2) ... f_n(x_n) + d.
+        y = a f_1(x_1) f_2(x_2) ... f_n(x_n) + d;
+
+    with ``output="spline"`` the output edge is a spline like the others, to be snapped to any library
+    function g: y = a g(b f_1(x_1) ... f_n(x_n) + c) + d, e.g. asin(x_1 / x_2).
     """
+    if output not in ("line", "spline"):
+        raise ValueError(f'output must be "line" or "spline", got {output!r}')
     if model.widths[-1] != 1 or model.widths[0] < 2:
         raise ValueError(f"a separable product needs at least two inputs and one output, got widths {model.config()['widths']}")
     n = model.widths[0]
@@ -790,5 +821,6 @@ def product_model(model):
     product = type(model)(**options, device=parameter.device, dtype=parameter.dtype)
     with torch.no_grad():
         product.layers[0].edge_mask.copy_(torch.eye(n, dtype=parameter.dtype, device=parameter.device))
-    symbolic._snap(product, 1, 0, 0, symbolic.Fit("x", 1.0, (1.0, 1.0, 0.0, 0.0)))
+    if output == "line":
+        symbolic._snap(product, 1, 0, 0, symbolic.Fit("x", 1.0, (1.0, 1.0, 0.0, 0.0)))
     return product

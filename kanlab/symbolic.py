@@ -47,6 +47,7 @@ __all__ = [
     "Candidate",
     "Fit",
     "FACTORS",
+    "OUTER",
     "LIBRARY",
     "SymbolicEdges",
     "add_function",
@@ -185,17 +186,60 @@ LIBRARY: dict[str, Candidate] = {
 # The built-in functions, in the order of the first checkpoints (whose edges stored positions here).
 _BUILTIN_NAMES = tuple(LIBRARY)
 
-# Powers that a factor of a product often is (an inverse square law, 1/sqrt), which the library
-# reads only as a chain of two edges: `kanlab.discovery` adds them to the library for the edges into
-# a separable product's factors. Not in LIBRARY (an additive network builds them from 1/x and x^2);
-# an edge may still use them by name.
+def _no_multiple_of_pi(shift: float) -> Callable[[Tensor, Tensor], Tensor]:
+    """inside(low, high) for 1/sin (shift 0) and 1/cos (shift pi/2): no zero k pi + shift in the interval."""
+
+    def inside(low: Tensor, high: Tensor) -> Tensor:
+        k = torch.ceil((low - shift - _DOMAIN_MARGIN) / math.pi)  # the first zero at or above low
+        return k * math.pi + shift > high + _DOMAIN_MARGIN
+
+    return inside
+
+
+def _positive_not_one(low: Tensor, high: Tensor) -> Tensor:
+    return (low > _DOMAIN_MARGIN) & ((high < 1 - _DOMAIN_MARGIN) | (low > 1 + _DOMAIN_MARGIN))
+
+
+def _reciprocal(f: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """1 / f(z), with f(z) kept at least _DOMAIN_MARGIN away from 0 (finite values and gradients
+    when a training step moves the argument onto a zero of f)."""
+
+    def torch_fn(z: Tensor) -> Tensor:
+        value = f(z)
+        nearest_allowed = torch.where(value < 0, -_DOMAIN_MARGIN, _DOMAIN_MARGIN).to(value.dtype)
+        return 1 / torch.where(value.abs() < _DOMAIN_MARGIN, nearest_allowed, value)
+
+    return torch_fn
+
+
+# Functions that a factor of a product, or the function applied to a product, often is, which the
+# library reads only as a chain of two edges or not at all: `kanlab.discovery` adds them to the library
+# for a separable product's edges (`kanlab.discovery.product_model`). Powers (an inverse square law,
+# 1/sqrt), reciprocals 1/f of library functions and of cosh (quotients are the commonest shape of a
+# law: n / (2 cosh a), a / sin t), and arcsin (Snell's law, asin(n sin t), is a function of a
+# product). Not in LIBRARY (an additive network builds them from 1/x and x^2, or does not need them,
+# and a larger library makes its ranking slower and less sure); an edge may still use them by name.
 FACTORS: dict[str, Candidate] = {
     c.name: c
     for c in [
         Candidate("1/x^2", lambda z: z**-2, lambda z: z**-2, 3, _away_from_zero, _clamp_away_from_zero),
         Candidate("1/sqrt", torch.rsqrt, lambda z: 1 / sympy.sqrt(z), 3, _positive, _clamp_positive),
+        Candidate("1/x^3", lambda z: z**-3, lambda z: z**-3, 4, _away_from_zero, _clamp_away_from_zero),
+        Candidate("cosh", torch.cosh, sympy.cosh, 4, _everywhere, _identity),  # above exp: its tail copies exp
+        Candidate("1/cosh", _reciprocal(torch.cosh), lambda z: 1 / sympy.cosh(z), 4, _everywhere, _identity),
+        Candidate("1/sin", _reciprocal(torch.sin), lambda z: 1 / sympy.sin(z), 4, _no_multiple_of_pi(0.0), _identity),
+        Candidate("1/cos", _reciprocal(torch.cos), lambda z: 1 / sympy.cos(z), 4, _no_multiple_of_pi(math.pi / 2),
+                  _identity),
+        Candidate("1/log", _reciprocal(torch.log), lambda z: 1 / sympy.log(z), 4, _positive_not_one, _clamp_positive),
+        Candidate("1/tanh", _reciprocal(torch.tanh), lambda z: 1 / sympy.tanh(z), 4, _away_from_zero, _identity),
+        Candidate("asin", torch.asin, sympy.asin, 4, _inside_unit_interval, _clamp_unit_interval),
     ]
 }
+
+# The functions of FACTORS that `kanlab.discovery` offers only to a product's output edge, not to its
+# factors: arcsin bends like a square root near the ends of its domain and, as a factor, copies
+# curves that are not arcsines.
+OUTER: tuple[str, ...] = ("asin",)
 
 
 def candidate(name: str | Candidate) -> Candidate:
@@ -452,7 +496,7 @@ def _canonical(name: str, a: float, b: float, c: float, d: float) -> tuple[float
         return a * b, 1.0, 0.0, a * c + d
     if b == 0:
         return a, b, c, d
-    powers = {"x^2": 2, "x^3": 3, "x^4": 4, "1/x": -1}
+    powers = {"x^2": 2, "x^3": 3, "x^4": 4, "1/x": -1, "1/x^2": -2, "1/x^3": -3}
     if name in powers:
         return a * b ** powers[name], 1.0, c / b, d
     if name == "abs":
@@ -463,8 +507,10 @@ def _canonical(name: str, a: float, b: float, c: float, d: float) -> tuple[float
         return a, math.copysign(1.0, b), c / abs(b), d + a * math.log(abs(b))
     if name == "exp":
         return a * math.exp(c), b, 0.0, d
-    if name in ("sin", "cos"):
+    if name in ("sin", "cos", "1/sin", "1/cos"):
         return a, b, math.remainder(c, 2 * math.pi), d
+    if name in ("cosh", "1/cosh"):  # even: b > 0
+        return a, abs(b), math.copysign(c, b), d
     if name == "tan":
         return a, b, math.remainder(c, math.pi), d
     return a, b, c, d

@@ -172,3 +172,50 @@ def test_a_product_network_with_factor_powers_saves_and_loads(tmp_path):
     loaded = kanlab.load(tmp_path / "product.pt")
     x1, x2 = sympy.symbols("x_1 x_2", real=True)
     assert sympy.simplify(symbolic.formula(loaded) - 1 / (sympy.sqrt(x1) * x2**2)) == 0
+
+
+def test_product_model_with_a_spline_output_leaves_the_output_edge_to_be_snapped():
+    model = discovery.product_model(kanlab.KAN([2, 5, 1], seed=0), output="spline")
+    assert model.config()["widths"] == [2, (0, 1), 1]
+    assert not model.symbolic[1].is_symbolic().any()
+
+
+def test_product_model_refuses_an_output_that_is_not_line_or_spline():
+    with pytest.raises(ValueError, match="output"):
+        discovery.product_model(kanlab.KAN([2, 5, 1]), output="sin")
+
+
+def test_a_reciprocal_factor_one_over_cosh_is_fitted_and_printed():
+    fit = symbolic.fit_candidate(X, 0.5 / torch.cosh(2 * X), "1/cosh")
+    assert fit.r2 > 1 - 1e-9
+    t = sympy.Symbol("t", real=True)
+    a, b, c, d = fit.params
+    assert abs(a - 0.5) < 1e-6 and abs(b - 2) < 1e-6 and abs(c) < 1e-6 and abs(d) < 1e-6
+    assert symbolic.FACTORS["1/cosh"].sympy_fn(t) == 1 / sympy.cosh(t)
+
+
+def test_one_over_sine_is_not_fitted_across_a_zero_of_the_sine():
+    inside = symbolic.FACTORS["1/sin"].inside
+    assert not bool(inside(torch.tensor(-0.5), torch.tensor(0.5)))
+    assert bool(inside(torch.tensor(0.5), torch.tensor(3.0)))
+    assert not bool(inside(torch.tensor(3.0), torch.tensor(3.5)))  # pi in between
+
+
+def test_discover_reads_a_function_of_a_product_through_a_product_with_a_snapped_output_edge():
+    data = kanlab.data.function_dataset(lambda v: v[:, 0] * v[:, 1] / (1 - v[:, 0] * v[:, 1] / 3), n_var=2,
+                                        ranges=[(0, 1), (0, 2)], n_train=1000, n_test=1000, seed=0)
+    result = discovery.discover(kanlab.KAN([2, 5, 1], seed=0), data)
+    x1, x2 = sympy.symbols("x_1 x_2", real=True)
+    assert result.found and result.method == "g(product)"
+    assert result.fits[(1, 0, 0)].name == "1/x"
+    grid = torch.rand(200, 2, dtype=torch.float64) * torch.tensor([1.0, 2.0])
+    values = sympy.lambdify((x1, x2), result.exact)(grid[:, 0].numpy(), grid[:, 1].numpy())
+    truth = grid[:, 0] * grid[:, 1] / (1 - grid[:, 0] * grid[:, 1] / 3)
+    assert float((torch.as_tensor(values) - truth).abs().max()) < 1e-3
+
+
+def test_among_the_factors_functions_a_decaying_exponential_is_read_as_exp_not_as_a_far_off_cosh():
+    x = torch.linspace(0, 2, 101, dtype=torch.float64)
+    bent = torch.exp(-x) + 1e-5 * torch.sin(7 * x)  # a trained edge: cosh far from its centre fits it a hair better
+    best = symbolic.suggest_for_samples(x, bent, [*symbolic.LIBRARY, *symbolic.FACTORS])[0]
+    assert best.name == "exp"
