@@ -42,11 +42,21 @@ edge free as well: the *function of a product* network (``product_model(model, "
 output edge g is snapped like any other edge (the factors are tried as lines first, which undoes
 the power that g and the factors can trade: x y = (sqrt(x) sqrt(y))^2).
 
-Which networks run, and in which order, is decided by a test on the samples that takes
+A law that is a sum plus a product, such as cos a + b cos^2 a, 1 + a + 2 sqrt(a) cos d or
+a + c b, is neither: the *sum plus product* network (`sum_product_model`), y = sum_k g_k(x_k) +
+c f_1(x_1) ... f_n(x_n) + d, whose hidden layer holds n sum nodes (sum k reads x_k alone) and one
+product node (factor k reads x_k alone), the output edges lines. A sum node that carries nothing
+(b's in cos a + b cos^2 a) is removed before snapping (`_drop_flat_sums`).
+
+Which networks run, and in which order, is decided by tests on the samples that take
 milliseconds (`looks_like_product`: a product of one-variable polynomials fits them far better than
-a sum), and the second runs only when the first is not found:
+a sum; `looks_like_sum_product`: a sum plus a product of them fits far better than either alone),
+and the second runs only when the first is not found:
 
 - the samples look like a product: the separable product ("product"), then the model given ("given");
+- they look like a sum plus a product: the model given, then the sum plus product ("sum+product");
+  the model given first, because some laws of that shape, such as (1 + a b) / (1 + a), an additive
+  network already finds;
 - otherwise: the model given, then the function of a product ("g(product)"): samples of g(x y) with
   a curved g fit neither a sum nor a product of polynomials well. The product's output is then not
   fixed to a line, which costs accuracy on plain products (the factors and g can share the work in
@@ -54,7 +64,7 @@ a sum), and the second runs only when the first is not found:
 
 Two networks at most, which keeps a two-variable target within about 15 s of CPU on one thread. The
 result is the one that passed `check` (else the more accurate one, marked not found).
-``result.method`` says which ("given", "product" or "g(product)"), ``result.tried`` what each gave,
+``result.method`` says which ("given", "product", "sum+product" or "g(product)"), ``result.tried`` what each gave,
 and ``result.timings`` holds the steps of each. ``multiply=False`` runs the model given alone,
 ``multiply=True`` the separable product alone. A model given with multiplication nodes,
 e.g. ``KAN([2, (0, 1), 1])``, is used as it is. A product of three or four inputs (m g z,
@@ -84,7 +94,7 @@ from kanlab.regularization import model_edge_scales
 from kanlab.train import LevenbergMarquardt, fit
 
 __all__ = ["Discovery", "Unmatched", "check", "discover", "formula_rmse", "input_needed", "looks_like_product",
-           "product_model", "separable_errors", "shrink", "snap", "sparsify", "train"]
+           "looks_like_sum_product", "product_model", "separable_errors", "sum_product_error", "sum_product_model", "shrink", "snap", "sparsify", "train"]
 
 
 @dataclass(frozen=True)
@@ -531,10 +541,11 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         final_steps: steps that train the formula's constants (Levenberg-Marquardt when every edge
             is symbolic, LBFGS otherwise).
         max_error, max_factor: when the formula counts as found (`check`).
-        multiply: "auto" (default): the model given and a separable product built from it
-            (`product_model`, with a line or any function as the output edge), which and in which
-            order `looks_like_product` picks (see the module's docstring), the second only when the
-            first was not found; True: the separable product (output a line) alone; False: the model given alone.
+        multiply: "auto" (default): the model given and a network with a multiplication node built
+            from it (`product_model`, a separable product with a line or any function as the output
+            edge, or `sum_product_model`, a sum plus a product), which and in which order
+            `looks_like_product` and `looks_like_sum_product` pick (see the module's docstring), the
+            second only when the first was not found; True: the separable product (output a line) alone; False: the model given alone.
             A model with multiplication nodes, or with one input or several outputs, is used as given.
 
     Returns:
@@ -562,10 +573,20 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         return _pipeline(model, data, "given", **options)
     if multiply is True:
         return _pipeline(product_model(model), data, "product", **options)
-    order = ["product", "given"] if looks_like_product(data.x_train, data.y_train) else ["given", "g(product)"]
+    if looks_like_product(data.x_train, data.y_train):
+        order = ["product", "given"]
+    elif looks_like_sum_product(data.x_train, data.y_train):
+        order = ["given", "sum+product"]
+    else:
+        order = ["given", "g(product)"]
     results = []
     for method in order:
-        network = model if method == "given" else product_model(model, "line" if method == "product" else "spline")
+        if method == "given":
+            network = model
+        elif method == "sum+product":
+            network = sum_product_model(model)
+        else:
+            network = product_model(model, "line" if method == "product" else "spline")
         results.append(_pipeline(network, data, method, **options))
         if results[-1].found:
             break
@@ -618,6 +639,32 @@ def separable_errors(x, y, degree: int = 6, sweeps: int = 30) -> tuple[float, fl
     return rms(additive), rms(d + math.prod(factors))
 
 
+def sum_product_error(x, y, degree: int = 6, sweeps: int = 30) -> float:
+    r"""How well the samples fit a sum plus a product of one-variable polynomials (degree ``degree``),
+    as the RMSE over std(y):
+
+        y ~ d + sum_k p_k(x_k) + prod_k q_k(x_k)
+
+    by alternating least squares: with every q_j but q_k fixed the fit is linear in d, the p's and
+    q_k together. The q's start as the lines through the samples' box (q_k = x_k, scaled to [-1, 1]).
+    No network: a few small least-squares problems (milliseconds)."""
+    x, y = x.detach().cpu().double(), y.detach().cpu().double().reshape(-1)
+    scale = max(float(y.std()), 1e-300)
+    bases = [_chebyshev(x[:, k], degree) for k in range(x.shape[1])]
+    ones = torch.ones(len(y), 1, dtype=torch.float64)
+    additive = torch.cat([ones] + [b[:, 1:] for b in bases], dim=1)
+    factors = [b[:, 1] for b in bases]
+    fitted = torch.zeros_like(y)
+    for _ in range(sweeps):
+        for k, basis in enumerate(bases):
+            others = math.prod((f for j, f in enumerate(factors) if j != k), start=torch.ones_like(y))
+            columns = torch.cat([additive, basis * others[:, None]], dim=1)
+            solution = _least_squares(columns, y)
+            factors[k] = basis @ solution[additive.shape[1]:]
+            fitted = columns @ solution
+    return float(torch.sqrt(torch.mean((fitted - y) ** 2))) / scale
+
+
 def looks_like_product(x, y, ratio: float = 0.1, limit: float = 1e-2) -> bool:
     """Whether the samples look like a separable product rather than a sum (`separable_errors`): the
     product's relative RMSE is below ``limit`` and below ``ratio`` times the sum's."""
@@ -627,10 +674,25 @@ def looks_like_product(x, y, ratio: float = 0.1, limit: float = 1e-2) -> bool:
     return product < limit and product < ratio * additive
 
 
+def looks_like_sum_product(x, y, ratio: float = 0.1, limit: float = 1e-3, degree: int = 10) -> bool:
+    """Whether the samples look like a sum plus a product rather than either alone
+    (`sum_product_error`, `separable_errors`, polynomials of degree ``degree``): the sum plus
+    product's relative RMSE is below ``limit`` and below ``ratio`` times both the sum's and the
+    product's. (Degree 10 rather than 6: cos(a) + b cos(a)^2 on a wide box needs it. A limit of 1e-3
+    rather than `looks_like_product`'s 1e-2: the laws of this shape fit to about 4e-4 or better, and
+    a Gaussian whose width is the second input, at about 3e-3, would pay for a network that cannot
+    hold it.)"""
+    if x.shape[1] < 2:
+        return False
+    additive, product = separable_errors(x, y, degree)
+    both = sum_product_error(x, y, degree)
+    return both < limit and both < ratio * min(additive, product)
+
+
 def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_steps, grid_size, r2_threshold,
               r2_min, final_steps, max_error, max_factor) -> Discovery:
     """One run of discover's steps on one model: ``method`` "given" (sparsify, shrink, train, snap, read)
-    or "product" / "g(product)" (a `product_model`: train, snap, read)."""
+    or "product" / "g(product)" / "sum+product" (a `product_model` or `sum_product_model`: train, snap, read)."""
     timings = {}
     last = time.perf_counter()
 
@@ -640,7 +702,7 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
         timings[name] = now - last
         last = now
 
-    if method == "given":  # "product" or "g(product)" (a product_model): nothing to prune
+    if method == "given":  # "product", "g(product)" or "sum+product": nothing to prune
         model = sparsify(model, data, steps=sparsify_steps, lamb=lamb)
         timed("sparsify and prune")
         if any(width > 1 for width in model.widths[1:-1]):  # shrink compares fits without the penalty
@@ -652,6 +714,8 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
         fit(model, data, steps=2 * train_steps, optimizer="lbfgs", lr=1.0, update_grid_every=5,
             update_grid_until=2 * train_steps, progress=False)
     model = train(model, data, steps=train_steps if method == "given" else 2 * train_steps, grid_size=grid_size)
+    if method == "sum+product":
+        _drop_flat_sums(model, data, train_steps)
     x_test, y_test = data.x_test, data.y_test
     spline_rmse = root_mean_squared_error(model, x_test, y_test)
     timed("train")
@@ -679,6 +743,29 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
     result.tried = {method: (result.found, result.test_rmse)}
     timed("formula")
     return result
+
+
+def _drop_flat_sums(model, data, steps: int, flat: float = 1e-3, tolerance: float = 2.0) -> None:
+    """In a `sum_product_model`, remove the sum nodes that carry (almost) nothing: the edge into sum
+    node k, whose contribution to the output varies by less than ``flat`` times std(y), such as the
+    sum node of b in cos(a) + b cos(a)^2 (left in, its spline is noise that no candidate fits). A
+    removal is kept when, after ``steps`` of training, the error stays within ``tolerance`` times
+    what it was (plus 1e-7 std(y))."""
+    x, y = _as_model(data, model)
+    scale = float(y.std())
+    n = model.widths[0]
+    with torch.no_grad():
+        contributions = model.edge_activations(x)[1][:, 0, :n]
+    flats = [k for k in range(n) if float(contributions[:, k].std()) < flat * scale]
+    if not flats:
+        return
+    before = copy.deepcopy(model.state_dict())
+    rmse = root_mean_squared_error(model, x, y)
+    with torch.no_grad():
+        for k in flats:
+            model.layers[0].edge_mask[k, k] = 0
+    if not (_retrain(model, data, steps) and root_mean_squared_error(model, x, y) <= tolerance * rmse + 1e-7 * scale):
+        model.load_state_dict(before)
 
 
 def _polish(model, data, steps: int) -> None:
@@ -798,6 +885,31 @@ def check(result: Discovery, max_error: float = 1e-4, max_factor: float = 3.0) -
                   "the edges' candidates (kanlab.symbolic.suggest), add the right function to the library "
                   "(kanlab.symbolic.add_function), or try another seed")
     return False, errors[0].upper() + errors[1:] + ": " + advice
+
+
+def sum_product_model(model):
+    """The sum plus a product built from ``model``: ``KAN([n, (n, 1, n), 1])`` with the model's grid,
+    spline order, ranges, noise, seed, dtype and device. Its hidden layer holds n sum nodes, sum k
+    reading input x_k alone, and one product node whose factor k reads x_k alone; the output edges
+    are lines, so that it computes
+
+        y = sum_k a_k g_k(x_k) + c f_1(x_1) f_2(x_2) ... f_n(x_n) + d,
+
+    e.g. cos(a) + b cos(a)^2 or a + c b.
+    """
+    if model.widths[-1] != 1 or model.widths[0] < 2:
+        raise ValueError(f"a sum plus a product needs at least two inputs and one output, got widths {model.config()['widths']}")
+    n = model.widths[0]
+    parameter = next(model.parameters())
+    options = model.config()
+    options["widths"] = [n, (n, 1, n), 1]
+    network = type(model)(**options, device=parameter.device, dtype=parameter.dtype)
+    eye = torch.eye(n, dtype=parameter.dtype, device=parameter.device)
+    with torch.no_grad():
+        network.layers[0].edge_mask.copy_(torch.cat([eye, eye]))
+    for node in range(n + 1):
+        symbolic._snap(network, 1, node, 0, symbolic.Fit("x", 1.0, (1.0, 1.0, 0.0, 0.0)))
+    return network
 
 
 def product_model(model, output: str = "line"):

@@ -219,3 +219,22 @@ def test_among_the_factors_functions_a_decaying_exponential_is_read_as_exp_not_a
     bent = torch.exp(-x) + 1e-5 * torch.sin(7 * x)  # a trained edge: cosh far from its centre fits it a hair better
     best = symbolic.suggest_for_samples(x, bent, [*symbolic.LIBRARY, *symbolic.FACTORS])[0]
     assert best.name == "exp"
+
+
+def test_samples_of_a_sum_plus_a_product_look_like_one_and_those_of_a_sum_or_a_product_do_not():
+    x = torch.rand(1000, 2, dtype=torch.float64) * 2 - 1
+    assert discovery.looks_like_sum_product(x, torch.cos(3 * x[:, 0]) + x[:, 1] * torch.cos(3 * x[:, 0]) ** 2)
+    assert not discovery.looks_like_sum_product(x, torch.sin(2 * x[:, 0]) + x[:, 1] ** 2)
+    assert not discovery.looks_like_sum_product(x, x[:, 0] * x[:, 1])
+
+
+def test_discover_reads_a_sum_plus_a_product_through_its_sum_product_network():
+    data = kanlab.data.function_dataset(lambda v: torch.cos(v[:, 0]) + v[:, 1] * torch.cos(v[:, 0]) ** 2, n_var=2,
+                                        ranges=[(0, 2 * torch.pi), (-1, 1)], n_train=1000, n_test=1000, seed=0)
+    result = discovery.discover(kanlab.KAN([2, 5, 1], seed=0), data)
+    assert result.found and result.method == "sum+product"
+    grid = torch.rand(200, 2, dtype=torch.float64) * torch.tensor([2 * torch.pi, 2.0]) - torch.tensor([0.0, 1.0])
+    x1, x2 = sympy.symbols("x_1 x_2", real=True)
+    values = sympy.lambdify((x1, x2), result.exact)(grid[:, 0].numpy(), grid[:, 1].numpy())
+    truth = torch.cos(grid[:, 0]) + grid[:, 1] * torch.cos(grid[:, 0]) ** 2
+    assert float((torch.as_tensor(values) - truth).abs().max()) < 1e-3
