@@ -613,6 +613,14 @@ def _least_squares(columns, y):
     return torch.linalg.solve(gram + ridge, columns.T @ y)
 
 
+def _polynomial_problem(x, y, degree: int):
+    """y as a float64 vector, its spread std(y), each input's Chebyshev basis up to ``degree``, and a
+    column of ones: what the polynomial tests below fit."""
+    x, y = x.detach().cpu().double(), y.detach().cpu().double().reshape(-1)
+    bases = [_chebyshev(x[:, k], degree) for k in range(x.shape[1])]
+    return y, max(float(y.std()), 1e-300), bases, torch.ones(len(y), 1, dtype=torch.float64)
+
+
 def separable_errors(x, y, degree: int = 6, sweeps: int = 30) -> tuple[float, float]:
     r"""How well the samples fit a sum and a product of one-variable polynomials (degree ``degree``),
     as RMSEs over std(y):
@@ -621,10 +629,7 @@ def separable_errors(x, y, degree: int = 6, sweeps: int = 30) -> tuple[float, fl
         y ~ d + prod_k q_k(x_k)            (alternating least squares, ``sweeps`` rounds).
 
     No network: a few small least-squares problems (milliseconds)."""
-    x, y = x.detach().cpu().double(), y.detach().cpu().double().reshape(-1)
-    scale = max(float(y.std()), 1e-300)
-    bases = [_chebyshev(x[:, k], degree) for k in range(x.shape[1])]
-    ones = torch.ones(len(y), 1, dtype=torch.float64)
+    y, scale, bases, ones = _polynomial_problem(x, y, degree)
     design = torch.cat([ones] + [b[:, 1:] for b in bases], dim=1)
     additive = design @ _least_squares(design, y)
     factors = [torch.ones_like(y) for _ in bases]
@@ -648,10 +653,7 @@ def sum_product_error(x, y, degree: int = 6, sweeps: int = 30) -> float:
     by alternating least squares: with every q_j but q_k fixed the fit is linear in d, the p's and
     q_k together. The q's start as the lines through the samples' box (q_k = x_k, scaled to [-1, 1]).
     No network: a few small least-squares problems (milliseconds)."""
-    x, y = x.detach().cpu().double(), y.detach().cpu().double().reshape(-1)
-    scale = max(float(y.std()), 1e-300)
-    bases = [_chebyshev(x[:, k], degree) for k in range(x.shape[1])]
-    ones = torch.ones(len(y), 1, dtype=torch.float64)
+    y, scale, bases, ones = _polynomial_problem(x, y, degree)
     additive = torch.cat([ones] + [b[:, 1:] for b in bases], dim=1)
     factors = [b[:, 1] for b in bases]
     fitted = torch.zeros_like(y)
