@@ -139,8 +139,9 @@ def fit(
 
     Between those checks a step reads nothing back from the device with Adam: the history's
     errors are kept as tensors and converted at each check, and the mini-batches' indices, drawn
-    on the CPU as before, go to the device `CHECK_EVERY` steps' worth at a time (LBFGS and
-    Levenberg-Marquardt read the loss to take their decisions, so they wait for it at every step).
+    on the CPU from the seeded generator (the same batches on every device), go to the device
+    `CHECK_EVERY` steps' worth at a time (LBFGS and Levenberg-Marquardt read the loss to take
+    their decisions, so they wait for it at every step).
     """
     if optimizer not in ("lbfgs", "adam", "lm"):
         raise ValueError(f'optimizer must be "lbfgs", "adam" or "lm", got {optimizer!r}')
