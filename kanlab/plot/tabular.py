@@ -83,8 +83,8 @@ def additive_curves(model, x, feature_names=None, columns=2, title="What each fe
     Returns:
         The Figure; its first n Axes are the features in order of decreasing spread.
     """
-    n = x.shape[1] if isinstance(x, torch.Tensor) and x.ndim == 2 else None
     spread = curve_spread(model, x)  # checks model and x
+    n = x.shape[1]
     names = list(feature_names) if feature_names is not None else [f"$x_{{{i + 1}}}$" for i in range(n)]
     if len(names) != n:
         raise ValueError(f"feature_names must hold {n} names, got {len(names)}")
