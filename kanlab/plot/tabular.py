@@ -4,6 +4,7 @@ side by side, and training and test error against a knob such as the grid size.
 """
 
 import math
+import statistics
 
 import matplotlib.pyplot as plt
 import torch
@@ -18,10 +19,7 @@ def _mean_and_spread(values):
     values = [float(v) for v in values]
     if not values:
         raise ValueError("errors_over_seeds: every entry needs at least one error")
-    mean = sum(values) / len(values)
-    if len(values) == 1:
-        return mean, 0.0
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def errors_over_seeds(results, baseline=None, ax=None, ylabel="test error",
