@@ -485,19 +485,11 @@ def table(paths: list[str]) -> str:
                     continue
                 present = True
                 s = _summary(mine)
-                for key in (set_name, "all"):
-                    t = totals.setdefault((k, key), dict(targets=0, recovered=0, exact_targets=0, runs=0,
-                                                        exact=0, wrong_unflagged=0, crashes=0, cpu_sum=0.0,
-                                                        cpu_runs=0))
+                for key in (set_name, "all"):  # a target's counts add to its set's and to all's
+                    t = totals.setdefault((k, key), dict.fromkeys(s, 0) | {"targets": 0})
                     t["targets"] += 1
-                    t["recovered"] += s["recovered"]
-                    t["exact_targets"] += s["exact_target"]
-                    t["runs"] += s["seeds"]
-                    t["exact"] += s["exact"]
-                    t["wrong_unflagged"] += s["wrong_unflagged"]
-                    t["crashes"] += s["crashes"]
-                    t["cpu_sum"] += s["cpu_sum"]
-                    t["cpu_runs"] += s["cpu_runs"]
+                    for name, value in s.items():
+                        t[name] += value
                 crash = f" ({s['crashes']} crashed)" if s["crashes"] else ""
                 cells += [f"{s['accurate']} of {s['seeds']}" + crash, f"{s['exact']}", f"{s['wrong_unflagged']}",
                           _cpu(s)]
@@ -513,7 +505,7 @@ def table(paths: list[str]) -> str:
                 cells += ["-"] * 4
                 continue
             cells += [f"{t['recovered']} of {t['targets']} targets",
-                      f"{t['exact']} runs; {t['exact_targets']} targets", f"{t['wrong_unflagged']} runs",
+                      f"{t['exact']} runs; {t['exact_target']} targets", f"{t['wrong_unflagged']} runs",
                       _cpu(t)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
