@@ -392,7 +392,8 @@ def run(target: Target, seed: int, dtype=None):
 
 
 def set_of(target: Target) -> str:
-    """The name of the list the target is in: panel, products or feynman."""
+    """The name of the list the target is in (a key of SETS: panel, products, feynman, feynman_more), or
+    "other"."""
     for name, targets in SETS.items():
         if any(t is target for t in targets):
             return name
