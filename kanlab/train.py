@@ -187,7 +187,7 @@ def fit(
                 solver = _make_optimizer(network, optimizer, lr, replicas)
             x, y = x_train, y_train
             if batch_size is not None and batch_size < len(x_train):
-                if step % CHECK_EVERY == 0 or not batches:  # the next batches in one copy to the device
+                if step % CHECK_EVERY == 0:  # the next batches in one copy to the device
                     batches = _draw_batches(len(x_train), batch_size, min(CHECK_EVERY, steps - step), generator)
                     batches = list(batches.to(x_train.device).unbind(0))
                 chosen = batches.pop(0)
