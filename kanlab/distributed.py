@@ -47,7 +47,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from kanlab.loss import mean_squared_error, root_mean_squared_error
+from kanlab.loss import mean_squared_error
 
 __all__ = ["unwrap", "rewrap", "Replicas"]
 
@@ -151,14 +151,12 @@ class Replicas:
     @torch.no_grad()
     def rmse(self, model, x, y):
         """sqrt(mean (model(x) - y)^2) over every rank's samples (the shapes must agree), a float."""
-        if not self.distributed:
-            return root_mean_squared_error(model, x, y)
         return self.rmse_tensor(model, x, y).item()
 
     @torch.no_grad()
     def rmse_tensor(self, model, x, y):
-        """The same as a 0-d tensor on the model's device, read by no one: `kanlab.fit` keeps its
-        history's errors this way between checks, so that a step never waits for the device."""
+        """The same as a 0-d tensor on the model's device, not read back to the host: `kanlab.fit`
+        keeps its history's errors this way between checks, so that a step never waits for the device."""
         if not self.distributed:
             return torch.sqrt(mean_squared_error(model(x), y))
         squared = (model(x) - y) ** 2

@@ -226,9 +226,10 @@ class KANLayer(nn.Module):
         Input (*, in_features); output (*, out_features).
 
     Raises ValueError for inputs holding NaN or inf, except inside a graph that torch.compile
-    traced for a GPU (or any device but the CPU), and on such a device inside `kanlab.fit`'s steps
-    (`inputs_checked_upstream`): there the check, which needs the values on the host, is left
-    out, and such inputs give NaN outputs as in nn.Linear. Forward and backward read no value on
+    traced for a GPU (or any device but the CPU), and inside `kanlab.fit`'s steps wherever the
+    features are PyTorch operations (`inputs_checked_upstream`: any device but the CPU, or a CPU
+    without the C kernels): there the check, which needs the values on the host, is left out, and
+    such inputs give NaN outputs as in nn.Linear. Forward and backward read no value on
     the host otherwise (no .item(), no branch on data), so a GPU never waits for Python.
 
     Attributes:

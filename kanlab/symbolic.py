@@ -242,18 +242,22 @@ FACTORS: dict[str, Candidate] = {
 OUTER: tuple[str, ...] = ("asin",)
 
 
+def _built_in(name: str) -> Candidate | None:
+    """The entry of LIBRARY called ``name``, else that of FACTORS, else None."""
+    return LIBRARY[name] if name in LIBRARY else FACTORS.get(name)
+
+
 def candidate(name: str | Candidate) -> Candidate:
-    """The library entry called ``name`` (a `Candidate` is returned as it is); a clear ValueError for
-    a name not in the library."""
+    """The entry called ``name`` in LIBRARY, else in FACTORS (a `Candidate` is returned as it is); a
+    clear ValueError for a name in neither."""
     if isinstance(name, Candidate):
         return name
     if not isinstance(name, str):
         raise TypeError(f"function name must be a str or a Candidate, got {type(name).__name__}")
-    if name in FACTORS and name not in LIBRARY:
-        return FACTORS[name]
-    if name not in LIBRARY:
+    found = _built_in(name)
+    if found is None:
         raise ValueError(f"unknown function name {name!r}; expected one of {sorted(LIBRARY)} (or {sorted(FACTORS)})")
-    return LIBRARY[name]
+    return found
 
 
 def _with_derivative(torch_fn: Callable[[Tensor], Tensor], derivative: Callable[[Tensor], Tensor] | None):
@@ -681,18 +685,18 @@ class SymbolicEdges(nn.Module):
         self._functions: dict[str, Candidate] = {}  # those given to set_edge, also when not in LIBRARY
 
     def function_at(self, index: int) -> Candidate:
-        """The function of ``function_names[index]``: as given to `set_edge`, else ``LIBRARY``'s."""
+        """The function of ``function_names[index]``: as given to `set_edge`, else ``LIBRARY``'s, else
+        ``FACTORS``'s."""
         name = self.function_names[index]
         if name in self._functions:
             return self._functions[name]
-        if name in FACTORS and name not in LIBRARY:
-            return FACTORS[name]
-        if name not in LIBRARY:
+        found = _built_in(name)
+        if found is None:
             raise ValueError(
                 f"these symbolic edges use the function {name!r}, which is not in the library; add it with "
                 f"kanlab.symbolic.add_function({name!r}, torch_fn, sympy_fn) before loading or using this model"
             )
-        return LIBRARY[name]
+        return found
 
     def _row(self, i: int, j: int) -> int | None:
         matches = ((self.edges[:, 0] == i) & (self.edges[:, 1] == j)).nonzero()

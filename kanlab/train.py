@@ -139,8 +139,9 @@ def fit(
 
     Between those checks a step reads nothing back from the device with Adam: the history's
     errors are kept as tensors and converted at each check, and the mini-batches' indices, drawn
-    on the CPU as before, go to the device `CHECK_EVERY` steps' worth at a time (LBFGS and
-    Levenberg-Marquardt read the loss to take their decisions, so they wait for it at every step).
+    on the CPU from the seeded generator (the same batches on every device), go to the device
+    `CHECK_EVERY` steps' worth at a time (LBFGS and Levenberg-Marquardt read the loss to take
+    their decisions, so they wait for it at every step).
     """
     if optimizer not in ("lbfgs", "adam", "lm"):
         raise ValueError(f'optimizer must be "lbfgs", "adam" or "lm", got {optimizer!r}')
@@ -186,7 +187,7 @@ def fit(
                 solver = _make_optimizer(network, optimizer, lr, replicas)
             x, y = x_train, y_train
             if batch_size is not None and batch_size < len(x_train):
-                if step % CHECK_EVERY == 0 or not batches:  # the next batches in one copy to the device
+                if step % CHECK_EVERY == 0:  # the next batches in one copy to the device
                     batches = _draw_batches(len(x_train), batch_size, min(CHECK_EVERY, steps - step), generator)
                     batches = list(batches.to(x_train.device).unbind(0))
                 chosen = batches.pop(0)

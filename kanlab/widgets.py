@@ -108,7 +108,7 @@ class Interactive:
         self.draw(figure.add_subplot(), **values)
         buffer = io.BytesIO()
         # One draw, which lays the figure out and paints it; savefig would draw it twice (once only
-        # to lay it out), and a frame costs a third less.
+        # to lay it out).
         FigureCanvasAgg(figure).print_png(buffer)
         return buffer.getvalue()
 

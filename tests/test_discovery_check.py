@@ -1,10 +1,7 @@
 """discover never returns a wrong formula silently (check, undefined_point) and never prunes an input
 that the data need (data_need, input_needed); issue 22, items 1 and 2."""
 
-import importlib.util
 import math
-import pathlib
-import sys
 
 import pytest
 import sympy
@@ -13,12 +10,9 @@ import torch
 import kanlab
 from kanlab import discovery
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+import symbolic_panel as panel  # benchmarks/, on pytest's pythonpath (pyproject.toml)
 
-_PATH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "symbolic_panel.py"
-_SPEC = importlib.util.spec_from_file_location("symbolic_panel", _PATH)
-panel = sys.modules.setdefault("symbolic_panel", importlib.util.module_from_spec(_SPEC))
-_SPEC.loader.exec_module(panel)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _result(formula, test_rmse, spline_rmse, target_std=1.0, undefined_at=None):

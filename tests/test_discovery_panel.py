@@ -5,18 +5,11 @@ find it, as the benchmark counts. The targets the pipeline does not recover are 
 NOT_RECOVERED with the reason, and are left to the benchmark.
 """
 
-import importlib.util
-import pathlib
-import sys
-
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
+import symbolic_panel as panel  # benchmarks/, on pytest's pythonpath (pyproject.toml)
 
-_PATH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "symbolic_panel.py"
-_SPEC = importlib.util.spec_from_file_location("symbolic_panel", _PATH)
-panel = sys.modules.setdefault("symbolic_panel", importlib.util.module_from_spec(_SPEC))  # dataclasses look it up
-_SPEC.loader.exec_module(panel)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 
 SEEDS = (0, 1, 2)
 NOT_RECOVERED = {  # recovered on fewer than 2 of the 3 seeds (benchmarks/README.md)

@@ -108,11 +108,11 @@ def test_network_input_gradient_passes_gradcheck(feature_path):
     assert torch.autograd.gradcheck(model, (x,))
 
 
-def assert_compiled_gives_the_eager_outputs_and_gradients(model, x):
+def assert_compiled_gives_the_eager_outputs_and_gradients(model, x, fullgraph=False):
     """model(x) and the gradients of sum(y^2) (for x and every parameter) agree between eager mode
     and torch.compile (aot_eager: dynamo and AOT autograd, no C++ compiler needed)."""
     outputs, gradients = [], []
-    for run in (model, torch.compile(model, backend="aot_eager")):
+    for run in (model, torch.compile(model, fullgraph=fullgraph, backend="aot_eager")):
         model.zero_grad(set_to_none=True)
         x_run = x.clone().requires_grad_()
         y = run(x_run)
@@ -120,7 +120,7 @@ def assert_compiled_gives_the_eager_outputs_and_gradients(model, x):
         outputs.append(y.detach())
         gradients.append([x_run.grad] + [p.grad.clone() for p in model.parameters() if p.grad is not None])
     torch.testing.assert_close(outputs[1], outputs[0])
-    assert len(gradients[1]) == len(gradients[0]) > 0
+    assert len(gradients[1]) == len(gradients[0]) > 1  # x's and at least one parameter's
     for compiled_gradient, eager_gradient in zip(gradients[1], gradients[0]):
         torch.testing.assert_close(compiled_gradient, eager_gradient)
 
@@ -161,19 +161,7 @@ def test_forward_and_backward_compile_into_one_graph_that_reads_nothing_on_the_h
     model = make()
     x = samples(40, 3, seed=2, low=-1.3, high=1.3)  # some inputs beyond the grid
     torch._dynamo.reset()
-    compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
-    outputs, gradients = [], []
-    for run in (model, compiled):
-        model.zero_grad(set_to_none=True)
-        x_run = x.clone().requires_grad_()
-        y = run(x_run)
-        y.square().sum().backward()
-        outputs.append(y.detach())
-        gradients.append([x_run.grad] + [p.grad for p in model.parameters() if p.grad is not None])
-    torch.testing.assert_close(outputs[1], outputs[0])
-    assert len(gradients[1]) == len(gradients[0]) > 1
-    for compiled_gradient, eager_gradient in zip(gradients[1], gradients[0]):
-        torch.testing.assert_close(compiled_gradient, eager_gradient)
+    assert_compiled_gives_the_eager_outputs_and_gradients(model, x, fullgraph=True)
 
 
 def test_torch_compile_on_the_cpu_still_rejects_non_finite_input(feature_path):

@@ -2,19 +2,13 @@
 function is its sympy form, and a formula is exact when, its constants rounded to simple rationals and
 pi, it is the target's function."""
 
-import importlib.util
 import math
-import pathlib
-import sys
 
 import pytest
 import sympy
 import torch
 
-_PATH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "symbolic_panel.py"
-_SPEC = importlib.util.spec_from_file_location("symbolic_panel", _PATH)
-panel = sys.modules.setdefault("symbolic_panel", importlib.util.module_from_spec(_SPEC))  # dataclasses look it up
-_SPEC.loader.exec_module(panel)
+import symbolic_panel as panel  # benchmarks/, on pytest's pythonpath (pyproject.toml)
 
 ALL = panel.PANEL + panel.PRODUCTS + panel.FEYNMAN
 x1, x2 = sympy.symbols("x_1 x_2", real=True)

@@ -76,3 +76,12 @@ def test_train_and_test_errors_draws_a_dashed_training_line_and_a_solid_test_lin
 def test_train_and_test_errors_draws_the_reference_as_a_horizontal_line():
     ax = plot.train_and_test_errors([3, 10], {"no penalty": ([1.0, 0.5], [1.2, 1.4])}, reference=("linear", 1.1))
     assert list(ax.lines[-1].get_ydata()) == [1.1, 1.1] and ax.lines[-1].get_label() == "linear"
+
+
+def test_every_setting_is_drawn_however_many_there_are():
+    curves = {f"lambda {k}": ([1.0, 0.5], [1.2, 1.4]) for k in range(6)}
+    assert len(plot.train_and_test_errors([3, 10], curves).lines) == 12
+    results = {f"model {k}": {80: [1.0, 2.0]} for k in range(6)}
+    assert len(plot.errors_over_seeds(results).containers) == 6
+    axes = plot.rankings_side_by_side({f"measure {k}": [1.0, 2.0] for k in range(6)}, ["a", "b"])
+    assert all(len(ax.patches) == 2 for ax in axes)

@@ -3,7 +3,9 @@ size beside a baseline, an additive KAN's curves over the data (`kanlab.additive
 side by side, and training and test error against a knob such as the grid size.
 """
 
+import itertools
 import math
+import statistics
 
 import matplotlib.pyplot as plt
 import torch
@@ -18,10 +20,7 @@ def _mean_and_spread(values):
     values = [float(v) for v in values]
     if not values:
         raise ValueError("errors_over_seeds: every entry needs at least one error")
-    mean = sum(values) / len(values)
-    if len(values) == 1:
-        return mean, 0.0
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def errors_over_seeds(results, baseline=None, ax=None, ylabel="test error",
@@ -43,7 +42,7 @@ def errors_over_seeds(results, baseline=None, ax=None, ylabel="test error",
     if not results:
         raise ValueError("errors_over_seeds: results holds no models")
     ax = axes_or_new(ax, (5.0, 3.4))
-    for (label, by_count), marker in zip(results.items(), "osD^v"):
+    for (label, by_count), marker in zip(results.items(), itertools.cycle("osD^v")):
         counts = sorted(by_count)
         means, spreads = zip(*(_mean_and_spread(by_count[count]) for count in counts))
         ax.errorbar(counts, means, yerr=spreads, marker=marker, capsize=3, label=label)
@@ -83,8 +82,8 @@ def additive_curves(model, x, feature_names=None, columns=2, title="What each fe
     Returns:
         The Figure; its first n Axes are the features in order of decreasing spread.
     """
-    n = x.shape[1] if isinstance(x, torch.Tensor) and x.ndim == 2 else None
     spread = curve_spread(model, x)  # checks model and x
+    n = x.shape[1]
     names = list(feature_names) if feature_names is not None else [f"$x_{{{i + 1}}}$" for i in range(n)]
     if len(names) != n:
         raise ValueError(f"feature_names must hold {n} names, got {len(names)}")
@@ -137,7 +136,8 @@ def rankings_side_by_side(importances, feature_names, title="Which features matt
                                 sharey=True, squeeze=False)
     axes = axes[0]
     positions = range(n)
-    for ax, (label, v), colour in zip(axes, values.items(), ("C0", "C1", "C2", "C3")):
+    for index, (ax, (label, v)) in enumerate(zip(axes, values.items())):
+        colour = f"C{index}"
         scaled = v / v.max() if float(v.max()) > 0 else v
         ax.barh(list(positions), [float(scaled[i]) for i in order], color=colour)
         ax.set_title(label, fontsize=10)
@@ -170,7 +170,8 @@ def train_and_test_errors(values, curves, reference=None, ax=None, xlabel="grid 
         raise ValueError("train_and_test_errors: curves holds no settings")
     ax = axes_or_new(ax, (5.0, 3.4))
     values = list(values)
-    for (label, (train, test)), colour in zip(curves.items(), ("C0", "C1", "C2", "C3")):
+    for index, (label, (train, test)) in enumerate(curves.items()):
+        colour = f"C{index}"
         if len(train) != len(values) or len(test) != len(values):
             raise ValueError(f"train_and_test_errors: {label!r} needs {len(values)} training and test errors")
         ax.plot(values, list(train), "--", marker="o", color=colour, label=f"{label}: training")
