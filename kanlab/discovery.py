@@ -48,6 +48,16 @@ c f_1(x_1) ... f_n(x_n) + d, whose hidden layer holds n sum nodes (sum k reads x
 product node (factor k reads x_k alone), the output edges lines. A sum node that carries nothing
 (b's in cos a + b cos^2 a) is removed before snapping (`_drop_flat_sums`).
 
+A law of one sign whose logarithm is a sum plus a product, such as a Gaussian whose width is an
+input, exp(-x^2 / (2 s^2)) / (sqrt(2 pi) s), with log y = -log s - x^2 (1 / s^2) / 2 - log sqrt(2 pi),
+or a Boltzmann factor with a prefactor, A(T) exp(-E / T), gets the *exp of a sum plus product*
+(``sum_product_model(model, "exp", sign)``), y = sign exp(sum_k g_k(x_k) + c f_1(x_1) ... f_n(x_n) + d).
+Its inner sum plus product is trained on log|y| (a least-squares problem of a hundred or so
+numbers, which Levenberg-Marquardt solves to the data's precision where LBFGS stalls), its factors
+are snapped without constant terms (`_factors_without_offsets`: (x^2 + e) / s^2 is also a valid
+spelling, and leaves e / s^2 in the sum's edge, which then fits no library function), the rest is
+snapped on log|y|, and the constants are trained on log|y|, then, under the exp edge, on y.
+
 Which networks run, and in which order, is decided by tests on the samples that take
 milliseconds (`looks_like_product`: a product of one-variable polynomials fits them far better than
 a sum; `looks_like_sum_product`: a sum plus a product of them fits far better than either alone),
@@ -57,6 +67,9 @@ and the second runs only when the first is not found:
 - they look like a sum plus a product: the model given, then the sum plus product ("sum+product");
   the model given first, because some laws of that shape, such as (1 + a b) / (1 + a), an additive
   network already finds;
+- the samples have one sign and log|y| looks like a sum plus a product (`looks_like_exp_sum_product`):
+  the exp of a sum plus product ("exp(sum+product)"), then the model given (an additive network
+  would have to build the product inside the exp from sums);
 - otherwise: the model given, then the function of a product ("g(product)"): samples of g(x y) with
   a curved g fit neither a sum nor a product of polynomials well. The product's output is then not
   fixed to a line, which costs accuracy on plain products (the factors and g can share the work in
@@ -64,13 +77,14 @@ and the second runs only when the first is not found:
 
 Two networks at most, which keeps a two-variable target within about 15 s of CPU on one thread. The
 result is the one that passed `check` (else the more accurate one, marked not found).
-``result.method`` says which ("given", "product", "sum+product" or "g(product)"), ``result.tried`` what each gave,
-and ``result.timings`` holds the steps of each. ``multiply=False`` runs the model given alone,
-``multiply=True`` the separable product alone. A model given with multiplication nodes,
-e.g. ``KAN([2, (0, 1), 1])``, is used as it is. A product of three or four inputs (m g z,
-q v B / p) is one node with three or four factors; a law that is neither a sum nor a product of
-one-variable functions (a Gaussian whose width is the second input) is found by neither, and the
-result then says NOT FOUND.
+``result.method`` says which ("given", "product", "sum+product", "exp(sum+product)" or "g(product)"),
+``result.tried`` what each gave, and ``result.timings`` holds the steps of each. ``multiply=False``
+runs the model given alone, ``multiply=True`` the separable product alone. A model given with
+multiplication nodes, e.g. ``KAN([2, (0, 1), 1])``, is used as it is. A product of three or four
+inputs (m g z, q v B / p) is one node with three or four factors; a law of none of these shapes
+(a Gaussian with a mean and a width, exp(-(t - m)^2 / (2 s^2)) / s: its logarithm holds
+(t - m)^2, which is no product of one-variable functions) is found by none, and the result then
+says NOT FOUND.
 
 When every edge is symbolic, the formula's constants are trained by Levenberg-Marquardt
 (`kanlab.train.LevenbergMarquardt`, a few dozen numbers), which takes them to the data's precision
@@ -127,9 +141,10 @@ class Discovery:
         verdict: `check`'s sentence: the two errors, and what to try next when not found.
         undefined_at: a point of the data's box where the formula is NaN or infinite, or None.
         method: which network the formula was read from: "given" (the model passed to `discover`,
-            pruned), "product" (the separable product built from it, `product_model`) or
+            pruned), "product" (the separable product built from it, `product_model`),
             "g(product)" (the same with its output edge snapped to any function,
-            ``product_model(model, "spline")``).
+            ``product_model(model, "spline")``), "sum+product" (`sum_product_model`) or
+            "exp(sum+product)" (``sum_product_model(model, "exp", sign)``).
         tried: {method: (found, test RMSE)} for each network `discover` tried, in the order tried.
     """
 
@@ -543,9 +558,9 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         max_error, max_factor: when the formula counts as found (`check`).
         multiply: "auto" (default): the model given and a network with a multiplication node built
             from it (`product_model`, a separable product with a line or any function as the output
-            edge, or `sum_product_model`, a sum plus a product), which and in which order
-            `looks_like_product` and `looks_like_sum_product` pick (see the module's docstring), the
-            second only when the first was not found; True: the separable product (output a line) alone; False: the model given alone.
+            edge, or `sum_product_model`, a sum plus a product, or the exp of one), which and in which
+            order `looks_like_product`, `looks_like_sum_product` and `looks_like_exp_sum_product` pick
+            (see the module's docstring), the second only when the first was not found; True: the separable product (output a line) alone; False: the model given alone.
             A model with multiplication nodes, or with one input or several outputs, is used as given.
 
     Returns:
