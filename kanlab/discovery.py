@@ -733,9 +733,8 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
         timings[name] = now - last
         last = now
 
-    exp = method == "exp(sum+product)"  # the sum plus product is fitted to log|y| (`_logarithm`), then exp'd
-    fitted = _logarithm(data) if exp else data
-    sign = 1.0 if float(data.y_train.sum()) > 0 else -1.0
+    exp = method == "exp(sum+product)"  # its sum plus product is fitted to log|y| (`_logarithm`), then put under exp
+    fitted, sign = (_logarithm(data), 1.0 if float(data.y_train.sum()) > 0 else -1.0) if exp else (data, 1.0)
     if method == "given":  # "product", "g(product)", "sum+product" or "exp(sum+product)": nothing to prune
         model = sparsify(model, data, steps=sparsify_steps, lamb=lamb)
         timed("sparsify and prune")
@@ -764,7 +763,8 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
     snapped, unmatched = snap(model, fitted, lib, r2_threshold=r2_threshold, r2_min=r2_min, output_lib=output_lib)
     fits.update(snapped)
     timed("snap")
-    _polish(model, fitted, 4 * final_steps if exp else final_steps)  # inside exp, an error is multiplied by y
+    # inside exp, more steps: the constants (several redundant) converge slowly, and exp turns their error into y's
+    _polish(model, fitted, 4 * final_steps if exp else final_steps)
     if exp:
         model = _exp_of(model, sign)
         _polish(model, data, final_steps)
