@@ -48,6 +48,16 @@ c f_1(x_1) ... f_n(x_n) + d, whose hidden layer holds n sum nodes (sum k reads x
 product node (factor k reads x_k alone), the output edges lines. A sum node that carries nothing
 (b's in cos a + b cos^2 a) is removed before snapping (`_drop_flat_sums`).
 
+A law of one sign whose logarithm is a sum plus a product, such as a Gaussian whose width is an
+input, exp(-x^2 / (2 s^2)) / (sqrt(2 pi) s), with log y = -log s - x^2 (1 / s^2) / 2 - log sqrt(2 pi),
+or a Boltzmann factor with a prefactor, A(T) exp(-E / T), gets the *exp of a sum plus product*
+(``sum_product_model(model, "exp", sign)``), y = sign exp(sum_k g_k(x_k) + c f_1(x_1) ... f_n(x_n) + d).
+Its inner sum plus product is trained on log|y| (a least-squares problem of a hundred or so
+numbers, which Levenberg-Marquardt solves to the data's precision where LBFGS stalls), its factors
+are snapped without constant terms (`_factors_without_offsets`: (x^2 + e) / s^2 is also a valid
+spelling, and leaves e / s^2 in the sum's edge, which then fits no library function), the rest is
+snapped on log|y|, and the constants are trained on log|y|, then, under the exp edge, on y.
+
 Which networks run, and in which order, is decided by tests on the samples that take
 milliseconds (`looks_like_product`: a product of one-variable polynomials fits them far better than
 a sum; `looks_like_sum_product`: a sum plus a product of them fits far better than either alone),
@@ -57,6 +67,9 @@ and the second runs only when the first is not found:
 - they look like a sum plus a product: the model given, then the sum plus product ("sum+product");
   the model given first, because some laws of that shape, such as (1 + a b) / (1 + a), an additive
   network already finds;
+- the samples have one sign and log|y| looks like a sum plus a product (`looks_like_exp_sum_product`):
+  the exp of a sum plus product ("exp(sum+product)"), then the model given (an additive network
+  would have to build the product inside the exp from sums);
 - otherwise: the model given, then the function of a product ("g(product)"): samples of g(x y) with
   a curved g fit neither a sum nor a product of polynomials well. The product's output is then not
   fixed to a line, which costs accuracy on plain products (the factors and g can share the work in
@@ -64,13 +77,14 @@ and the second runs only when the first is not found:
 
 Two networks at most, which keeps a two-variable target within about 15 s of CPU on one thread. The
 result is the one that passed `check` (else the more accurate one, marked not found).
-``result.method`` says which ("given", "product", "sum+product" or "g(product)"), ``result.tried`` what each gave,
-and ``result.timings`` holds the steps of each. ``multiply=False`` runs the model given alone,
-``multiply=True`` the separable product alone. A model given with multiplication nodes,
-e.g. ``KAN([2, (0, 1), 1])``, is used as it is. A product of three or four inputs (m g z,
-q v B / p) is one node with three or four factors; a law that is neither a sum nor a product of
-one-variable functions (a Gaussian whose width is the second input) is found by neither, and the
-result then says NOT FOUND.
+``result.method`` says which ("given", "product", "sum+product", "exp(sum+product)" or "g(product)"),
+``result.tried`` what each gave, and ``result.timings`` holds the steps of each. ``multiply=False``
+runs the model given alone, ``multiply=True`` the separable product alone. A model given with
+multiplication nodes, e.g. ``KAN([2, (0, 1), 1])``, is used as it is. A product of three or four
+inputs (m g z, q v B / p) is one node with three or four factors; a law of none of these shapes
+(a Gaussian with a mean and a width, exp(-(t - m)^2 / (2 s^2)) / s: its logarithm holds
+(t - m)^2, which is no product of one-variable functions) is found by none, and the result then
+says NOT FOUND.
 
 When every edge is symbolic, the formula's constants are trained by Levenberg-Marquardt
 (`kanlab.train.LevenbergMarquardt`, a few dozen numbers), which takes them to the data's precision
@@ -93,8 +107,8 @@ from kanlab.loss import root_mean_squared_error
 from kanlab.regularization import model_edge_scales
 from kanlab.train import LevenbergMarquardt, fit
 
-__all__ = ["Discovery", "Unmatched", "check", "discover", "formula_rmse", "input_needed", "looks_like_product",
-           "looks_like_sum_product", "product_model", "separable_errors", "sum_product_error", "sum_product_model", "shrink", "snap", "sparsify", "train"]
+__all__ = ["Discovery", "Unmatched", "check", "discover", "formula_rmse", "input_needed", "looks_like_exp_sum_product",
+           "looks_like_product", "looks_like_sum_product", "product_model", "separable_errors", "sum_product_error", "sum_product_model", "shrink", "snap", "sparsify", "train"]
 
 
 @dataclass(frozen=True)
@@ -127,9 +141,10 @@ class Discovery:
         verdict: `check`'s sentence: the two errors, and what to try next when not found.
         undefined_at: a point of the data's box where the formula is NaN or infinite, or None.
         method: which network the formula was read from: "given" (the model passed to `discover`,
-            pruned), "product" (the separable product built from it, `product_model`) or
+            pruned), "product" (the separable product built from it, `product_model`),
             "g(product)" (the same with its output edge snapped to any function,
-            ``product_model(model, "spline")``).
+            ``product_model(model, "spline")``), "sum+product" (`sum_product_model`) or
+            "exp(sum+product)" (``sum_product_model(model, "exp", sign)``).
         tried: {method: (found, test RMSE)} for each network `discover` tried, in the order tried.
     """
 
@@ -543,9 +558,9 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         max_error, max_factor: when the formula counts as found (`check`).
         multiply: "auto" (default): the model given and a network with a multiplication node built
             from it (`product_model`, a separable product with a line or any function as the output
-            edge, or `sum_product_model`, a sum plus a product), which and in which order
-            `looks_like_product` and `looks_like_sum_product` pick (see the module's docstring), the
-            second only when the first was not found; True: the separable product (output a line) alone; False: the model given alone.
+            edge, or `sum_product_model`, a sum plus a product, or the exp of one), which and in which
+            order `looks_like_product`, `looks_like_sum_product` and `looks_like_exp_sum_product` pick
+            (see the module's docstring), the second only when the first was not found; True: the separable product (output a line) alone; False: the model given alone.
             A model with multiplication nodes, or with one input or several outputs, is used as given.
 
     Returns:
@@ -577,13 +592,15 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         order = ["product", "given"]
     elif looks_like_sum_product(data.x_train, data.y_train):
         order = ["given", "sum+product"]
+    elif looks_like_exp_sum_product(data.x_train, data.y_train):
+        order = ["exp(sum+product)", "given"]
     else:
         order = ["given", "g(product)"]
     results = []
     for method in order:
         if method == "given":
             network = model
-        elif method == "sum+product":
+        elif method in ("sum+product", "exp(sum+product)"):
             network = sum_product_model(model)
         else:
             network = product_model(model, "line" if method == "product" else "spline")
@@ -691,10 +708,22 @@ def looks_like_sum_product(x, y, ratio: float = 0.1, limit: float = 1e-3, degree
     return both < limit and both < ratio * min(additive, product)
 
 
+def looks_like_exp_sum_product(x, y) -> bool:
+    """Whether the samples have one sign and log|y| looks like a sum plus a product
+    (`looks_like_sum_product`): y = sign exp(sum_k g_k(x_k) + c f_1(x_1) ... f_n(x_n) + d), such as a
+    Gaussian whose width is an input, exp(-x^2 / (2 s^2)) / (sqrt(2 pi) s)."""
+    y = y.detach().reshape(-1)
+    if not (bool((y > 0).all()) or bool((y < 0).all())):
+        return False
+    return looks_like_sum_product(x, y.abs().log())
+
+
 def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_steps, grid_size, r2_threshold,
               r2_min, final_steps, max_error, max_factor) -> Discovery:
     """One run of discover's steps on one model: ``method`` "given" (sparsify, shrink, train, snap, read)
-    or "product" / "g(product)" / "sum+product" (a `product_model` or `sum_product_model`: train, snap, read)."""
+    or "product" / "g(product)" / "sum+product" (a `product_model` or `sum_product_model`: train, snap, read),
+    or "exp(sum+product)" (a `sum_product_model` trained and snapped on log|y|, then `_exp_of` it with
+    its constants trained on y)."""
     timings = {}
     last = time.perf_counter()
 
@@ -704,7 +733,9 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
         timings[name] = now - last
         last = now
 
-    if method == "given":  # "product", "g(product)" or "sum+product": nothing to prune
+    exp = method == "exp(sum+product)"  # its sum plus product is fitted to log|y| (`_logarithm`), then put under exp
+    fitted, sign = (_logarithm(data), 1.0 if float(data.y_train.sum()) > 0 else -1.0) if exp else (data, 1.0)
+    if method == "given":  # "product", "g(product)", "sum+product" or "exp(sum+product)": nothing to prune
         model = sparsify(model, data, steps=sparsify_steps, lamb=lamb)
         timed("sparsify and prune")
         if any(width > 1 for width in model.widths[1:-1]):  # shrink compares fits without the penalty
@@ -713,21 +744,30 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
             model = shrink(model, data)
         timed("shrink")
     else:
-        fit(model, data, steps=2 * train_steps, optimizer="lbfgs", lr=1.0, update_grid_every=5,
+        fit(model, fitted, steps=2 * train_steps, optimizer="lbfgs", lr=1.0, update_grid_every=5,
             update_grid_until=2 * train_steps, progress=False)
-    model = train(model, data, steps=train_steps if method == "given" else 2 * train_steps, grid_size=grid_size)
-    if method == "sum+product":
-        _drop_flat_sums(model, data, train_steps)
-    x_test, y_test = data.x_test, data.y_test
-    spline_rmse = root_mean_squared_error(model, x_test, y_test)
-    timed("train")
+    model = train(model, fitted, steps=train_steps if method == "given" else 2 * train_steps, grid_size=grid_size)
     output_lib = None
     if method != "given" and lib is None:
         lib = [*symbolic.LIBRARY, *(name for name in symbolic.FACTORS if name not in symbolic.OUTER)]
         output_lib = [*symbolic.LIBRARY, *symbolic.FACTORS]
-    fits, unmatched = snap(model, data, lib, r2_threshold=r2_threshold, r2_min=r2_min, output_lib=output_lib)
+    fits = {}
+    if exp:
+        _levenberg_marquardt(model, fitted, train_steps)
+        fits = _factors_without_offsets(model, fitted, lib, train_steps)
+    if method in ("sum+product", "exp(sum+product)"):
+        _drop_flat_sums(model, fitted, train_steps, retrain=_levenberg_marquardt if exp else None)
+    x_test, y_test = data.x_test, data.y_test
+    spline_rmse = root_mean_squared_error(_exp_of(model, sign) if exp else model, x_test, y_test)
+    timed("train")
+    snapped, unmatched = snap(model, fitted, lib, r2_threshold=r2_threshold, r2_min=r2_min, output_lib=output_lib)
+    fits.update(snapped)
     timed("snap")
-    _polish(model, data, final_steps)
+    # inside exp, more steps: the constants (several redundant) converge slowly, and exp turns their error into y's
+    _polish(model, fitted, 4 * final_steps if exp else final_steps)
+    if exp:
+        model = _exp_of(model, sign)
+        _polish(model, data, final_steps)
     timed("train constants")
     formula = exact = None
     if not unmatched:
@@ -747,18 +787,17 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
     return result
 
 
-def _drop_flat_sums(model, data, steps: int, flat: float = 1e-3, tolerance: float = 2.0) -> None:
+def _drop_flat_sums(model, data, steps: int, flat: float = 1e-3, tolerance: float = 2.0, retrain=None) -> None:
     """In a `sum_product_model`, remove the sum nodes that carry (almost) nothing: the edge into sum
-    node k, whose contribution to the output varies by less than ``flat`` times std(y), such as the
-    sum node of b in cos(a) + b cos(a)^2 (left in, its spline is noise that no candidate fits). A
-    removal is kept when, after ``steps`` of training, the error stays within ``tolerance`` times
-    what it was (plus 1e-7 std(y))."""
+    node k, whose contribution to the node above varies by less than ``flat`` times that node's
+    value, such as the sum node of b in cos(a) + b cos(a)^2 (left in, its spline is noise that no
+    candidate fits). A removal is kept when, after ``steps`` of ``retrain`` (None: `_retrain`,
+    LBFGS), the error stays within ``tolerance`` times what it was (plus 1e-7 std(y))."""
     x, y = _as_model(data, model)
-    scale = float(y.std())
     n = model.widths[0]
     with torch.no_grad():
-        contributions = model.edge_activations(x)[1][:, 0, :n]
-    flats = [k for k in range(n) if float(contributions[:, k].std()) < flat * scale]
+        contributions = model.edge_activations(x)[1][:, 0]  # the n sums' and the product's, into one node
+    flats = [k for k in range(n) if float(contributions[:, k].std()) < flat * float(contributions.sum(dim=1).std())]
     if not flats:
         return
     before = copy.deepcopy(model.state_dict())
@@ -766,8 +805,53 @@ def _drop_flat_sums(model, data, steps: int, flat: float = 1e-3, tolerance: floa
     with torch.no_grad():
         for k in flats:
             model.layers[0].edge_mask[k, k] = 0
-    if not (_retrain(model, data, steps) and root_mean_squared_error(model, x, y) <= tolerance * rmse + 1e-7 * scale):
+    if not ((retrain or _retrain)(model, data, steps) and root_mean_squared_error(model, x, y) <= tolerance * rmse + 1e-7 * float(y.std())):
         model.load_state_dict(before)
+
+
+def _logarithm(data):
+    """The samples with log|y| for y (a `kanlab.data.FunctionDataset`): what the sum plus product inside
+    sign exp(...) is fitted to."""
+    return type(data)(data.x_train, data.y_train.abs().log(), data.x_test, data.y_test.abs().log())
+
+
+def _exp_of(model, sign: float):
+    """The `sum_product_model` ``model`` (its layers, not copies) under an exp edge: sign exp(model(x))."""
+    network = sum_product_model(model, "exp", sign)
+    for layer in (0, 1):
+        network.layers[layer], network.symbolic[layer] = model.layers[layer], model.symbolic[layer]
+    return network
+
+
+def _factors_without_offsets(model, data, lib, steps: int, tolerance: float = 3.0) -> dict:
+    """Snap the product's factors of a `sum_product_model` to their best candidates without a constant,
+    a f(b t + c) (d = 0), all at once, and train the splines ``steps`` Levenberg-Marquardt steps
+    (`_levenberg_marquardt`); kept when the training RMSE is then at most ``tolerance`` times what it was
+    (plus 1e-4 std(y)), else the factors are left as they were. Returns the snapped {edge: Fit}.
+
+    A sum plus a product has many spellings: with two inputs, (f_1 + e) f_2 + g_2 = f_1 f_2 + (g_2 + e f_2)
+    for any e, and training lands on any of them. In the one a law is written in, a factor has no
+    constant term (log of a Gaussian with its width: -x^2 (1 / s^2) / 2 - log s, not
+    -(x^2 + e) (1 / s^2) / 2 - log s + e / (2 s^2)), and only there is the sum's edge, log s, a
+    library function. With the constants out and the formulas fixed, the sums' splines take back
+    what the factors held (a linear least-squares problem: Levenberg-Marquardt solves it in a step or two).
+    """
+    x, y = _as_model(data, model)
+    n = model.widths[0]
+    edges = [(0, k, n + k) for k in range(n) if model.layers[0].edge_mask[n + k, k] != 0]
+    inputs, values = symbolic._edge_curves(model, x)[0]
+    fits = {}
+    for edge in edges:
+        best = symbolic.suggest_for_samples(inputs[:, edge[1]], values[:, edge[2], edge[1]], lib)[0]
+        fits[edge] = symbolic.Fit(best.name, best.r2, (*best.params[:3], 0.0), best.function)
+    limit = tolerance * root_mean_squared_error(model, x, y) + 1e-4 * float(y.std())
+    saved = copy.deepcopy(model.state_dict())
+    for edge, fit_ in fits.items():
+        symbolic._snap(model, *edge, fit_)
+    if _levenberg_marquardt(model, data, steps, train="splines") and root_mean_squared_error(model, x, y) <= limit:
+        return fits
+    model.load_state_dict(saved)
+    return {}
 
 
 def _polish(model, data, steps: int) -> None:
@@ -776,9 +860,18 @@ def _polish(model, data, steps: int) -> None:
     if symbolic.spline_edges(model) or steps <= 0:
         _retrain(model, data, steps)
         return
+    _levenberg_marquardt(model, data, steps, train="formulas")
+
+
+def _levenberg_marquardt(model, data, steps: int, train: str = "all") -> bool:
+    """Up to ``steps`` Levenberg-Marquardt steps (`kanlab.train.LevenbergMarquardt`), stopping when a
+    step lowers the squared error by less than 1e-4 of it, on the parameters ``train`` names: "all",
+    "formulas" (the symbolic edges' a, b, c, d) or "splines" (the rest). False (and the model as
+    before) when a step failed."""
     x, y = _as_model(data, model)
     y = y.reshape(len(y), -1)
-    frozen = [p for p in model.layers.parameters() if p.requires_grad]
+    fixed = {"all": [], "formulas": model.layers, "splines": model.symbolic}[train]
+    frozen = [p for module in fixed for p in module.parameters() if p.requires_grad]
     for p in frozen:
         p.requires_grad_(False)
     saved = copy.deepcopy(model.state_dict())
@@ -792,9 +885,11 @@ def _polish(model, data, steps: int) -> None:
             error = after
     except (FloatingPointError, ValueError, RuntimeError):
         model.load_state_dict(saved)
+        return False
     finally:
         for p in frozen:
             p.requires_grad_(True)
+    return True
 
 
 def _evaluate(expression, var_names: Sequence[str], x):
@@ -889,28 +984,41 @@ def check(result: Discovery, max_error: float = 1e-4, max_factor: float = 3.0) -
     return False, errors[0].upper() + errors[1:] + ": " + advice
 
 
-def sum_product_model(model):
-    """The sum plus a product built from ``model``: ``KAN([n, (n, 1, n), 1])`` with the model's grid,
-    spline order, ranges, noise, seed, dtype and device. Its hidden layer holds n sum nodes, sum k
-    reading input x_k alone, and one product node whose factor k reads x_k alone; the output edges
-    are lines, so that it computes
+def sum_product_model(model, output: str = "line", sign: float = 1.0):
+    """The sum plus a product built from ``model``, with the model's grid, spline order, ranges,
+    noise, seed, dtype and device. Its first hidden layer holds n sum nodes, sum k reading input x_k
+    alone, and one product node whose factor k reads x_k alone. With ``output="line"`` it is
+    ``KAN([n, (n, 1, n), 1])``, the output edges lines, so that it computes
 
         y = sum_k a_k g_k(x_k) + c f_1(x_1) f_2(x_2) ... f_n(x_n) + d,
 
-    e.g. cos(a) + b cos(a)^2 or a + c b.
+    e.g. cos(a) + b cos(a)^2 or a + c b. With ``output="exp"`` it is ``KAN([n, (n, 1, n), 1, 1])``:
+    lines add the same into one node, and the last edge is ``sign`` * exp(t) (a sign of +1 or -1, its
+    constants trained like any edge's), so that it computes
+
+        y = sign exp(sum_k a_k g_k(x_k) + c f_1(x_1) ... f_n(x_n) + d),
+
+    e.g. a Gaussian whose width is an input, exp(-x^2 / (2 s^2)) / (sqrt(2 pi) s), whose logarithm
+    is -log(s) - x^2 (1 / s^2) / 2 - log(sqrt(2 pi)).
     """
+    if output not in ("line", "exp"):
+        raise ValueError(f'output must be "line" or "exp", got {output!r}')
+    if sign not in (1, -1):
+        raise ValueError(f"sign must be 1 or -1, got {sign!r}")
     if model.widths[-1] != 1 or model.widths[0] < 2:
         raise ValueError(f"a sum plus a product needs at least two inputs and one output, got widths {model.config()['widths']}")
     n = model.widths[0]
     parameter = next(model.parameters())
     options = model.config()
-    options["widths"] = [n, (n, 1, n), 1]
+    options["widths"] = [n, (n, 1, n), 1] + ([1] if output == "exp" else [])
     network = type(model)(**options, device=parameter.device, dtype=parameter.dtype)
     eye = torch.eye(n, dtype=parameter.dtype, device=parameter.device)
     with torch.no_grad():
         network.layers[0].edge_mask.copy_(torch.cat([eye, eye]))
     for node in range(n + 1):
         symbolic._snap(network, 1, node, 0, symbolic.Fit("x", 1.0, (1.0, 1.0, 0.0, 0.0)))
+    if output == "exp":
+        symbolic._snap(network, 2, 0, 0, symbolic.Fit("exp", 1.0, (float(sign), 1.0, 0.0, 0.0)))
     return network
 
 

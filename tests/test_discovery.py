@@ -1,5 +1,7 @@
 """kanlab.discovery: the pipeline's pieces (ranking by simplicity, chains, the unmatched report, bad input)."""
 
+import math
+
 import pytest
 import sympy
 import torch
@@ -238,3 +240,54 @@ def test_discover_reads_a_sum_plus_a_product_through_its_sum_product_network():
     values = sympy.lambdify((x1, x2), result.exact)(grid[:, 0].numpy(), grid[:, 1].numpy())
     truth = torch.cos(grid[:, 0]) + grid[:, 1] * torch.cos(grid[:, 0]) ** 2
     assert float((torch.as_tensor(values) - truth).abs().max()) < 1e-3
+
+
+def _gaussian(v):
+    """exp(-x^2 / (2 s^2)) / (sqrt(2 pi) s): a Gaussian whose width s is the second input (Feynman I.6.2)."""
+    return torch.exp(-v[:, 0] ** 2 / (2 * v[:, 1] ** 2)) / (torch.sqrt(torch.tensor(2 * torch.pi)) * v[:, 1])
+
+
+def test_samples_of_a_gaussian_with_its_width_look_like_the_exp_of_a_sum_plus_a_product_and_no_other_shape():
+    x = torch.rand(1000, 2, dtype=torch.float64) * torch.tensor([2.0, 1.0]) + torch.tensor([-1.0, 1.0])  # [-1, 1] x [1, 2]
+    y = _gaussian(x)
+    assert discovery.looks_like_exp_sum_product(x, y) and discovery.looks_like_exp_sum_product(x, -y)
+    assert not discovery.looks_like_product(x, y) and not discovery.looks_like_sum_product(x, y)
+
+
+def test_samples_of_a_plain_product_a_plain_sum_plus_product_or_of_both_signs_do_not_look_like_an_exp_of_one():
+    x = torch.rand(1000, 2, dtype=torch.float64) + 0.5  # [0.5, 1.5]^2: positive
+    assert not discovery.looks_like_exp_sum_product(x, x[:, 0] * x[:, 1])  # its logarithm is a plain sum
+    assert not discovery.looks_like_exp_sum_product(x, 3 + torch.cos(3 * x[:, 0]) + x[:, 0] * x[:, 1] ** 2)
+    assert not discovery.looks_like_exp_sum_product(x - 1, torch.exp((x[:, 0] - 1) * (x[:, 1] - 1)) - 1)  # both signs
+
+
+def test_the_exp_sum_product_network_computes_sign_times_exp_of_a_sum_plus_a_product():
+    model = discovery.sum_product_model(kanlab.KAN([2, 5, 1], seed=0, dtype=torch.float64), output="exp", sign=-1)
+    assert model.config()["widths"] == [2, (2, 1), 1, 1]  # two sums and one product of two factors
+    line = symbolic.Fit("x", 1.0, (1.0, 1.0, 0.0, 0.0))
+    symbolic._snap(model, 0, 0, 0, symbolic.Fit("x", 1.0, (0.0, 1.0, 0.0, 0.0)))  # g_1 = 0
+    symbolic._snap(model, 0, 1, 1, symbolic.Fit("log", 1.0, (-1.0, 1.0, 0.0, 0.5)))  # g_2 = -log(s) + 0.5
+    symbolic._snap(model, 0, 0, 2, symbolic.Fit("x^2", 1.0, (-0.5, 1.0, 0.0, 0.0)))  # f_1 = -x^2 / 2
+    symbolic._snap(model, 0, 1, 3, symbolic.Fit("1/x^2", 1.0, (1.0, 1.0, 0.0, 0.0)))  # f_2 = 1 / s^2
+    assert model.symbolic[1].function_name(2, 0) == line.name and model.symbolic[2].function_name(0, 0) == "exp"
+    x = torch.tensor([[0.5, 2.0], [-1.0, 1.0]], dtype=torch.float64)
+    by_hand = -torch.exp(-x[:, 0] ** 2 / (2 * x[:, 1] ** 2) - torch.log(x[:, 1]) + 0.5)  # [-e^(0.5 - 1/32) / 2, -e^0]
+    torch.testing.assert_close(model(x)[:, 0], by_hand)
+    torch.testing.assert_close(by_hand, torch.tensor([-math.exp(0.5 - 1 / 32) / 2, -1.0], dtype=torch.float64))
+    assert str(symbolic.formula(model)) == "-1.6487*exp(-0.5*x_1**2/x_2**2)/x_2"  # -e^(1/2) = -1.6487
+
+
+@pytest.mark.parametrize("name, value", [("output", "sin"), ("sign", 2)])
+def test_sum_product_model_refuses_an_unknown_output_or_a_sign_that_is_not_one_or_minus_one(name, value):
+    with pytest.raises(ValueError, match=name):
+        discovery.sum_product_model(kanlab.KAN([2, 5, 1]), **{name: value})
+
+
+def test_discover_reads_a_gaussian_with_its_width_through_the_exp_of_a_sum_plus_a_product():
+    data = kanlab.data.function_dataset(_gaussian, n_var=2, ranges=[(-1, 1), (1, 2)], n_train=1000, n_test=1000, seed=0)
+    result = discovery.discover(kanlab.KAN([2, 5, 1], seed=0), data)
+    assert result.found and result.method == "exp(sum+product)" and list(result.tried) == ["exp(sum+product)"]
+    x1, x2 = sympy.symbols("x_1 x_2", real=True)
+    grid = torch.rand(200, 2, dtype=torch.float64) * torch.tensor([2.0, 1.0]) + torch.tensor([-1.0, 1.0])
+    values = sympy.lambdify((x1, x2), result.exact)(grid[:, 0].numpy(), grid[:, 1].numpy())
+    assert float((torch.as_tensor(values) - _gaussian(grid)).abs().max()) < 1e-6
