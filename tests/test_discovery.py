@@ -203,17 +203,27 @@ def test_one_over_sine_is_not_fitted_across_a_zero_of_the_sine():
     assert not bool(inside(torch.tensor(3.0), torch.tensor(3.5)))  # pi in between
 
 
+def _uniform(n, box, seed=0):
+    """n points drawn uniformly (and reproducibly) from box, a list of (low, high) per input, in float64."""
+    low, high = torch.tensor(box, dtype=torch.float64).T
+    return low + (high - low) * torch.rand(n, len(box), dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+
+
+def _largest_error(result, truth, box):
+    """The largest gap between result.exact and truth on 200 points drawn from box."""
+    x1, x2 = sympy.symbols("x_1 x_2", real=True)
+    grid = _uniform(200, box, seed=1)
+    values = sympy.lambdify((x1, x2), result.exact)(grid[:, 0].numpy(), grid[:, 1].numpy())
+    return float((torch.as_tensor(values) - truth(grid)).abs().max())
+
+
 def test_discover_reads_a_function_of_a_product_through_a_product_with_a_snapped_output_edge():
     data = kanlab.data.function_dataset(lambda v: v[:, 0] * v[:, 1] / (1 - v[:, 0] * v[:, 1] / 3), n_var=2,
                                         ranges=[(0, 1), (0, 2)], n_train=1000, n_test=1000, seed=0)
     result = discovery.discover(kanlab.KAN([2, 5, 1], seed=0), data)
-    x1, x2 = sympy.symbols("x_1 x_2", real=True)
     assert result.found and result.method == "g(product)"
     assert result.fits[(1, 0, 0)].name == "1/x"
-    grid = torch.rand(200, 2, dtype=torch.float64) * torch.tensor([1.0, 2.0])
-    values = sympy.lambdify((x1, x2), result.exact)(grid[:, 0].numpy(), grid[:, 1].numpy())
-    truth = grid[:, 0] * grid[:, 1] / (1 - grid[:, 0] * grid[:, 1] / 3)
-    assert float((torch.as_tensor(values) - truth).abs().max()) < 1e-3
+    assert _largest_error(result, lambda v: v[:, 0] * v[:, 1] / (1 - v[:, 0] * v[:, 1] / 3), [(0, 1), (0, 2)]) < 1e-3
 
 
 def test_among_the_factors_functions_a_decaying_exponential_is_read_as_exp_not_as_a_far_off_cosh():
@@ -224,7 +234,7 @@ def test_among_the_factors_functions_a_decaying_exponential_is_read_as_exp_not_a
 
 
 def test_samples_of_a_sum_plus_a_product_look_like_one_and_those_of_a_sum_or_a_product_do_not():
-    x = torch.rand(1000, 2, dtype=torch.float64) * 2 - 1
+    x = _uniform(1000, [(-1, 1), (-1, 1)])
     assert discovery.looks_like_sum_product(x, torch.cos(3 * x[:, 0]) + x[:, 1] * torch.cos(3 * x[:, 0]) ** 2)
     assert not discovery.looks_like_sum_product(x, torch.sin(2 * x[:, 0]) + x[:, 1] ** 2)
     assert not discovery.looks_like_sum_product(x, x[:, 0] * x[:, 1])
@@ -235,11 +245,8 @@ def test_discover_reads_a_sum_plus_a_product_through_its_sum_product_network():
                                         ranges=[(0, 2 * torch.pi), (-1, 1)], n_train=1000, n_test=1000, seed=0)
     result = discovery.discover(kanlab.KAN([2, 5, 1], seed=0), data)
     assert result.found and result.method == "sum+product"
-    grid = torch.rand(200, 2, dtype=torch.float64) * torch.tensor([2 * torch.pi, 2.0]) - torch.tensor([0.0, 1.0])
-    x1, x2 = sympy.symbols("x_1 x_2", real=True)
-    values = sympy.lambdify((x1, x2), result.exact)(grid[:, 0].numpy(), grid[:, 1].numpy())
-    truth = torch.cos(grid[:, 0]) + grid[:, 1] * torch.cos(grid[:, 0]) ** 2
-    assert float((torch.as_tensor(values) - truth).abs().max()) < 1e-3
+    truth = lambda v: torch.cos(v[:, 0]) + v[:, 1] * torch.cos(v[:, 0]) ** 2  # noqa: E731
+    assert _largest_error(result, truth, [(0, 2 * math.pi), (-1, 1)]) < 1e-3
 
 
 def _gaussian(v):
@@ -248,14 +255,14 @@ def _gaussian(v):
 
 
 def test_samples_of_a_gaussian_with_its_width_look_like_the_exp_of_a_sum_plus_a_product_and_no_other_shape():
-    x = torch.rand(1000, 2, dtype=torch.float64) * torch.tensor([2.0, 1.0]) + torch.tensor([-1.0, 1.0])  # [-1, 1] x [1, 2]
+    x = _uniform(1000, [(-1, 1), (1, 2)])
     y = _gaussian(x)
     assert discovery.looks_like_exp_sum_product(x, y) and discovery.looks_like_exp_sum_product(x, -y)
     assert not discovery.looks_like_product(x, y) and not discovery.looks_like_sum_product(x, y)
 
 
 def test_samples_of_a_plain_product_a_plain_sum_plus_product_or_of_both_signs_do_not_look_like_an_exp_of_one():
-    x = torch.rand(1000, 2, dtype=torch.float64) + 0.5  # [0.5, 1.5]^2: positive
+    x = _uniform(1000, [(0.5, 1.5), (0.5, 1.5)])  # positive
     assert not discovery.looks_like_exp_sum_product(x, x[:, 0] * x[:, 1])  # its logarithm is a plain sum
     assert not discovery.looks_like_exp_sum_product(x, 3 + torch.cos(3 * x[:, 0]) + x[:, 0] * x[:, 1] ** 2)
     assert not discovery.looks_like_exp_sum_product(x - 1, torch.exp((x[:, 0] - 1) * (x[:, 1] - 1)) - 1)  # both signs
@@ -287,7 +294,4 @@ def test_discover_reads_a_gaussian_with_its_width_through_the_exp_of_a_sum_plus_
     data = kanlab.data.function_dataset(_gaussian, n_var=2, ranges=[(-1, 1), (1, 2)], n_train=1000, n_test=1000, seed=0)
     result = discovery.discover(kanlab.KAN([2, 5, 1], seed=0), data)
     assert result.found and result.method == "exp(sum+product)" and list(result.tried) == ["exp(sum+product)"]
-    x1, x2 = sympy.symbols("x_1 x_2", real=True)
-    grid = torch.rand(200, 2, dtype=torch.float64) * torch.tensor([2.0, 1.0]) + torch.tensor([-1.0, 1.0])
-    values = sympy.lambdify((x1, x2), result.exact)(grid[:, 0].numpy(), grid[:, 1].numpy())
-    assert float((torch.as_tensor(values) - _gaussian(grid)).abs().max()) < 1e-6
+    assert _largest_error(result, _gaussian, [(-1, 1), (1, 2)]) < 1e-6
