@@ -984,6 +984,23 @@ def check(result: Discovery, max_error: float = 1e-4, max_factor: float = 3.0) -
     return False, errors[0].upper() + errors[1:] + ": " + advice
 
 
+def _one_input_per_node(model, shape: str, widths, blocks: int):
+    """A KAN of these ``widths`` with ``model``'s grid, spline order, ranges, noise, seed, dtype and
+    device, whose first layer's nodes each read one input: node j reads x_(j mod n), for ``blocks``
+    blocks of n nodes (the sums, then the product's factors). ``shape`` names the network in the
+    error for a model with fewer than two inputs or more than one output."""
+    if model.widths[-1] != 1 or model.widths[0] < 2:
+        raise ValueError(f"{shape} needs at least two inputs and one output, got widths {model.config()['widths']}")
+    parameter = next(model.parameters())
+    options = model.config()
+    options["widths"] = widths
+    network = type(model)(**options, device=parameter.device, dtype=parameter.dtype)
+    eye = torch.eye(model.widths[0], dtype=parameter.dtype, device=parameter.device)
+    with torch.no_grad():
+        network.layers[0].edge_mask.copy_(torch.cat([eye] * blocks))
+    return network
+
+
 def sum_product_model(model, output: str = "line", sign: float = 1.0):
     """The sum plus a product built from ``model``, with the model's grid, spline order, ranges,
     noise, seed, dtype and device. Its first hidden layer holds n sum nodes, sum k reading input x_k
@@ -1005,16 +1022,8 @@ def sum_product_model(model, output: str = "line", sign: float = 1.0):
         raise ValueError(f'output must be "line" or "exp", got {output!r}')
     if sign not in (1, -1):
         raise ValueError(f"sign must be 1 or -1, got {sign!r}")
-    if model.widths[-1] != 1 or model.widths[0] < 2:
-        raise ValueError(f"a sum plus a product needs at least two inputs and one output, got widths {model.config()['widths']}")
     n = model.widths[0]
-    parameter = next(model.parameters())
-    options = model.config()
-    options["widths"] = [n, (n, 1, n), 1] + ([1] if output == "exp" else [])
-    network = type(model)(**options, device=parameter.device, dtype=parameter.dtype)
-    eye = torch.eye(n, dtype=parameter.dtype, device=parameter.device)
-    with torch.no_grad():
-        network.layers[0].edge_mask.copy_(torch.cat([eye, eye]))
+    network = _one_input_per_node(model, "a sum plus a product", [n, (n, 1, n), 1] + ([1] if output == "exp" else []), 2)
     for node in range(n + 1):
         symbolic._snap(network, 1, node, 0, symbolic.Fit("x", 1.0, (1.0, 1.0, 0.0, 0.0)))
     if output == "exp":
@@ -1034,15 +1043,8 @@ def product_model(model, output: str = "line"):
     """
     if output not in ("line", "spline"):
         raise ValueError(f'output must be "line" or "spline", got {output!r}')
-    if model.widths[-1] != 1 or model.widths[0] < 2:
-        raise ValueError(f"a separable product needs at least two inputs and one output, got widths {model.config()['widths']}")
     n = model.widths[0]
-    parameter = next(model.parameters())
-    options = model.config()
-    options["widths"] = [n, (0, 1, n), 1]
-    product = type(model)(**options, device=parameter.device, dtype=parameter.dtype)
-    with torch.no_grad():
-        product.layers[0].edge_mask.copy_(torch.eye(n, dtype=parameter.dtype, device=parameter.device))
+    product = _one_input_per_node(model, "a separable product", [n, (0, 1, n), 1], 1)
     if output == "line":
         symbolic._snap(product, 1, 0, 0, symbolic.Fit("x", 1.0, (1.0, 1.0, 0.0, 0.0)))
     return product
