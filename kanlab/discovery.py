@@ -38,7 +38,8 @@ library functions and of cosh (1/sin, 1/cos, 1/log, 1/tanh, 1/cosh: n / (2 cosh 
 the factor 1/cosh), cosh, and arcsin for the output edge only (`kanlab.symbolic.OUTER`: near the
 ends of its domain it bends like a square root, and as a factor it copies shapes it is not). A law
 that is a function of a product, such as asin(n sin t) or n a / (1 - n a / 3), needs the output
-edge free as well: the *function of a product* network (``product_model(model, "spline")``), y = a g(b f_1(x_1) ... f_n(x_n) + c) + d, whose
+edge free as well: the *function of a product* network (``product_model(model, "spline")``),
+y = a g(b f_1(x_1) ... f_n(x_n) + c) + d, whose
 output edge g is snapped like any other edge (the factors are tried as lines first, which undoes
 the power that g and the factors can trade: x y = (sqrt(x) sqrt(y))^2).
 
@@ -107,8 +108,12 @@ from kanlab.loss import root_mean_squared_error
 from kanlab.regularization import model_edge_scales
 from kanlab.train import LevenbergMarquardt, fit
 
-__all__ = ["Discovery", "Unmatched", "check", "discover", "formula_rmse", "input_needed", "looks_like_exp_sum_product",
-           "looks_like_product", "looks_like_sum_product", "product_model", "separable_errors", "sum_product_error", "sum_product_model", "shrink", "snap", "sparsify", "train"]
+__all__ = [
+    "Discovery", "Unmatched", "check", "discover", "formula_rmse", "input_needed",
+    "looks_like_exp_sum_product", "looks_like_product", "looks_like_sum_product", "product_model",
+    "separable_errors", "sum_product_error", "sum_product_model", "shrink", "snap", "sparsify",
+    "train",
+]
 
 
 @dataclass(frozen=True)
@@ -560,7 +565,8 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
             from it (`product_model`, a separable product with a line or any function as the output
             edge, or `sum_product_model`, a sum plus a product, or the exp of one), which and in which
             order `looks_like_product`, `looks_like_sum_product` and `looks_like_exp_sum_product` pick
-            (see the module's docstring), the second only when the first was not found; True: the separable product (output a line) alone; False: the model given alone.
+            (see the module's docstring), the second only when the first was not found; True: the
+            separable product (output a line) alone; False: the model given alone.
             A model with multiplication nodes, or with one input or several outputs, is used as given.
 
     Returns:
@@ -805,7 +811,8 @@ def _drop_flat_sums(model, data, steps: int, flat: float = 1e-3, tolerance: floa
     with torch.no_grad():
         for k in flats:
             model.layers[0].edge_mask[k, k] = 0
-    if not ((retrain or _retrain)(model, data, steps) and root_mean_squared_error(model, x, y) <= tolerance * rmse + 1e-7 * float(y.std())):
+    kept = (retrain or _retrain)(model, data, steps)
+    if not (kept and root_mean_squared_error(model, x, y) <= tolerance * rmse + 1e-7 * float(y.std())):
         model.load_state_dict(before)
 
 
