@@ -89,7 +89,7 @@ def run(target: panel.Target, seed: int, library=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="+", choices=list(panel.SETS), default=list(panel.SETS))
+    parser.add_argument("--sets", nargs="+", choices=list(panel.SETS), default=["panel", "products", "feynman"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", nargs="+", help="run only the targets whose name contains one of these")
     parser.add_argument("--json", help="the results file (runs in it are skipped); required")
