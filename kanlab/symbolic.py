@@ -514,7 +514,7 @@ def _canonical(name: str, a: float, b: float, c: float, d: float) -> tuple[float
     if name in ("sin", "cos", "1/sin", "1/cos"):
         return a, b, math.remainder(c, 2 * math.pi), d
     if name in ("cosh", "1/cosh"):  # even: b > 0
-        return a, abs(b), math.copysign(c, b), d
+        return a, abs(b), math.copysign(1.0, b) * c, d
     if name == "tan":
         return a, b, math.remainder(c, math.pi), d
     return a, b, c, d

@@ -165,3 +165,12 @@ def test_formula_prints_every_constant_with_at_most_digits_decimals(name, params
 def test_formula_with_4_digits_prints_a_constant_as_a_reader_writes_it():
     assert str(_one_edge_formula("0", (0.0, 1.0, 0.0, 0.2506123), 4)) == "0.2506"
     assert str(_one_edge_formula("x", (1.0, 1.0, 0.0, 1234.56789), 4)) == "x0 + 1234.5679"
+
+
+@pytest.mark.parametrize("name", ["x^2", "x^3", "1/x^2", "exp", "sin", "cos", "1/sin", "cosh", "1/cosh"])
+@pytest.mark.parametrize("b, c", [(1.5, 0.4), (-1.5, 0.4), (-1.5, -0.4)])
+def test_the_canonical_parameters_of_a_fit_describe_the_same_function(name, b, c):
+    f = candidate(name)
+    x = torch.linspace(0.5, 0.9, 21, dtype=torch.float64)  # no zero of sin, of x or of b x + c here
+    a2, b2, c2, d2 = symbolic._canonical(name, 0.7, b, c, 0.2)
+    torch.testing.assert_close(a2 * f(b2 * x + c2) + d2, 0.7 * f(b * x + c) + 0.2)
