@@ -62,12 +62,12 @@ snapped on log|y|, and the constants are trained on log|y|, then, under the exp 
 Which networks run, and in which order, is decided by tests on the samples that take
 milliseconds (`looks_like_product`: a product of one-variable polynomials fits them far better than
 a sum; `looks_like_sum_product`: a sum plus a product of them fits far better than either alone),
-and the second runs only when the first is not found:
+and the second is read only when the first is not found:
 
 - the samples look like a product: the separable product ("product"), then the model given ("given");
 - they look like a sum plus a product: the model given, then the sum plus product ("sum+product");
-  the model given first, because some laws of that shape, such as (1 + a b) / (1 + a), an additive
-  network already finds;
+  the model given first, because some laws that a sum plus a product of polynomials fits well on
+  the box, such as sqrt(1 + a^2 + b^2), are functions of a sum, which an additive network finds;
 - the samples have one sign and log|y| looks like a sum plus a product (`looks_like_exp_sum_product`):
   the exp of a sum plus product ("exp(sum+product)"), then the model given (an additive network
   would have to build the product inside the exp from sums);
@@ -75,6 +75,15 @@ and the second runs only when the first is not found:
   a curved g fit neither a sum nor a product of polynomials well. The product's output is then not
   fixed to a line, which costs accuracy on plain products (the factors and g can share the work in
   more ways, and training finds the exact spelling less often), so plain products keep the line.
+
+The order changes in one case: when the samples look like a sum plus a product and the model given,
+once trained, misfits the test samples by more than ``max_error`` of their spread, the sum plus
+product network is trained and read first, and the model given is snapped and read only when that
+is not found. Snapping is the slowest step, and on such samples a misfitting additive network is
+usually snapped in vain: on 1 + a + 2 sqrt(a) cos d it may spend half of the run snapping and fail,
+before the sum plus product network finds the law. Not always in vain: training the snapped
+constants can take a formula far below the network's error, and sqrt(1 + a^2 + b^2) is then read
+second, a few seconds later. For the other orders that is common, so they keep theirs.
 
 Two networks at most, which keeps a two-variable target within about 15 s of CPU on one thread. The
 result is the one that passed `check` (else the more accurate one, marked not found).
@@ -138,7 +147,8 @@ class Discovery:
         unmatched: the edges that stayed splines, with their closest candidates.
         test_rmse: the formula's root-mean-square error on the test set (``exact`` in float64; the
             final model's, in its dtype, when there is no formula or numpy cannot evaluate it).
-        timings: {step: seconds}, in the order the steps ran.
+        timings: {step: seconds}, in the order the steps ran; when `discover` trained two networks,
+            each network's steps, named "<method>: <step>", the first network trained first.
         spline_rmse: the spline network's RMSE on the test set before any edge was snapped.
         target_std: the standard deviation of the test targets.
         found: whether the formula passed `check` (accurate on the test set, and as good as the
@@ -150,7 +160,8 @@ class Discovery:
             "g(product)" (the same with its output edge snapped to any function,
             ``product_model(model, "spline")``), "sum+product" (`sum_product_model`) or
             "exp(sum+product)" (``sum_product_model(model, "exp", sign)``).
-        tried: {method: (found, test RMSE)} for each network `discover` tried, in the order tried.
+        tried: {method: (found, test RMSE)} for each network whose formula `discover` read, in the
+            order read.
     """
 
     formula: object
@@ -565,7 +576,8 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
             from it (`product_model`, a separable product with a line or any function as the output
             edge, or `sum_product_model`, a sum plus a product, or the exp of one), which and in which
             order `looks_like_product`, `looks_like_sum_product` and `looks_like_exp_sum_product` pick
-            (see the module's docstring), the second only when the first was not found; True: the
+            (see the module's docstring), the second read only when the first was not found (and,
+            for a sum plus a product, first when the model given misfits the samples); True: the
             separable product (output a line) alone; False: the model given alone.
             A model with multiplication nodes, or with one input or several outputs, is used as given.
 
@@ -575,7 +587,7 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         ``found`` says whether the formula passed `check`; when not, the formula is kept (it is what
         the network computes, and often a useful approximation), ``print(result)`` says NOT FOUND
         with the two errors and what to try next. ``method`` says which network it was read from,
-        ``tried`` what each network tried gave; ``timings`` holds the steps of both when both ran
+        ``tried`` what each network read gave; ``timings`` holds the steps of both when both ran
         (``"given: snap"``, ``"product: snap"``, ...).
     """
     if not (hasattr(model, "layers") and hasattr(model, "symbolic")):
@@ -586,14 +598,14 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
     if not (multiply == "auto" or isinstance(multiply, bool)):
         raise ValueError(f'multiply must be "auto", True or False, got {multiply!r}')
     data = check_dataset(data, model)  # before any training: data the model would misread fails at once
-    options = dict(lib=lib, var_names=var_names, sparsify_steps=sparsify_steps, lamb=lamb, train_steps=train_steps,
-                   grid_size=grid_size, r2_threshold=r2_threshold, r2_min=r2_min, final_steps=final_steps,
+    training = dict(lib=lib, sparsify_steps=sparsify_steps, lamb=lamb, train_steps=train_steps, grid_size=grid_size)
+    reading = dict(var_names=var_names, r2_threshold=r2_threshold, r2_min=r2_min, final_steps=final_steps,
                    max_error=max_error, max_factor=max_factor)
     separable = model.widths[0] >= 2 and model.widths[-1] == 1 and not any(model.products)
     if multiply is False or not separable:
-        return _pipeline(model, data, "given", **options)
+        return _read_formula(_train_network(model, data, "given", **training), data, **reading)
     if multiply is True:
-        return _pipeline(product_model(model), data, "product", **options)
+        return _read_formula(_train_network(product_model(model), data, "product", **training), data, **reading)
     if looks_like_product(data.x_train, data.y_train):
         order = ["product", "given"]
     elif looks_like_sum_product(data.x_train, data.y_train):
@@ -602,22 +614,35 @@ def discover(model, data, lib: Sequence[str] | None = None, var_names: Sequence[
         order = ["exp(sum+product)", "given"]
     else:
         order = ["given", "g(product)"]
-    results = []
-    for method in order:
-        if method == "given":
-            network = model
-        elif method in ("sum+product", "exp(sum+product)"):
-            network = sum_product_model(model)
-        else:
-            network = product_model(model, "line" if method == "product" else "spline")
-        results.append(_pipeline(network, data, method, **options))
-        if results[-1].found:
-            break
+
+    trained = []  # in the order trained
+
+    def train_network(method):
+        trained.append(_train_network(_network(model, method), data, method, **training))
+        return trained[-1]
+
+    first, second = train_network(order[0]), None
+    if order[1] == "sum+product" and first.spline_rmse > max_error * float(data.y_test.double().std()):
+        first, second = train_network(order[1]), first  # the additive network misfits: read the sum plus product first
+    results = [_read_formula(first, data, **reading)]
+    if not results[0].found:
+        results.append(_read_formula(second or train_network(order[1]), data, **reading))
     chosen = results[-1] if results[-1].found else min(results, key=lambda r: r.test_rmse)
     chosen.tried = {r.method: r.tried[r.method] for r in results}
-    if len(results) > 1:
-        chosen.timings = {f"{r.method}: {k}": v for r in results for k, v in r.timings.items()}
+    if len(trained) > 1:  # each network's steps; a network trained but not read, its training's
+        read = {r.method: r.timings for r in results}
+        chosen.timings = {f"{t.method}: {step}": seconds for t in trained
+                          for step, seconds in read.get(t.method, t.timings).items()}
     return chosen
+
+
+def _network(model, method: str):
+    """The network that ``method`` names, built from ``model`` (the model itself for "given")."""
+    if method == "given":
+        return model
+    if method in ("sum+product", "exp(sum+product)"):
+        return sum_product_model(model)
+    return product_model(model, "line" if method == "product" else "spline")
 
 
 def _chebyshev(x, degree: int):
@@ -724,13 +749,25 @@ def looks_like_exp_sum_product(x, y) -> bool:
     return looks_like_sum_product(x, y.abs().log())
 
 
-def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_steps, grid_size, r2_threshold,
-              r2_min, final_steps, max_error, max_factor) -> Discovery:
-    """One run of discover's steps on one model: ``method`` "given" (sparsify, shrink, train, snap, read)
-    or "product" / "g(product)" / "sum+product" (a `product_model` or `sum_product_model`: train, snap, read),
-    or "exp(sum+product)" (a `sum_product_model` trained and snapped on log|y|, then `_exp_of` it with
-    its constants trained on y)."""
-    timings = {}
+@dataclass
+class _Trained:
+    """A network after `_train_network`, ready for `_read_formula`: ``fitted`` is the data it was
+    trained on (log|y| for "exp(sum+product)", with the samples' ``sign``), ``fits`` the edges
+    already snapped, ``lib`` and ``output_lib`` the candidates for its edges."""
+
+    model: object
+    method: str
+    fitted: object
+    sign: float
+    fits: dict
+    spline_rmse: float
+    lib: Sequence[str] | None
+    output_lib: Sequence[str] | None
+    timings: dict
+
+
+def _stopwatch(timings: dict):
+    """A function that writes the seconds since its last call (or since now) into ``timings[name]``."""
     last = time.perf_counter()
 
     def timed(name):
@@ -739,6 +776,15 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
         timings[name] = now - last
         last = now
 
+    return timed
+
+
+def _train_network(model, data, method, lib, sparsify_steps, lamb, train_steps, grid_size) -> _Trained:
+    """The first half of discover's steps on one network: ``method`` "given" (sparsify, shrink, train)
+    or "product" / "g(product)" / "sum+product" (a `product_model` or `sum_product_model`: train), or
+    "exp(sum+product)" (a `sum_product_model` trained on log|y|); then the spline network's test RMSE."""
+    timings = {}
+    timed = _stopwatch(timings)
     exp = method == "exp(sum+product)"  # its sum plus product is fitted to log|y| (`_logarithm`), then put under exp
     fitted, sign = (_logarithm(data), 1.0 if float(data.y_train.sum()) > 0 else -1.0) if exp else (data, 1.0)
     if method == "given":  # "product", "g(product)", "sum+product" or "exp(sum+product)": nothing to prune
@@ -763,27 +809,38 @@ def _pipeline(model, data, method, lib, var_names, sparsify_steps, lamb, train_s
         fits = _factors_without_offsets(model, fitted, lib, train_steps)
     if method in ("sum+product", "exp(sum+product)"):
         _drop_flat_sums(model, fitted, train_steps, retrain=_levenberg_marquardt if exp else None)
-    x_test, y_test = data.x_test, data.y_test
-    spline_rmse = root_mean_squared_error(_exp_of(model, sign) if exp else model, x_test, y_test)
+    spline_rmse = root_mean_squared_error(_exp_of(model, sign) if exp else model, data.x_test, data.y_test)
     timed("train")
-    snapped, unmatched = snap(model, fitted, lib, r2_threshold=r2_threshold, r2_min=r2_min, output_lib=output_lib)
+    return _Trained(model, method, fitted, sign, fits, spline_rmse, lib, output_lib, timings)
+
+
+def _read_formula(trained: _Trained, data, var_names, r2_threshold, r2_min, final_steps, max_error,
+                  max_factor) -> Discovery:
+    """The second half: snap the trained network's edges, train the constants, read the formula and
+    `check` it."""
+    model, method, fitted, timings = trained.model, trained.method, trained.fitted, dict(trained.timings)
+    timed = _stopwatch(timings)
+    exp = method == "exp(sum+product)"
+    fits = dict(trained.fits)
+    snapped, unmatched = snap(model, fitted, trained.lib, r2_threshold=r2_threshold, r2_min=r2_min,
+                              output_lib=trained.output_lib)
     fits.update(snapped)
     timed("snap")
     # inside exp, more steps: the constants (several redundant) converge slowly, and exp turns their error into y's
     _polish(model, fitted, 4 * final_steps if exp else final_steps)
     if exp:
-        model = _exp_of(model, sign)
+        model = _exp_of(model, trained.sign)
         _polish(model, data, final_steps)
     timed("train constants")
     formula = exact = None
     if not unmatched:
         formula = symbolic.formula(model, var_names, digits=4)
         exact = symbolic.formula(model, var_names, digits=None)
-    test_rmse = root_mean_squared_error(model, x_test, y_test)
+    test_rmse = root_mean_squared_error(model, data.x_test, data.y_test)
     if exact is not None:
         names = var_names or [f"x_{k + 1}" for k in range(model.widths[0])]
         test_rmse = formula_rmse(exact, names, data.x_test, data.y_test, default=test_rmse)
-    result = Discovery(formula, exact, model, fits, unmatched, test_rmse, timings, spline_rmse,
+    result = Discovery(formula, exact, model, fits, unmatched, test_rmse, timings, trained.spline_rmse,
                        float(data.y_test.double().std()), method=method)
     if exact is not None:
         result.undefined_at = undefined_point(exact, names, data.x_train)

@@ -295,3 +295,18 @@ def test_discover_reads_a_gaussian_with_its_width_through_the_exp_of_a_sum_plus_
     result = discovery.discover(kanlab.KAN([2, 5, 1], seed=0), data)
     assert result.found and result.method == "exp(sum+product)" and list(result.tried) == ["exp(sum+product)"]
     assert _largest_error(result, _gaussian, [(-1, 1), (1, 2)]) < 1e-6
+
+
+def _interference(x):
+    """I.37.4 of the Feynman table, the intensity of two interfering waves: 1 + a + 2 sqrt(a) cos d."""
+    return 1 + x[:, 0] + 2 * torch.sqrt(x[:, 0]) * torch.cos(x[:, 1])
+
+
+def test_discover_reads_the_sum_plus_product_first_when_the_additive_network_misfits():
+    ranges = [(0.1, 2), (0, 2 * math.pi)]
+    data = kanlab.data.function_dataset(_interference, n_var=2, ranges=ranges, n_train=1000, n_test=1000, seed=2)
+    assert discovery.looks_like_sum_product(data.x_train, data.y_train)
+    result = discovery.discover(kanlab.KAN([2, 5, 1], seed=2), data)
+    assert result.found and result.method == "sum+product" and list(result.tried) == ["sum+product"]
+    assert "given: train" in result.timings and "given: snap" not in result.timings  # trained, never snapped
+    assert _largest_error(result, _interference, ranges) < 1e-5
