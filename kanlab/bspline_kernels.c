@@ -473,7 +473,7 @@ int edge_weights_grad(const real *grad, const real *c, const real *scale, const 
  */
 
 /* bytes of W (or dW) rows that one block of inputs may hold */
-#define BLOCK_BYTES (64 * 1024)
+#define BLOCK_BYTES (24 * 1024)
 
 /* The inputs' blocks: `blocks` of `width` inputs each (the last one shorter). */
 static void input_blocks(int64_t in, int64_t size, int64_t out, int64_t *blocks, int64_t *width) {
@@ -579,6 +579,7 @@ typedef real vec __attribute__((vector_size(64), aligned(sizeof(real)), may_alia
  * one sample whose inputs are j0 .. j0 + wide - 1 of the patch (inlined with constant k). GROUP
  * vectors of y at a time, then one, then the tail value by value. */
 #define GROUP 4
+#define FEW 2
 static inline __attribute__((always_inline)) void add_rows(real *restrict y, const real *restrict w,
                                                            int64_t width_w, const Patch *p, int64_t j0,
                                                            int64_t wide, int64_t out, int64_t size,
@@ -612,25 +613,42 @@ static inline __attribute__((always_inline)) void add_rows(real *restrict y, con
         }
         AT(y + o) = total;
     }
-    for (; o < out; o++) {
-        real total = y[o];
+    if (out - o <= FEW) /* a few columns: value by value */
+        for (; o < out; o++) {
+            real total = y[o];
+            for (int64_t c = 0; c < wide; c++) {
+                const int64_t j = j0 + c;
+                const real *rows = w + c * width_w + o;
+                real sum = p->silu[j] * rows[size * out];
+                for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * rows[p->index[q * TILE + j] * out];
+                total += sum;
+            }
+            y[o] = total;
+        }
+    if (o < out) { /* the last out - o < LANES columns: one vector, read past them (W is padded) */
+        const int64_t rest = out - o;
+        vec total = {0};
+        for (int64_t l = 0; l < rest; l++) total[l] = y[o + l];
         for (int64_t c = 0; c < wide; c++) {
             const int64_t j = j0 + c;
             const real *rows = w + c * width_w + o;
-            real sum = p->silu[j] * rows[size * out];
-            for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * rows[p->index[q * TILE + j] * out];
+            vec sum = p->silu[j] * AT(rows + size * out);
+            for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out);
             total += sum;
         }
-        y[o] = total;
+        for (int64_t l = 0; l < rest; l++) y[o + l] = total[l];
     }
 }
 
-static void add_rows_any(real *y, const real *w, int64_t width_w, const Patch *p, int64_t j0, int64_t wide,
+/* add_rows for `count` samples in a row (y their first row), with copies for the common orders. */
+static void add_rows_any(real *y, const real *w, int64_t width_w, const Patch *p, int64_t count, int64_t wide,
                          int64_t out, int64_t size, int64_t k) {
-    if (k == 3) add_rows(y, w, width_w, p, j0, wide, out, size, 3);
-    else if (k == 2) add_rows(y, w, width_w, p, j0, wide, out, size, 2);
-    else if (k == 1) add_rows(y, w, width_w, p, j0, wide, out, size, 1);
-    else add_rows(y, w, width_w, p, j0, wide, out, size, k);
+#define EACH(K) for (int64_t r = 0; r < count; r++) add_rows(y + r * out, w, width_w, p, r * wide, wide, out, size, K)
+    if (k == 3) EACH(3);
+    else if (k == 2) EACH(2);
+    else if (k == 1) EACH(1);
+    else EACH(k);
+#undef EACH
 }
 
 /* dx for one sample (dY = dy) and the block's inputs c (patch entries j0 + c):
@@ -652,20 +670,27 @@ static inline __attribute__((always_inline)) void input_grads(const real *restri
                 sum += p->slopes[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out + v * LANES);
             dot += sum * AT(dy + v * LANES);
         }
-        for (int64_t o = vectors * LANES; o < out; o++) {
-            real sum = p->silu_slope[j] * rows[size * out + o];
-            for (int64_t q = 0; q <= k; q++) sum += p->slopes[q * TILE + j] * rows[p->index[q * TILE + j] * out + o];
-            tail += sum * dy[o];
+        if (vectors * LANES < out) { /* the rest: one vector read past them (W and dY are padded) */
+            const int64_t o = vectors * LANES;
+            vec sum = p->silu_slope[j] * AT(rows + size * out + o);
+            for (int64_t q = 0; q <= k; q++) sum += p->slopes[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out + o);
+            sum *= AT(dy + o);
+            for (int64_t l = 0; l < out - o; l++) tail += sum[l];
         }
-        for (int lane = 0; lane < LANES; lane++) tail += dot[lane];
+        if (vectors)
+            for (int lane = 0; lane < LANES; lane++) tail += dot[lane];
         grad_x[c] = tail;
     }
 }
 
-static void input_grads_any(const real *w, int64_t width_w, const real *dy, const Patch *p, int64_t j0,
-                            int64_t wide, int64_t out, int64_t size, real *grad_x, int64_t k) {
-    if (k == 3) input_grads(w, width_w, dy, p, j0, wide, out, size, grad_x, 3);
-    else input_grads(w, width_w, dy, p, j0, wide, out, size, grad_x, k);
+/* input_grads for `count` samples in a row (dy and grad_x their first rows). */
+static void input_grads_any(const real *w, int64_t width_w, const real *dy, const Patch *p, int64_t count,
+                            int64_t wide, int64_t in, int64_t out, int64_t size, real *grad_x, int64_t k) {
+#define EACH(K) \
+    for (int64_t r = 0; r < count; r++) input_grads(w, width_w, dy + r * out, p, r * wide, wide, out, size, grad_x + r * in, K)
+    if (k == 3) EACH(3);
+    else EACH(k);
+#undef EACH
 }
 
 /* One input's dW (size + 1 rows of out) from its samples sorted by cell: order[start[b] ..
@@ -716,16 +741,14 @@ static inline __attribute__((always_inline)) void sweep(real *restrict dw, const
     }
 #define VLOAD(pointer, g) AT((pointer) + (g) * LANES)
 #define VSTORE(pointer, g, x) (AT((pointer) + (g) * LANES) = (x))
-#define SLOAD(pointer, g) (pointer)[g]
-#define SSTORE(pointer, g, x) ((pointer)[g] = (x))
+#define PSTORE(pointer, g, x) for (int64_t l = 0; l < out - o; l++) (pointer)[l] = (x)[l]
     for (; o + GROUP * LANES <= out; o += GROUP * LANES) SWEEP(vec, GROUP, VLOAD, VSTORE)
     for (; o + LANES <= out; o += LANES) SWEEP(vec, 1, VLOAD, VSTORE)
-    for (; o < out; o++) SWEEP(real, 1, SLOAD, SSTORE)
+    if (o < out) SWEEP(vec, 1, VLOAD, PSTORE) /* the rest, read past (dY is padded), stored lane by lane */
 #undef SWEEP
 #undef VLOAD
 #undef VSTORE
-#undef SLOAD
-#undef SSTORE
+#undef PSTORE
 }
 
 static void sweep_any(real *dw, const real *dy, const int32_t *order, const int64_t *start, const real *value,
@@ -734,6 +757,18 @@ static void sweep_any(real *dw, const real *dy, const int32_t *order, const int6
     else if (k == 2) sweep(dw, dy, order, start, value, silu, rows, out, cells, 2);
     else if (k == 1) sweep(dw, dy, order, start, value, silu, rows, out, cells, 1);
     else sweep(dw, dy, order, start, value, silu, rows, out, cells, k);
+}
+
+/* A copy of `count` reals with LANES zeros after them, when out is not a whole number of vectors
+ * (the kernels then read a last vector past each row's end); else the values themselves. */
+static const real *padded(const real *values, int64_t count, int64_t out, real **copy) {
+    *copy = NULL;
+    if (out % LANES == 0) return values;
+    *copy = malloc(sizeof(real) * (count + LANES));
+    if (!*copy) return NULL;
+    memcpy(*copy, values, sizeof(real) * count);
+    memset(*copy + count, 0, sizeof(real) * LANES);
+    return *copy;
 }
 
 /* y (rows, out) = F(x) W for W (in, size + 1, out); matrix: M then D, as the features' kernels
@@ -745,8 +780,13 @@ int sparse_product(const real *x, const real *knots, const real *matrix, int uni
     int64_t blocks, width;
     input_blocks(in, size, out, &blocks, &width);
     const int64_t per = TILE / width, patches = (rows + per - 1) / per;
-    real *steps;
-    if (!uniform_steps(&grid, &steps)) return 1;
+    real *steps, *copy;
+    w = padded(w, in * width_w, out, &copy);
+    if (!w) return 1;
+    if (!uniform_steps(&grid, &steps)) {
+        free(copy);
+        return 1;
+    }
     int failed = 0;
 #pragma omp parallel num_threads(threads) if (rows * in * (k + 2) * (out + 4) > 131072) reduction(| : failed)
     {
@@ -768,13 +808,13 @@ int sparse_product(const real *x, const real *knots, const real *matrix, int uni
                 const int64_t row = patch * per, count = rows - row < per ? rows - row : per;
                 patch_steps(&grid, column, wide, count, &p);
                 if (patch_values(x, in, &grid, row, count, column, wide, 0, &p)) failed |= 2;
-                for (int64_t r = 0; r < count; r++)
-                    add_rows_any(y + (row + r) * out, wb, width_w, &p, r * wide, wide, out, size, k);
+                add_rows_any(y + row * out, wb, width_w, &p, count, wide, out, size, k);
             }
         }
         if (ready) patch_free(&p);
     }
     free(steps);
+    free(copy);
     return failed;
 }
 
@@ -784,20 +824,28 @@ int sparse_product(const real *x, const real *knots, const real *matrix, int uni
  * samples are sorted by cell (a counting sort) and its dW swept (`sweep`). Returns 0, or 1 if out
  * of memory. */
 #define SORTED 16384
+#define WAYS 4
 int sparse_product_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                         int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, const real *grad,
                         real *grad_w, real *grad_x, int threads) {
     Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
     const int64_t size = cells - k, width_w = (size + 1) * out;
     const int want_x = grad_x != NULL;
+    if (k > MOST_ORDER) return 1;
     int64_t most = SORTED / (rows > 0 ? rows : 1);
     most = most < 1 ? 1 : most > TILE ? TILE : most;
     int64_t blocks = (in + most - 1) / most;
     const int64_t width = (in + blocks - 1) / blocks;
     blocks = (in + width - 1) / width;
     const int64_t per = TILE / width;
-    real *steps;
-    if (!uniform_steps(&grid, &steps)) return 1;
+    real *steps, *copy_w, *copy_grad;
+    w = padded(w, in * width_w, out, &copy_w);
+    grad = padded(grad, rows * out, out, &copy_grad);
+    if (!w || !grad || !uniform_steps(&grid, &steps)) {
+        free(copy_w);
+        free(copy_grad);
+        return 1;
+    }
     int failed = 0;
 #pragma omp parallel num_threads(threads) if (blocks > 1 && rows * in * (k + 2) * (out + 4) > 131072) \
     reduction(| : failed)
@@ -806,7 +854,7 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
         const int64_t entries = width * rows;
         real *value = malloc(sizeof(real) * (k + 2) * entries);
         int32_t *first = malloc(sizeof(int32_t) * (entries + rows));
-        int64_t *start = malloc(sizeof(int64_t) * (cells + 3));
+        int64_t *start = malloc(sizeof(int64_t) * ((cells + 2) * WAYS + cells + 2)), *bins = start + (cells + 2) * WAYS;
         const int ready = patch_alloc(&p, k) && value && first && start;
         failed = !ready;
 #pragma omp for schedule(static)
@@ -820,33 +868,40 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
                 const int64_t count = rows - row < per ? rows - row : per;
                 if (row == 0 || count < per) patch_steps(&grid, column, wide, count, &p);
                 patch_values(x, in, &grid, row, count, column, wide, want_x, &p);
-                for (int64_t c = 0; c < wide; c++)
-                    for (int64_t r = 0; r < count; r++) {
-                        const int64_t j = r * wide + c, n = c * rows + row + r;
-                        first[n] = p.first[j];
-                        silu[n] = p.silu[j];
-                        for (int64_t q = 0; q <= k; q++) value[q * entries + n] = p.values[q * TILE + j];
-                    }
+                /* input by input (one plane after another: planes lie a multiple of 4 KiB apart) */
+                for (int64_t c = 0; c < wide; c++) {
+                    const int64_t n = c * rows + row;
+                    for (int64_t r = 0; r < count; r++) first[n + r] = p.first[r * wide + c];
+                    for (int64_t r = 0; r < count; r++) silu[n + r] = p.silu[r * wide + c];
+                    for (int64_t q = 0; q <= k; q++)
+                        for (int64_t r = 0; r < count; r++) value[q * entries + n + r] = p.values[q * TILE + r * wide + c];
+                }
                 if (want_x)
-                    for (int64_t r = 0; r < count; r++)
-                        input_grads_any(wb, width_w, grad + (row + r) * out, &p, r * wide, wide, out, size,
-                                        grad_x + (row + r) * in + column, k);
+                    input_grads_any(wb, width_w, grad + row * out, &p, count, wide, in, out, size,
+                                    grad_x + row * in + column, k);
             }
             for (int64_t c = 0; c < wide; c++) { /* sort the input's samples by cell, then sweep */
+                /* a counting sort, samples n = s (mod WAYS) counted and placed apart, so that
+                 * consecutive samples, often in one cell, do not wait for each other's count */
                 const int32_t *cell = first + c * rows;
-                for (int64_t b = 0; b <= cells + 2; b++) start[b] = 0;
+                for (int64_t b = 0; b < (cells + 2) * WAYS; b++) start[b] = 0;
                 for (int64_t n = 0; n < rows; n++) {
                     const int64_t b = cell[n] + k;
-                    start[(b >= 0 && b < cells ? b : cells) + 1]++;
+                    start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++;
                 }
-                for (int64_t b = 0; b <= cells; b++) start[b + 1] += start[b];
+                int64_t total = 0;
+                for (int64_t b = 0; b < (cells + 1) * WAYS; b++) {
+                    const int64_t here = start[b];
+                    start[b] = total;
+                    total += here;
+                }
+                for (int64_t b = 0; b <= cells; b++) bins[b] = start[b * WAYS];
+                bins[cells + 1] = rows;
                 for (int64_t n = 0; n < rows; n++) {
                     const int64_t b = cell[n] + k;
-                    order[start[b >= 0 && b < cells ? b : cells]++] = (int32_t)n;
+                    order[start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++] = (int32_t)n;
                 }
-                for (int64_t b = cells; b > 0; b--) start[b] = start[b - 1];
-                start[0] = 0;
-                sweep_any(grad_w + (column + c) * width_w, grad, order, start, value + c * rows, silu + c * rows,
+                sweep_any(grad_w + (column + c) * width_w, grad, order, bins, value + c * rows, silu + c * rows,
                           entries, out, cells, k);
             }
         }
@@ -856,5 +911,7 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
         free(start);
     }
     free(steps);
+    free(copy_w);
+    free(copy_grad);
     return failed;
 }

@@ -207,6 +207,35 @@ class _LayerProduct(torch.autograd.Function):
         return grad_x, None, None, None, *grads, None
 
 
+class _SparseLayerProduct(torch.autograd.Function):
+    """The same y = F(x) W as `_LayerProduct`, from the C kernels' sparse product, which never
+    writes F: each input meets only its k + 1 non-zero B-splines and silu, k + 2 rows of W
+    (`kanlab.kernels.sparse_product`). Backward recomputes them for dL/dW and dL/dx
+    (`kanlab.kernels.sparse_product_grad`). W is kept in-major here, (in * (G + k + 1), out)."""
+
+    @staticmethod
+    def forward(ctx, x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask):
+        weights = kernels.edge_weights(spline_weight, spline_scale, base_weight, edge_mask, out_major=False)
+        ctx.spline_order, ctx.uniform = spline_order, uniform
+        ctx.save_for_backward(x, grid, weights, spline_weight, spline_scale, edge_mask)
+        return kernels.sparse_product(x, grid, spline_order, uniform, weights)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, grid, weights, spline_weight, spline_scale, edge_mask = ctx.saved_tensors
+        grad_weights, grad_x = kernels.sparse_product_grad(
+            x, grid, ctx.spline_order, ctx.uniform, weights, grad, input_grad=ctx.needs_input_grad[0]
+        )
+        grads = kernels.edge_weights_grad(grad_weights, spline_weight, spline_scale, edge_mask, out_major=False)
+        return grad_x, None, None, None, *grads, None
+
+
+def _sparse_product_takes(x, grid, spline_order, parameters):
+    """Whether a layer takes its product from `_SparseLayerProduct`: in eager mode on the CPU,
+    wherever the C kernels take its tensors (orders up to kernels.SPARSE_MOST_ORDER)."""
+    return spline_order <= kernels.SPARSE_MOST_ORDER and _kernels_take(x, grid, *parameters)
+
+
 class KANLayer(nn.Module):
     r"""A layer of learnable edge functions phi_{j,i}(x_i) = w^b silu(x_i) + w^s spline_{j,i}(x_i).
 
@@ -328,7 +357,8 @@ class KANLayer(nn.Module):
         _check_input(x, self.in_features, finite=False)  # the features check finiteness
         flat = x.reshape(-1, self.in_features)
         parameters = (self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
-        y = _LayerProduct.apply(flat, self.grid, self.spline_order, self.uniform, *parameters)
+        product = _SparseLayerProduct if _sparse_product_takes(flat, self.grid, self.spline_order, parameters) else _LayerProduct
+        y = product.apply(flat, self.grid, self.spline_order, self.uniform, *parameters)
         return y.reshape(*x.shape[:-1], self.out_features)
 
     def edge_activations(self, x):

@@ -62,6 +62,8 @@ FLAG_SETS = (
     ["-O3", "-fno-trapping-math", "-fno-tree-loop-distribute-patterns", "-fopenmp"],
     ["-O3", "-fno-trapping-math", "-fno-tree-loop-distribute-patterns"],
 )
+# the highest spline order that sparse_product_grad takes (its sums over k + 1 rows stay in registers)
+SPARSE_MOST_ORDER = 7
 _REAL = {torch.float32: ["-DREAL=float"], torch.float64: ["-DREAL=double", "-DREAL_IS_DOUBLE=1"]}
 
 
@@ -203,6 +205,8 @@ def _check_sparse(x, grid, spline_order, weights):
         raise ValueError(
             f"x must be (N, in) and grid (in, G + 2k + 1), got x {tuple(x.shape)} and grid {tuple(grid.shape)}"
         )
+    if spline_order > SPARSE_MOST_ORDER:
+        raise ValueError(f"spline_order must be at most {SPARSE_MOST_ORDER} for the sparse product, got {spline_order}")
     rows = x.shape[1] * (grid.shape[-1] - spline_order)
     if weights.ndim != 2 or weights.shape[0] != rows or weights.dtype != x.dtype:
         raise ValueError(
