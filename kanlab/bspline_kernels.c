@@ -1,5 +1,6 @@
-/* The feature matrix of a KAN layer and its gradient with respect to the inputs, and the layer's
- * weights laid out for the matmul (at the end of this file): CPU kernels for
+/* The feature matrix of a KAN layer and its gradient with respect to the inputs, the layer's
+ * weights laid out for the matmul, and the layer's product from the non-zero features alone
+ * (at the end of this file): CPU kernels for
  * kanlab.kernels, which compiles this file once per dtype (-DREAL=float or -DREAL=double) and
  * loads it with ctypes. Plain C, no Python or torch headers, so a build takes about a second.
  *
@@ -16,6 +17,9 @@
  * B_{J-k} .. B_J on the cell J holding x. On a uniform grid (start t_0, scale 1/h per input) they
  * are B_{J-k+r}(x) = sum_p M[p, r] u^p with u = (x - t_0)/h - J (kanlab.splines._power_to_bspline);
  * on any other grid they come from de Boor's triangular scheme.
+ *
+ * The layer's product without the features (sparse_product, sparse_product_grad) is described
+ * where it is defined, after the edge weights.
  *
  * The work goes in tiles of at most TILE inputs (whole rows when rows are short), in passes that
  * the compiler vectorises: cells and positions, the k + 1 value planes, silu; then a pass writes
@@ -466,10 +470,13 @@ int edge_weights_grad(const real *grad, const real *c, const real *scale, const 
  * values (and slopes) and takes
  *     dW[i, f + q, :] += B_{f+q}(x[n, i]) dY[n, :],   dW[i, size, :] += silu(x[n, i]) dY[n, :],
  *     dx[n, i] = sum_q B'_{f+q}(x[n, i]) <W[i, f + q, :], dY[n, :]> + silu'(x[n, i]) <W[i, size, :], dY[n, :]>.
- * The inputs go in blocks whose rows of W (and dW) fit in the caches, the samples in patches of
- * TILE / width, so that a patch's cells and values come from the vectorised passes above. Forward:
- * each thread owns its samples' rows of y, which sum the blocks in order; backward: each thread
- * owns whole blocks of dW and their columns of dx. No result depends on the number of threads.
+ * The samples go in patches of TILE / width, so that a patch's cells and values come from the
+ * vectorised passes above. Forward: the inputs go in blocks whose rows of W fit in the L1 cache;
+ * each thread owns its samples' rows of y, which sum the blocks in order, a row's values held in
+ * registers across a block. Backward: a thread takes whole blocks of inputs, keeps their values,
+ * takes dx from W's rows, then sorts each input's samples by cell and sums dW cell by cell in
+ * registers (`sweep`): adding into dW in memory instead, sample after sample, was as slow as the
+ * dense product (one store per multiply-add). No result depends on the number of threads.
  */
 
 /* bytes of W (or dW) rows that one block of inputs may hold */
@@ -551,9 +558,13 @@ static int patch_values(const real *x, int64_t in, const Grid *grid, int64_t row
     for (int64_t j = 0; j < count; j++) {
         const real v = p->x[j], sigmoid = 1 / (1 + exponential(-v));
         p->silu[j] = v * sigmoid;
-        p->silu_slope[j] = sigmoid * (1 + v * (1 - sigmoid));
         nonfinite |= v - v != 0;
     }
+    if (slopes)
+        for (int64_t j = 0; j < count; j++) {
+            const real v = p->x[j], sigmoid = 1 / (1 + exponential(-v));
+            p->silu_slope[j] = sigmoid * (1 + v * (1 - sigmoid));
+        }
     for (int64_t q = 0; q <= k; q++) {
         real *restrict value = p->values + q * TILE, *restrict slope = p->slopes + q * TILE;
         int32_t *restrict index = p->index + q * TILE;
@@ -670,7 +681,13 @@ static inline __attribute__((always_inline)) void input_grads(const real *restri
                 sum += p->slopes[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out + v * LANES);
             dot += sum * AT(dy + v * LANES);
         }
-        if (vectors * LANES < out) { /* the rest: one vector read past them (W and dY are padded) */
+        if (out - vectors * LANES <= FEW) /* a few columns: value by value */
+            for (int64_t o = vectors * LANES; o < out; o++) {
+                real sum = p->silu_slope[j] * rows[size * out + o];
+                for (int64_t q = 0; q <= k; q++) sum += p->slopes[q * TILE + j] * rows[p->index[q * TILE + j] * out + o];
+                tail += sum * dy[o];
+            }
+        else { /* the rest: one vector read past them (W and dY are padded) */
             const int64_t o = vectors * LANES;
             vec sum = p->silu_slope[j] * AT(rows + size * out + o);
             for (int64_t q = 0; q <= k; q++) sum += p->slopes[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out + o);

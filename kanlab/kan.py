@@ -15,7 +15,10 @@ F[n, i, :] = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, in, G + k + 1) m
 W[i, :, j] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W, both
 flattened to in * (G + k + 1) along the shared axis. W is kept out-major, as the parameters lie.
 (On the CPU a layer with fewer than 16 outputs takes the product as (W^T F^T)^T, which MKL
-computes several times faster.)
+computes several times faster.) On the CPU, in eager mode, a layer with 8 outputs or more never
+writes F at all: each input meets only its k + 1 non-zero B-splines and silu, so the C kernels
+add k + 2 rows of W per input and sample, and backward recomputes them (`_SparseLayerProduct`,
+`kanlab.kernels.sparse_product`), with the same numbers to rounding.
 Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Python loop runs over
 edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
 written straight into F, and the gradient with respect to x is their analytic derivative (a
@@ -230,10 +233,24 @@ class _SparseLayerProduct(torch.autograd.Function):
         return grad_x, None, None, None, *grads, None
 
 
+# On the CPU a layer with at least this many outputs takes its product from the sparse kernels
+# (`_SparseLayerProduct`). Each of a sample's inputs costs them a fixed amount (its cell, k + 1
+# values, its place in the backward sort) and saves (G - 1) rows of out multiply-adds and the
+# features' trips to memory: one thread, batch 512 [784, 64, 10] the step took 0.8 of the dense
+# path's time, batch 1024 [64, 64] 0.85, and the 10-output layer alone was faster too, while on
+# batch 4096 [2, 5, 1] the sparse layers were 5% (5 outputs) and 2.5 times (1 output) slower.
+_SPARSE_FROM_OUTPUTS = 8
+
+
 def _sparse_product_takes(x, grid, spline_order, parameters):
     """Whether a layer takes its product from `_SparseLayerProduct`: in eager mode on the CPU,
-    wherever the C kernels take its tensors (orders up to kernels.SPARSE_MOST_ORDER)."""
-    return spline_order <= kernels.SPARSE_MOST_ORDER and _kernels_take(x, grid, *parameters)
+    where the C kernels take its tensors, for layers with at least _SPARSE_FROM_OUTPUTS outputs
+    and orders up to kernels.SPARSE_MOST_ORDER."""
+    return (
+        parameters[0].shape[0] >= _SPARSE_FROM_OUTPUTS
+        and spline_order <= kernels.SPARSE_MOST_ORDER
+        and _kernels_take(x, grid, *parameters)
+    )
 
 
 class KANLayer(nn.Module):
