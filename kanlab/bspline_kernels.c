@@ -586,6 +586,30 @@ static int patch_values(const real *x, int64_t in, const Grid *grid, int64_t row
 typedef real vec __attribute__((vector_size(64), aligned(sizeof(real)), may_alias));
 #define AT(pointer) (*(vec *)(pointer))
 
+/* The first n < LANES values at p as a vector (the others 0), and back: masked loads and stores
+ * with AVX-512, else value by value (through memory, several times slower). */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#if REAL_IS_DOUBLE
+#define MASKED_LOAD(mask, p) ((vec)_mm512_maskz_loadu_pd((__mmask8)(mask), (p)))
+#define MASKED_STORE(p, mask, v) _mm512_mask_storeu_pd((p), (__mmask8)(mask), (__m512d)(v))
+#else
+#define MASKED_LOAD(mask, p) ((vec)_mm512_maskz_loadu_ps((__mmask16)(mask), (p)))
+#define MASKED_STORE(p, mask, v) _mm512_mask_storeu_ps((p), (__mmask16)(mask), (__m512)(v))
+#endif
+static inline vec load_part(const real *p, int64_t n) { return MASKED_LOAD((1u << n) - 1, p); }
+static inline void store_part(real *p, vec v, int64_t n) { MASKED_STORE(p, (1u << n) - 1, v); }
+#else
+static inline vec load_part(const real *p, int64_t n) {
+    vec v = {0};
+    for (int64_t l = 0; l < n; l++) v[l] = p[l];
+    return v;
+}
+static inline void store_part(real *p, vec v, int64_t n) {
+    for (int64_t l = 0; l < n; l++) p[l] = v[l];
+}
+#endif
+
 /* y[0 .. out) += sum over the block's inputs c of sum_q value_q W_c[row_q] + silu W_c[size], for
  * one sample whose inputs are j0 .. j0 + wide - 1 of the patch (inlined with constant k). GROUP
  * vectors of y at a time, then one, then the tail value by value. */
@@ -638,8 +662,7 @@ static inline __attribute__((always_inline)) void add_rows(real *restrict y, con
         }
     if (o < out) { /* the last out - o < LANES columns: one vector, read past them (W is padded) */
         const int64_t rest = out - o;
-        vec total = {0};
-        for (int64_t l = 0; l < rest; l++) total[l] = y[o + l];
+        vec total = load_part(y + o, rest);
         for (int64_t c = 0; c < wide; c++) {
             const int64_t j = j0 + c;
             const real *rows = w + c * width_w + o;
@@ -647,7 +670,7 @@ static inline __attribute__((always_inline)) void add_rows(real *restrict y, con
             for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out);
             total += sum;
         }
-        for (int64_t l = 0; l < rest; l++) y[o + l] = total[l];
+        store_part(y + o, total, rest);
     }
 }
 
@@ -691,10 +714,10 @@ static inline __attribute__((always_inline)) void input_grads(const real *restri
             const int64_t o = vectors * LANES;
             vec sum = p->silu_slope[j] * AT(rows + size * out + o);
             for (int64_t q = 0; q <= k; q++) sum += p->slopes[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out + o);
-            sum *= AT(dy + o);
-            for (int64_t l = 0; l < out - o; l++) tail += sum[l];
+            sum *= load_part(dy + o, out - o); /* 0 beyond the row */
+            dot += sum;
         }
-        if (vectors)
+        if (vectors || out > FEW)
             for (int lane = 0; lane < LANES; lane++) tail += dot[lane];
         grad_x[c] = tail;
     }
@@ -758,7 +781,7 @@ static inline __attribute__((always_inline)) void sweep(real *restrict dw, const
     }
 #define VLOAD(pointer, g) AT((pointer) + (g) * LANES)
 #define VSTORE(pointer, g, x) (AT((pointer) + (g) * LANES) = (x))
-#define PSTORE(pointer, g, x) for (int64_t l = 0; l < out - o; l++) (pointer)[l] = (x)[l]
+#define PSTORE(pointer, g, x) store_part((pointer), (x), out - o)
     for (; o + GROUP * LANES <= out; o += GROUP * LANES) SWEEP(vec, GROUP, VLOAD, VSTORE)
     for (; o + LANES <= out; o += LANES) SWEEP(vec, 1, VLOAD, VSTORE)
     if (o < out) SWEEP(vec, 1, VLOAD, PSTORE) /* the rest, read past (dY is padded), stored lane by lane */
