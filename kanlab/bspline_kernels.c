@@ -586,8 +586,9 @@ static int patch_values(const real *x, int64_t in, const Grid *grid, int64_t row
 typedef real vec __attribute__((vector_size(64), aligned(sizeof(real)), may_alias));
 #define AT(pointer) (*(vec *)(pointer))
 
-/* The first n < LANES values at p as a vector (the others 0), and back: masked loads and stores
- * with AVX-512, else value by value (through memory, several times slower). */
+/* The first n < LANES values at p as a vector (the others 0), and back, and the sum of a vector's
+ * values: masked loads and stores and AVX-512's reduction where the CPU has them, else value by
+ * value (through memory, several times slower). */
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #if REAL_IS_DOUBLE
@@ -599,7 +600,17 @@ typedef real vec __attribute__((vector_size(64), aligned(sizeof(real)), may_alia
 #endif
 static inline vec load_part(const real *p, int64_t n) { return MASKED_LOAD((1u << n) - 1, p); }
 static inline void store_part(real *p, vec v, int64_t n) { MASKED_STORE(p, (1u << n) - 1, v); }
+#if REAL_IS_DOUBLE
+static inline real horizontal_sum(vec v) { return _mm512_reduce_add_pd((__m512d)v); }
 #else
+static inline real horizontal_sum(vec v) { return _mm512_reduce_add_ps((__m512)v); }
+#endif
+#else
+static inline real horizontal_sum(vec v) { /* in halves: a short chain of additions */
+    for (int64_t half = LANES / 2; half > 0; half /= 2)
+        for (int64_t l = 0; l < half; l++) v[l] += v[l + half];
+    return v[0];
+}
 static inline vec load_part(const real *p, int64_t n) {
     vec v = {0};
     for (int64_t l = 0; l < n; l++) v[l] = p[l];
@@ -717,8 +728,7 @@ static inline __attribute__((always_inline)) void input_grads(const real *restri
             sum *= load_part(dy + o, out - o); /* 0 beyond the row */
             dot += sum;
         }
-        if (vectors || out > FEW)
-            for (int lane = 0; lane < LANES; lane++) tail += dot[lane];
+        if (vectors || out > FEW) tail += horizontal_sum(dot);
         grad_x[c] = tail;
     }
 }

@@ -15,7 +15,7 @@ F[n, i, :] = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, in, G + k + 1) m
 W[i, :, j] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W, both
 flattened to in * (G + k + 1) along the shared axis. W is kept out-major, as the parameters lie.
 (On the CPU a layer with fewer than 16 outputs takes the product as (W^T F^T)^T, which MKL
-computes several times faster.) On the CPU, in eager mode, a layer with 8 outputs or more never
+computes several times faster.) On the CPU, in eager mode, a layer with 16 outputs or more never
 writes F at all: each input meets only its k + 1 non-zero B-splines and silu, so the C kernels
 add k + 2 rows of W per input and sample, and backward recomputes them (`_SparseLayerProduct`,
 `kanlab.kernels.sparse_product`), with the same numbers to rounding.
@@ -234,18 +234,20 @@ class _SparseLayerProduct(torch.autograd.Function):
 
 
 # On the CPU a layer with at least this many outputs takes its product from the sparse kernels
-# (`_SparseLayerProduct`). Each of a sample's inputs costs them a fixed amount (its cell, k + 1
-# values, its place in the backward sort) and saves (G - 1) rows of out multiply-adds and the
-# features' trips to memory: one thread, batch 512 [784, 64, 10] the step took 0.8 of the dense
-# path's time, batch 1024 [64, 64] 0.85, and the 10-output layer alone was faster too, while on
-# batch 4096 [2, 5, 1] the sparse layers were 5% (5 outputs) and 2.5 times (1 output) slower.
-_SPARSE_FROM_OUTPUTS = 8
+# (`_SparseLayerProduct`); one with fewer takes the dense product, transposed (`_TRANSPOSED_BELOW`).
+# Each of a sample's inputs costs the sparse kernels a fixed amount (its cell, k + 1 values, its
+# place in the backward sort) and saves G - 1 rows of `out` multiply-adds and F's trips to
+# memory, so they win on wide layers only. Measured on one thread, forward and backward of one
+# layer: batch 1024 [64, 64] 0.67 to 0.78 of the dense path's time, batch 512 [784, 64] 0.69 to
+# 0.76; with 10, 5 or 1 outputs (batch 512 [64, 10], batch 4096 [2, 5] and [5, 1]) between 0.75
+# and 1.11 from run to run, no clear gain.
+_SPARSE_FROM_OUTPUTS = _TRANSPOSED_BELOW
 
 
 def _sparse_product_takes(x, grid, spline_order, parameters):
     """Whether a layer takes its product from `_SparseLayerProduct`: in eager mode on the CPU,
-    where the C kernels take its tensors, for layers with at least _SPARSE_FROM_OUTPUTS outputs
-    and orders up to kernels.SPARSE_MOST_ORDER."""
+    where the C kernels take its tensors, for layers with at least _SPARSE_FROM_OUTPUTS (16)
+    outputs and orders up to kernels.SPARSE_MOST_ORDER."""
     return (
         parameters[0].shape[0] >= _SPARSE_FROM_OUTPUTS
         and spline_order <= kernels.SPARSE_MOST_ORDER

@@ -377,12 +377,12 @@ def kan_run(model, x):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_a_network_of_wide_layers_computes_the_same_with_the_sparse_kernels_and_with_pytorch(dtype, threads,
                                                                                             monkeypatch):
-    model = kanlab.KAN([30, 16, 8], grid_size=5, seed=0, dtype=dtype)
+    model = kanlab.KAN([30, 20, 16], grid_size=5, seed=0, dtype=dtype)
     model.update_grid(inputs(300, 30, dtype, seed=6, spread=1.0) ** 3, grid_eps=0.02)  # adaptive grids
     model.layers[0].edge_mask[3, 7] = 0
     model.layers[1].edge_mask[:, 2] = 0
     x = inputs(200, 30, dtype, seed=7, spread=1.3)
-    uniform_model = kanlab.KAN([30, 16, 8], grid_size=5, seed=1, dtype=dtype)
+    uniform_model = kanlab.KAN([30, 20, 16], grid_size=5, seed=1, dtype=dtype)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -401,9 +401,9 @@ def test_a_network_of_wide_layers_computes_the_same_with_the_sparse_kernels_and_
 
 @pytest.mark.parametrize(
     "out_features, order, expected",
-    [(8, 3, "_SparseLayerProduct"), (64, 1, "_SparseLayerProduct"), (7, 3, "_LayerProduct"), (8, 8, "_LayerProduct")],
+    [(16, 3, "_SparseLayerProduct"), (64, 1, "_SparseLayerProduct"), (15, 3, "_LayerProduct"), (16, 8, "_LayerProduct")],
 )
-def test_a_layer_takes_the_sparse_product_on_the_cpu_from_eight_outputs_and_up_to_order_seven(out_features, order,
+def test_a_layer_takes_the_sparse_product_on_the_cpu_from_sixteen_outputs_and_up_to_order_seven(out_features, order,
                                                                                                expected):
     layer = kanlab.KANLayer(4, out_features, grid_size=5, spline_order=order)
     assert product_node(layer, torch.rand(10, 4)) == expected
