@@ -902,8 +902,8 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
     {
         Patch p = {0};
         const int64_t entries = width * rows;
-        real *value = malloc(sizeof(real) * (k + 2) * entries);
-        int32_t *first = malloc(sizeof(int32_t) * (entries + rows));
+        real *value = malloc(sizeof(real) * ((k + 2) * entries + 1)); /* (+ 1: never malloc(0)) */
+        int32_t *first = malloc(sizeof(int32_t) * (entries + rows + 1));
         int64_t *start = malloc(sizeof(int64_t) * ((cells + 2) * WAYS + cells + 2)), *bins = start + (cells + 2) * WAYS;
         const int ready = patch_alloc(&p, k) && value && first && start;
         failed = !ready;
