@@ -541,7 +541,10 @@ static void patch_steps(const Grid *grid, int64_t column, int64_t width, int64_t
 static int patch_values(const real *x, int64_t in, const Grid *grid, int64_t row, int64_t rows,
                         int64_t column, int64_t width, int slopes, Patch *p) {
     const int64_t count = rows * width, k = grid->k, size = grid->cells - k;
-    for (int64_t r = 0; r < rows; r++) memcpy(p->x + r * width, x + (row + r) * in + column, sizeof(real) * width);
+    if (width == 1) /* one input: a column of x */
+        for (int64_t r = 0; r < rows; r++) p->x[r] = x[(row + r) * in + column];
+    else
+        for (int64_t r = 0; r < rows; r++) memcpy(p->x + r * width, x + (row + r) * in + column, sizeof(real) * width);
     /* the patch as a tile of its own: its inputs 0 .. width - 1 are those from `column` on */
     Grid local = *grid;
     local.knots = grid->knots + column * (grid->cells + 1);
@@ -869,11 +872,9 @@ int sparse_product(const real *x, const real *knots, const real *matrix, int uni
 }
 
 /* dW (in, size + 1, out) and, if grad_x is not NULL, dx (rows, in) from dY (rows, out); W, matrix
- * as for sparse_product, then D. The inputs go in blocks of about SORTED / rows; for a block, the
- * patches' values are kept input by input (and dx taken from the slopes), then each input's
- * samples are sorted by cell (a counting sort) and its dW swept (`sweep`). Returns 0, or 1 if out
- * of memory. */
-#define SORTED 16384
+ * as for sparse_product, then D. Input by input (a thread takes whole inputs): the values of all
+ * samples in patches of TILE (and dx from the slopes), then the samples sorted by cell (a counting
+ * sort) and dW swept (`sweep`). Returns 0, or 1 if out of memory. */
 #define WAYS 4
 int sparse_product_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                         int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, const real *grad,
@@ -882,12 +883,6 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
     const int64_t size = cells - k, width_w = (size + 1) * out;
     const int want_x = grad_x != NULL;
     if (k > MOST_ORDER) return 1;
-    int64_t most = SORTED / (rows > 0 ? rows : 1);
-    most = most < 1 ? 1 : most > TILE ? TILE : most;
-    int64_t blocks = (in + most - 1) / most;
-    const int64_t width = (in + blocks - 1) / blocks;
-    blocks = (in + width - 1) / width;
-    const int64_t per = TILE / width;
     real *steps, *copy_w, *copy_grad;
     w = padded(w, in * width_w, out, &copy_w);
     grad = padded(grad, rows * out, out, &copy_grad);
@@ -897,63 +892,51 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
         return 1;
     }
     int failed = 0;
-#pragma omp parallel num_threads(threads) if (blocks > 1 && rows * in * (k + 2) * (out + 4) > 131072) \
+#pragma omp parallel num_threads(threads) if (in > 1 && rows * in * (k + 2) * (out + 4) > 131072) \
     reduction(| : failed)
     {
         Patch p = {0};
-        const int64_t entries = width * rows;
-        real *value = malloc(sizeof(real) * ((k + 2) * entries + 1)); /* (+ 1: never malloc(0)) */
-        int32_t *first = malloc(sizeof(int32_t) * (entries + rows + 1));
+        real *value = malloc(sizeof(real) * ((k + 2) * rows + 1)); /* (+ 1: never malloc(0)) */
+        int32_t *first = malloc(sizeof(int32_t) * (2 * rows + 1));
         int64_t *start = malloc(sizeof(int64_t) * ((cells + 2) * WAYS + cells + 2)), *bins = start + (cells + 2) * WAYS;
         const int ready = patch_alloc(&p, k) && value && first && start;
         failed = !ready;
 #pragma omp for schedule(static)
-        for (int64_t block = 0; block < blocks; block++) {
+        for (int64_t i = 0; i < in; i++) {
             if (!ready) continue;
-            const int64_t column = block * width, wide = in - column < width ? in - column : width;
-            const real *wb = w + column * width_w;
-            real *silu = value + (k + 1) * entries;
-            int32_t *order = first + entries;
-            for (int64_t row = 0; row < rows; row += per) {
-                const int64_t count = rows - row < per ? rows - row : per;
-                if (row == 0 || count < per) patch_steps(&grid, column, wide, count, &p);
-                patch_values(x, in, &grid, row, count, column, wide, want_x, &p);
-                /* input by input (one plane after another: planes lie a multiple of 4 KiB apart) */
-                for (int64_t c = 0; c < wide; c++) {
-                    const int64_t n = c * rows + row;
-                    for (int64_t r = 0; r < count; r++) first[n + r] = p.first[r * wide + c];
-                    for (int64_t r = 0; r < count; r++) silu[n + r] = p.silu[r * wide + c];
-                    for (int64_t q = 0; q <= k; q++)
-                        for (int64_t r = 0; r < count; r++) value[q * entries + n + r] = p.values[q * TILE + r * wide + c];
-                }
+            const real *wi = w + i * width_w;
+            real *silu = value + (k + 1) * rows;
+            int32_t *order = first + rows;
+            for (int64_t row = 0; row < rows; row += TILE) {
+                const int64_t count = rows - row < TILE ? rows - row : TILE;
+                if (row == 0) patch_steps(&grid, i, 1, count, &p);
+                patch_values(x, in, &grid, row, count, i, 1, want_x, &p);
+                memcpy(first + row, p.first, sizeof(int32_t) * count);
+                memcpy(silu + row, p.silu, sizeof(real) * count);
+                for (int64_t q = 0; q <= k; q++) memcpy(value + q * rows + row, p.values + q * TILE, sizeof(real) * count);
                 if (want_x)
-                    input_grads_any(wb, width_w, grad + row * out, &p, count, wide, in, out, size,
-                                    grad_x + row * in + column, k);
+                    input_grads_any(wi, width_w, grad + row * out, &p, count, 1, in, out, size, grad_x + row * in + i, k);
             }
-            for (int64_t c = 0; c < wide; c++) { /* sort the input's samples by cell, then sweep */
-                /* a counting sort, samples n = s (mod WAYS) counted and placed apart, so that
-                 * consecutive samples, often in one cell, do not wait for each other's count */
-                const int32_t *cell = first + c * rows;
-                for (int64_t b = 0; b < (cells + 2) * WAYS; b++) start[b] = 0;
-                for (int64_t n = 0; n < rows; n++) {
-                    const int64_t b = cell[n] + k;
-                    start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++;
-                }
-                int64_t total = 0;
-                for (int64_t b = 0; b < (cells + 1) * WAYS; b++) {
-                    const int64_t here = start[b];
-                    start[b] = total;
-                    total += here;
-                }
-                for (int64_t b = 0; b <= cells; b++) bins[b] = start[b * WAYS];
-                bins[cells + 1] = rows;
-                for (int64_t n = 0; n < rows; n++) {
-                    const int64_t b = cell[n] + k;
-                    order[start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++] = (int32_t)n;
-                }
-                sweep_any(grad_w + (column + c) * width_w, grad, order, bins, value + c * rows, silu + c * rows,
-                          entries, out, cells, k);
+            /* a counting sort, samples n = s (mod WAYS) counted and placed apart, so that
+             * consecutive samples, often in one cell, do not wait for each other's count */
+            for (int64_t b = 0; b < (cells + 2) * WAYS; b++) start[b] = 0;
+            for (int64_t n = 0; n < rows; n++) {
+                const int64_t b = first[n] + k;
+                start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++;
             }
+            int64_t total = 0;
+            for (int64_t b = 0; b < (cells + 1) * WAYS; b++) {
+                const int64_t here = start[b];
+                start[b] = total;
+                total += here;
+            }
+            for (int64_t b = 0; b <= cells; b++) bins[b] = start[b * WAYS];
+            bins[cells + 1] = rows;
+            for (int64_t n = 0; n < rows; n++) {
+                const int64_t b = first[n] + k;
+                order[start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++] = (int32_t)n;
+            }
+            sweep_any(grad_w + i * width_w, grad, order, bins, value, silu, rows, out, cells, k);
         }
         if (ready) patch_free(&p);
         free(value);
