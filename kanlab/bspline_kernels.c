@@ -470,13 +470,14 @@ int edge_weights_grad(const real *grad, const real *c, const real *scale, const 
  * values (and slopes) and takes
  *     dW[i, f + q, :] += B_{f+q}(x[n, i]) dY[n, :],   dW[i, size, :] += silu(x[n, i]) dY[n, :],
  *     dx[n, i] = sum_q B'_{f+q}(x[n, i]) <W[i, f + q, :], dY[n, :]> + silu'(x[n, i]) <W[i, size, :], dY[n, :]>.
- * The samples go in patches of TILE / width, so that a patch's cells and values come from the
- * vectorised passes above. Forward: the inputs go in blocks whose rows of W fit in the L1 cache;
- * each thread owns its samples' rows of y, which sum the blocks in order, a row's values held in
- * registers across a block. Backward: a thread takes whole blocks of inputs, keeps their values,
- * takes dx from W's rows, then sorts each input's samples by cell and sums dW cell by cell in
- * registers (`sweep`): adding into dW in memory instead, sample after sample, was as slow as the
- * dense product (one store per multiply-add). No result depends on the number of threads.
+ * The cells and values come from the vectorised passes above, a patch of samples and inputs
+ * (at most TILE of them) at a time. Forward: the inputs go in blocks whose rows of W fit in the L1
+ * cache, the samples in patches of TILE / width; each thread owns its samples' rows of y, which sum
+ * the blocks in order, a row's values held in registers across a block. Backward: a thread takes
+ * whole inputs; for each, the values of all samples (patches of TILE samples), dx from W's rows,
+ * then the samples sorted by cell and dW summed cell by cell in registers (`sweep`): adding into
+ * dW in memory instead, sample after sample, was as slow as the dense product (one store per
+ * multiply-add). No result depends on the number of threads.
  */
 
 /* bytes of W (or dW) rows that one block of inputs may hold */

@@ -238,7 +238,7 @@ class _SparseLayerProduct(torch.autograd.Function):
 # Each of a sample's inputs costs the sparse kernels a fixed amount (its cell, k + 1 values, its
 # place in the backward sort) and saves G - 1 rows of `out` multiply-adds and F's trips to
 # memory, so they win on wide layers only. Measured on one thread, forward and backward of one
-# layer: batch 1024 [64, 64] 0.67 to 0.78 of the dense path's time, batch 512 [784, 64] 0.69 to
+# layer: batch 1024 [64, 64] 0.67 to 0.78 of the dense path's time, batch 512 [784, 64] 0.68 to
 # 0.76; with 10, 5 or 1 outputs (batch 512 [64, 10], batch 4096 [2, 5] and [5, 1]) from 0.75 to
 # 1.2 times from run to run, no clear gain.
 _SPARSE_FROM_OUTPUTS = _TRANSPOSED_BELOW

@@ -29,8 +29,8 @@ in PyTorch.
 The source is plain C (no Python or torch headers): `cc -O3 -fopenmp -march=native` builds it in
 about a second per dtype, once per source version and machine, into a cache folder
 ($KANLAB_CACHE_DIR, else ~/.cache/kanlab), and ctypes loads it. OpenMP threads follow
-`torch.get_num_threads()`; each sample (each edge for the weights, each block of inputs for
-dL/dW) belongs to one thread, so the results do not depend on the number of threads.
+`torch.get_num_threads()`; each sample (each edge for the weights, each input for dL/dW)
+belongs to one thread, so the results do not depend on the number of threads.
 """
 
 from __future__ import annotations
