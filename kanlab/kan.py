@@ -376,7 +376,9 @@ class KANLayer(nn.Module):
         _check_input(x, self.in_features, finite=False)  # the features check finiteness
         flat = x.reshape(-1, self.in_features)
         parameters = (self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
-        product = _SparseLayerProduct if _sparse_product_takes(flat, self.grid, self.spline_order, parameters) else _LayerProduct
+        product = _LayerProduct
+        if _sparse_product_takes(flat, self.grid, self.spline_order, parameters):
+            product = _SparseLayerProduct  # F never written (see `_SPARSE_FROM_OUTPUTS`)
         y = product.apply(flat, self.grid, self.spline_order, self.uniform, *parameters)
         return y.reshape(*x.shape[:-1], self.out_features)
 
