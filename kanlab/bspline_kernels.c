@@ -1,5 +1,6 @@
-/* The feature matrix of a KAN layer and its gradient with respect to the inputs, and the layer's
- * weights laid out for the matmul (at the end of this file): CPU kernels for
+/* The feature matrix of a KAN layer and its gradient with respect to the inputs, the layer's
+ * weights laid out for the matmul, and the layer's product from the non-zero features alone
+ * (at the end of this file): CPU kernels for
  * kanlab.kernels, which compiles this file once per dtype (-DREAL=float or -DREAL=double) and
  * loads it with ctypes. Plain C, no Python or torch headers, so a build takes about a second.
  *
@@ -16,6 +17,9 @@
  * B_{J-k} .. B_J on the cell J holding x. On a uniform grid (start t_0, scale 1/h per input) they
  * are B_{J-k+r}(x) = sum_p M[p, r] u^p with u = (x - t_0)/h - J (kanlab.splines._power_to_bspline);
  * on any other grid they come from de Boor's triangular scheme.
+ *
+ * The layer's product without the features (sparse_product, sparse_product_grad) is described
+ * where it is defined, after the edge weights.
  *
  * The work goes in tiles of at most TILE inputs (whole rows when rows are short), in passes that
  * the compiler vectorises: cells and positions, the k + 1 value planes, silu; then a pass writes
@@ -405,20 +409,26 @@ int features_grad(const real *x, const real *knots, const real *matrix, int unif
 }
 
 /* A layer's edge weights from its parameters (kanlab.kan._weight_matrix), c (out, in, size) the
- * spline coefficients, scale, base and mask (out, in), out-major as the parameters lie:
- *     W^T[j, i, b] = c[j, i, b] scale[j, i] mask[j, i] for b < size,  W^T[j, i, size] = base[j, i] mask[j, i].
+ * spline coefficients, scale, base and mask (out, in). With out_major, W^T (out, in, size + 1) as the
+ * parameters lie:
+ *     W^T[j, i, b] = c[j, i, b] scale[j, i] mask[j, i] for b < size,  W^T[j, i, size] = base[j, i] mask[j, i];
+ * else W (in, size + 1, out), the same values in-major (as sparse_product reads them).
  * One pass, where PyTorch's broadcasting products and concatenation take several slow ones (their
- * innermost dimension is only size long). A thread takes whole outputs. Returns 0. */
+ * innermost dimension is only size long). A thread takes whole outputs (whole inputs in-major).
+ * Returns 0. */
 int edge_weights(const real *c, const real *scale, const real *base, const real *mask, int64_t out,
-                 int64_t in, int64_t size, real *w, int threads) {
+                 int64_t in, int64_t size, int out_major, real *w, int threads) {
     const int64_t width = size + 1;
+    /* where W[edge (j, i), b] lies */
+    const int64_t edge_step = out_major ? width : 0, b_step = out_major ? 1 : out;
 #pragma omp parallel for num_threads(threads) if (out * in * size > 65536) schedule(static)
-    for (int64_t j = 0; j < out; j++)
-        for (int64_t i = 0; i < in; i++) {
-            const int64_t edge = j * in + i;
+    for (int64_t outer = 0; outer < (out_major ? out : in); outer++)
+        for (int64_t inner = 0; inner < (out_major ? in : out); inner++) {
+            const int64_t j = out_major ? outer : inner, i = out_major ? inner : outer, edge = j * in + i;
+            real *target = w + (out_major ? edge * edge_step : i * width * out + j);
             const real live = scale[edge] * mask[edge];
-            for (int64_t b = 0; b < size; b++) w[edge * width + b] = c[edge * size + b] * live;
-            w[edge * width + size] = base[edge] * mask[edge];
+            for (int64_t b = 0; b < size; b++) target[b * b_step] = c[edge * size + b] * live;
+            target[size * b_step] = base[edge] * mask[edge];
         }
     return 0;
 }
@@ -449,4 +459,493 @@ int edge_weights_grad(const real *grad, const real *c, const real *scale, const 
             grad_base[edge] = g[size * b_step] * mask[edge];
         }
     return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The layer's product without the features. With W in-major, (in, size + 1, out) (row b of input
+ * i is W[i, b, :], the silu row last), each input meets only k + 1 B-splines and silu:
+ *     y[n, :] = sum_i ( silu(x[n, i]) W[i, size, :] + sum_q B_{f+q}(x[n, i]) W[i, f + q, :] ),
+ * f = first[n, i], so a sample costs in * (k + 2) AXPYs of length out instead of a dense row of
+ * in * (size + 1), and F (batch * in * (size + 1) values) is never written. Backward recomputes the
+ * values (and slopes) and takes
+ *     dW[i, f + q, :] += B_{f+q}(x[n, i]) dY[n, :],   dW[i, size, :] += silu(x[n, i]) dY[n, :],
+ *     dx[n, i] = sum_q B'_{f+q}(x[n, i]) <W[i, f + q, :], dY[n, :]> + silu'(x[n, i]) <W[i, size, :], dY[n, :]>.
+ * The cells and values come from the vectorised passes above, a patch of samples and inputs
+ * (at most TILE of them) at a time. Forward: the inputs go in blocks whose rows of W fit in the L1
+ * cache, the samples in patches of TILE / width; each thread owns its samples' rows of y, which sum
+ * the blocks in order, a row's values held in registers across a block. Backward: a thread takes
+ * whole inputs; for each, the values of all samples (patches of TILE samples), dx from W's rows,
+ * then the samples sorted by cell and dW summed cell by cell in registers (`sweep`): adding into
+ * dW in memory instead, sample after sample, was as slow as the dense product (one store per
+ * multiply-add). No result depends on the number of threads.
+ */
+
+/* bytes of W (or dW) rows that one block of inputs may hold */
+#define BLOCK_BYTES (24 * 1024)
+
+/* The inputs' blocks: `blocks` of `width` inputs each (the last one shorter). */
+static void input_blocks(int64_t in, int64_t size, int64_t out, int64_t *blocks, int64_t *width) {
+    int64_t most = BLOCK_BYTES / ((size + 1) * out * (int64_t)sizeof(real));
+    most = most < 1 ? 1 : most > TILE ? TILE : most;
+    *blocks = (in + most - 1) / most;
+    *width = (in + *blocks - 1) / *blocks;
+    *blocks = (in + *width - 1) / *width;
+}
+
+/* Per-thread scratch of the sparse product: the patch's x, its grid steps, values (or slopes) and
+ * their rows of W. */
+typedef struct {
+    real *x, *start, *scale, *values, *slopes, *silu, *silu_slope, *u, *work;
+    int32_t *first, *index;
+} Patch;
+
+static int patch_alloc(Patch *p, int64_t k) {
+    p->x = malloc(sizeof(real) * ((2 * k + 9) * TILE + 4 * (k + 1)));
+    p->first = malloc(sizeof(int32_t) * (k + 2) * TILE);
+    if (!p->x || !p->first) {
+        free(p->x);
+        free(p->first);
+        return 0;
+    }
+    p->start = p->x + TILE;
+    p->scale = p->start + TILE;
+    p->values = p->scale + TILE;
+    p->slopes = p->values + (k + 1) * TILE;
+    p->silu = p->slopes + (k + 1) * TILE;
+    p->silu_slope = p->silu + TILE;
+    p->u = p->silu_slope + TILE;
+    p->work = p->u + TILE;
+    p->index = p->first + TILE;
+    return 1;
+}
+
+static void patch_free(Patch *p) {
+    free(p->x);
+    free(p->first);
+}
+
+/* The patch's grid steps (a uniform grid's t_0 and 1/h of inputs column .. column + width - 1,
+ * repeated for `rows` samples), so that the passes above read them like the patch's x. */
+static void patch_steps(const Grid *grid, int64_t column, int64_t width, int64_t rows, Patch *p) {
+    if (!grid->uniform) return;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < width; c++) {
+            p->start[r * width + c] = grid->start[column + c];
+            p->scale[r * width + c] = grid->scale[column + c];
+        }
+}
+
+/* Cells, values (with `slopes`, slopes too) and silu (silu') of samples row .. row + rows - 1 on
+ * inputs column .. column + width - 1: p->values[q * TILE + j] = B_{f+q}(x) for j = r * width + c,
+ * and p->index[q * TILE + j] = f + q, both with f + q clamped into 0 .. size - 1 and the value 0
+ * where B_{f+q} does not exist. Returns 1 if x holds NaN or inf there. */
+static int patch_values(const real *x, int64_t in, const Grid *grid, int64_t row, int64_t rows,
+                        int64_t column, int64_t width, int slopes, Patch *p) {
+    const int64_t count = rows * width, k = grid->k, size = grid->cells - k;
+    if (width == 1) /* one input: a column of x */
+        for (int64_t r = 0; r < rows; r++) p->x[r] = x[(row + r) * in + column];
+    else
+        for (int64_t r = 0; r < rows; r++) memcpy(p->x + r * width, x + (row + r) * in + column, sizeof(real) * width);
+    /* the patch as a tile of its own: its inputs 0 .. width - 1 are those from `column` on */
+    Grid local = *grid;
+    local.knots = grid->knots + column * (grid->cells + 1);
+    local.start = p->start;
+    local.scale = p->scale;
+    Tile tile = {0, rows, 0, width};
+    if (slopes) {
+        local.matrix = grid->matrix + (k + 1) * (k + 1); /* D follows M */
+        tile_values(p->x, &local, &tile, 1, p->slopes, p->first, p->u, p->work);
+        local.matrix = grid->matrix;
+    }
+    tile_values(p->x, &local, &tile, 0, p->values, p->first, p->u, p->work);
+    int nonfinite = 0;
+    for (int64_t j = 0; j < count; j++) {
+        const real v = p->x[j], sigmoid = 1 / (1 + exponential(-v));
+        p->silu[j] = v * sigmoid;
+        nonfinite |= v - v != 0;
+    }
+    if (slopes)
+        for (int64_t j = 0; j < count; j++) {
+            const real v = p->x[j], sigmoid = 1 / (1 + exponential(-v));
+            p->silu_slope[j] = sigmoid * (1 + v * (1 - sigmoid));
+        }
+    for (int64_t q = 0; q <= k; q++) {
+        real *restrict value = p->values + q * TILE, *restrict slope = p->slopes + q * TILE;
+        int32_t *restrict index = p->index + q * TILE;
+        for (int64_t j = 0; j < count; j++) {
+            const int32_t at = p->first[j] + (int32_t)q;
+            const int inside = (at >= 0) & (at < size);
+            index[j] = inside ? at : 0;
+            value[j] = inside ? value[j] : 0;
+            if (slopes) slope[j] = inside ? slope[j] : 0;
+        }
+    }
+    return nonfinite;
+}
+
+/* A vector of LANES reals (64 bytes: one AVX-512 register, two AVX ones), read and written at any
+ * alignment: GCC's and Clang's vector extension, so that a row's accumulators stay in registers
+ * across the inputs of a block (plain loops over `out` reload them and check aliasing per input). */
+#define LANES (64 / (int64_t)sizeof(real))
+typedef real vec __attribute__((vector_size(64), aligned(sizeof(real)), may_alias));
+#define AT(pointer) (*(vec *)(pointer))
+
+/* The first n < LANES values at p as a vector (the others 0), and back, and the sum of a vector's
+ * values: masked loads and stores and AVX-512's reduction where the CPU has them, else value by
+ * value (through memory, several times slower). */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#if REAL_IS_DOUBLE
+#define MASKED_LOAD(mask, p) ((vec)_mm512_maskz_loadu_pd((__mmask8)(mask), (p)))
+#define MASKED_STORE(p, mask, v) _mm512_mask_storeu_pd((p), (__mmask8)(mask), (__m512d)(v))
+#else
+#define MASKED_LOAD(mask, p) ((vec)_mm512_maskz_loadu_ps((__mmask16)(mask), (p)))
+#define MASKED_STORE(p, mask, v) _mm512_mask_storeu_ps((p), (__mmask16)(mask), (__m512)(v))
+#endif
+static inline vec load_part(const real *p, int64_t n) { return MASKED_LOAD((1u << n) - 1, p); }
+static inline void store_part(real *p, vec v, int64_t n) { MASKED_STORE(p, (1u << n) - 1, v); }
+#if REAL_IS_DOUBLE
+static inline real horizontal_sum(vec v) { return _mm512_reduce_add_pd((__m512d)v); }
+#else
+static inline real horizontal_sum(vec v) { return _mm512_reduce_add_ps((__m512)v); }
+#endif
+#else
+static inline real horizontal_sum(vec v) { /* in halves: a short chain of additions */
+    for (int64_t half = LANES / 2; half > 0; half /= 2)
+        for (int64_t l = 0; l < half; l++) v[l] += v[l + half];
+    return v[0];
+}
+static inline vec load_part(const real *p, int64_t n) {
+    vec v = {0};
+    for (int64_t l = 0; l < n; l++) v[l] = p[l];
+    return v;
+}
+static inline void store_part(real *p, vec v, int64_t n) {
+    for (int64_t l = 0; l < n; l++) p[l] = v[l];
+}
+#endif
+
+/* y[0 .. out) += sum over the block's inputs c of sum_q value_q W_c[row_q] + silu W_c[size], for
+ * one sample whose inputs are j0 .. j0 + wide - 1 of the patch (inlined with constant k). GROUP
+ * vectors of y at a time, then one, then the tail value by value. */
+#define GROUP 4
+#define FEW 2
+static inline __attribute__((always_inline)) void add_rows(real *restrict y, const real *restrict w,
+                                                           int64_t width_w, const Patch *p, int64_t j0,
+                                                           int64_t wide, int64_t out, int64_t size,
+                                                           const int64_t k) {
+    int64_t o = 0;
+    for (; o + GROUP * LANES <= out; o += GROUP * LANES) {
+        vec total[GROUP];
+        for (int g = 0; g < GROUP; g++) total[g] = AT(y + o + g * LANES);
+        for (int64_t c = 0; c < wide; c++) {
+            const int64_t j = j0 + c;
+            const real *rows = w + c * width_w + o, *silu_row = rows + size * out;
+            vec sum[GROUP];
+            for (int g = 0; g < GROUP; g++) sum[g] = p->silu[j] * AT(silu_row + g * LANES);
+            for (int64_t q = 0; q <= k; q++) {
+                const real *row = rows + p->index[q * TILE + j] * out;
+                const real value = p->values[q * TILE + j];
+                for (int g = 0; g < GROUP; g++) sum[g] += value * AT(row + g * LANES);
+            }
+            for (int g = 0; g < GROUP; g++) total[g] += sum[g];
+        }
+        for (int g = 0; g < GROUP; g++) AT(y + o + g * LANES) = total[g];
+    }
+    for (; o + LANES <= out; o += LANES) {
+        vec total = AT(y + o);
+        for (int64_t c = 0; c < wide; c++) {
+            const int64_t j = j0 + c;
+            const real *rows = w + c * width_w + o;
+            vec sum = p->silu[j] * AT(rows + size * out);
+            for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out);
+            total += sum;
+        }
+        AT(y + o) = total;
+    }
+    if (out - o <= FEW) /* a few columns: value by value */
+        for (; o < out; o++) {
+            real total = y[o];
+            for (int64_t c = 0; c < wide; c++) {
+                const int64_t j = j0 + c;
+                const real *rows = w + c * width_w + o;
+                real sum = p->silu[j] * rows[size * out];
+                for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * rows[p->index[q * TILE + j] * out];
+                total += sum;
+            }
+            y[o] = total;
+        }
+    if (o < out) { /* the last out - o < LANES columns: one vector, read past them (W is padded) */
+        const int64_t rest = out - o;
+        vec total = load_part(y + o, rest);
+        for (int64_t c = 0; c < wide; c++) {
+            const int64_t j = j0 + c;
+            const real *rows = w + c * width_w + o;
+            vec sum = p->silu[j] * AT(rows + size * out);
+            for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out);
+            total += sum;
+        }
+        store_part(y + o, total, rest);
+    }
+}
+
+/* add_rows for `count` samples in a row (y their first row), with copies for the common orders. */
+static void add_rows_any(real *y, const real *w, int64_t width_w, const Patch *p, int64_t count, int64_t wide,
+                         int64_t out, int64_t size, int64_t k) {
+#define EACH(K) for (int64_t r = 0; r < count; r++) add_rows(y + r * out, w, width_w, p, r * wide, wide, out, size, K)
+    if (k == 3) EACH(3);
+    else if (k == 2) EACH(2);
+    else if (k == 1) EACH(1);
+    else EACH(k);
+#undef EACH
+}
+
+/* dx for one sample (dY = dy) and the block's inputs c (patch entries j0 + c):
+ * grad_x[c] = sum_q slope_q <W_c[row_q], dY> + silu' <W_c[size], dY>. */
+static inline __attribute__((always_inline)) void input_grads(const real *restrict w, int64_t width_w,
+                                                              const real *restrict dy, const Patch *p,
+                                                              int64_t j0, int64_t wide, int64_t out,
+                                                              int64_t size, real *restrict grad_x,
+                                                              const int64_t k) {
+    const int64_t vectors = out / LANES;
+    for (int64_t c = 0; c < wide; c++) {
+        const int64_t j = j0 + c;
+        const real *rows = w + c * width_w;
+        vec dot = {0};
+        real tail = 0;
+        for (int64_t v = 0; v < vectors; v++) {
+            vec sum = p->silu_slope[j] * AT(rows + size * out + v * LANES);
+            for (int64_t q = 0; q <= k; q++)
+                sum += p->slopes[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out + v * LANES);
+            dot += sum * AT(dy + v * LANES);
+        }
+        if (out - vectors * LANES <= FEW) /* a few columns: value by value */
+            for (int64_t o = vectors * LANES; o < out; o++) {
+                real sum = p->silu_slope[j] * rows[size * out + o];
+                for (int64_t q = 0; q <= k; q++) sum += p->slopes[q * TILE + j] * rows[p->index[q * TILE + j] * out + o];
+                tail += sum * dy[o];
+            }
+        else { /* the rest: one vector read past them (W and dY are padded) */
+            const int64_t o = vectors * LANES;
+            vec sum = p->silu_slope[j] * AT(rows + size * out + o);
+            for (int64_t q = 0; q <= k; q++) sum += p->slopes[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out + o);
+            sum *= load_part(dy + o, out - o); /* 0 beyond the row */
+            dot += sum;
+        }
+        if (vectors || out > FEW) tail += horizontal_sum(dot);
+        grad_x[c] = tail;
+    }
+}
+
+/* input_grads for `count` samples in a row (dy and grad_x their first rows). */
+static void input_grads_any(const real *w, int64_t width_w, const real *dy, const Patch *p, int64_t count,
+                            int64_t wide, int64_t in, int64_t out, int64_t size, real *grad_x, int64_t k) {
+#define EACH(K) \
+    for (int64_t r = 0; r < count; r++) input_grads(w, width_w, dy + r * out, p, r * wide, wide, out, size, grad_x + r * in, K)
+    if (k == 3) EACH(3);
+    else EACH(k);
+#undef EACH
+}
+
+/* One input's dW (size + 1 rows of out) from its samples sorted by cell: order[start[b] ..
+ * start[b + 1]) are the samples whose first B-spline is f = b - k (b = cells: outside the grid),
+ * value[q * rows + n] = B_{f+q}(x_n) (0 where that B-spline does not exist), silu[n]. The bins go
+ * in order with the k + 1 rows f .. f + k of dW summed in registers; row f is complete when bin f
+ * ends, and is stored then, once. So each sample costs k + 2 multiply-adds per value of dY and no
+ * store. GROUP vectors of columns at a time, then single vectors, then the rest value by value. */
+/* the highest order the sweep takes (its registers are a fixed array, which the compiler keeps in
+ * registers, where an array sized by k stays in memory) */
+#define MOST_ORDER 7
+static inline __attribute__((always_inline)) void sweep(real *restrict dw, const real *restrict dy,
+                                                        const int32_t *restrict order,
+                                                        const int64_t *restrict start,
+                                                        const real *restrict value,
+                                                        const real *restrict silu, int64_t rows,
+                                                        int64_t out, int64_t cells, const int64_t k) {
+    const int64_t size = cells - k;
+    int64_t o = 0;
+#define SWEEP(TYPE, WIDE, LOAD, STORE)                                                              \
+    {                                                                                               \
+        TYPE acc[MOST_ORDER + 1][WIDE], base[WIDE];                                                          \
+        for (int g = 0; g < WIDE; g++) {                                                            \
+            base[g] = (TYPE){0};                                                                    \
+            for (int64_t q = 0; q <= k; q++) acc[q][g] = (TYPE){0};                                 \
+        }                                                                                           \
+        for (int64_t b = 0; b <= cells; b++) {                                                      \
+            for (int64_t at = start[b]; at < start[b + 1]; at++) {                                  \
+                const int64_t n = order[at];                                                        \
+                TYPE grad[WIDE];                                                                    \
+                for (int g = 0; g < WIDE; g++) grad[g] = LOAD(dy + n * out + o, g);                 \
+                const real s = silu[n];                                                             \
+                for (int g = 0; g < WIDE; g++) base[g] += s * grad[g];                              \
+                if (b < cells)                                                                      \
+                    for (int64_t q = 0; q <= k; q++) {                                              \
+                        const real v = value[q * rows + n];                                         \
+                        for (int g = 0; g < WIDE; g++) acc[q][g] += v * grad[g];                    \
+                    }                                                                               \
+            }                                                                                       \
+            if (b >= cells) break;                                                                  \
+            if (b >= k)                                                                             \
+                for (int g = 0; g < WIDE; g++) STORE(dw + (b - k) * out + o, g, acc[0][g]);         \
+            for (int64_t q = 0; q < k; q++)                                                         \
+                for (int g = 0; g < WIDE; g++) acc[q][g] = acc[q + 1][g];                           \
+            for (int g = 0; g < WIDE; g++) acc[k][g] = (TYPE){0};                                   \
+        }                                                                                           \
+        for (int g = 0; g < WIDE; g++) STORE(dw + size * out + o, g, base[g]);                      \
+    }
+#define VLOAD(pointer, g) AT((pointer) + (g) * LANES)
+#define VSTORE(pointer, g, x) (AT((pointer) + (g) * LANES) = (x))
+#define PSTORE(pointer, g, x) store_part((pointer), (x), out - o)
+    for (; o + GROUP * LANES <= out; o += GROUP * LANES) SWEEP(vec, GROUP, VLOAD, VSTORE)
+    for (; o + LANES <= out; o += LANES) SWEEP(vec, 1, VLOAD, VSTORE)
+    if (o < out) SWEEP(vec, 1, VLOAD, PSTORE) /* the rest, read past (dY is padded), stored lane by lane */
+#undef SWEEP
+#undef VLOAD
+#undef VSTORE
+#undef PSTORE
+}
+
+static void sweep_any(real *dw, const real *dy, const int32_t *order, const int64_t *start, const real *value,
+                      const real *silu, int64_t rows, int64_t out, int64_t cells, int64_t k) {
+    if (k == 3) sweep(dw, dy, order, start, value, silu, rows, out, cells, 3);
+    else if (k == 2) sweep(dw, dy, order, start, value, silu, rows, out, cells, 2);
+    else if (k == 1) sweep(dw, dy, order, start, value, silu, rows, out, cells, 1);
+    else sweep(dw, dy, order, start, value, silu, rows, out, cells, k);
+}
+
+/* A copy of `count` reals with LANES zeros after them, when out is not a whole number of vectors
+ * (the kernels then read a last vector past each row's end); else the values themselves. */
+static const real *padded(const real *values, int64_t count, int64_t out, real **copy) {
+    *copy = NULL;
+    if (out % LANES == 0) return values;
+    *copy = malloc(sizeof(real) * (count + LANES));
+    if (!*copy) return NULL;
+    memcpy(*copy, values, sizeof(real) * count);
+    memset(*copy + count, 0, sizeof(real) * LANES);
+    return *copy;
+}
+
+/* y (rows, out) = F(x) W for W (in, size + 1, out); matrix: M then D, as the features' kernels
+ * take them. Returns 0, or as `run` says. */
+int sparse_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
+                   int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, real *y, int threads) {
+    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    const int64_t size = cells - k, width_w = (size + 1) * out;
+    int64_t blocks, width;
+    input_blocks(in, size, out, &blocks, &width);
+    const int64_t per = TILE / width, patches = (rows + per - 1) / per;
+    real *steps, *copy;
+    w = padded(w, in * width_w, out, &copy);
+    if (!w) return 1;
+    if (!uniform_steps(&grid, &steps)) {
+        free(copy);
+        return 1;
+    }
+    int failed = 0;
+#pragma omp parallel num_threads(threads) if (rows * in * (k + 2) * (out + 4) > 131072) reduction(| : failed)
+    {
+        Patch p = {0};
+        const int ready = patch_alloc(&p, k);
+        failed = !ready;
+        /* the same static schedule for every loop over patches: a thread keeps its samples */
+#pragma omp for schedule(static) nowait
+        for (int64_t patch = 0; patch < patches; patch++) {
+            const int64_t row = patch * per, count = rows - row < per ? rows - row : per;
+            memset(y + row * out, 0, sizeof(real) * count * out);
+        }
+        for (int64_t block = 0; block < blocks; block++) {
+            const int64_t column = block * width, wide = in - column < width ? in - column : width;
+            const real *wb = w + column * width_w;
+#pragma omp for schedule(static) nowait
+            for (int64_t patch = 0; patch < patches; patch++) {
+                if (!ready) continue;
+                const int64_t row = patch * per, count = rows - row < per ? rows - row : per;
+                patch_steps(&grid, column, wide, count, &p);
+                if (patch_values(x, in, &grid, row, count, column, wide, 0, &p)) failed |= 2;
+                add_rows_any(y + row * out, wb, width_w, &p, count, wide, out, size, k);
+            }
+        }
+        if (ready) patch_free(&p);
+    }
+    free(steps);
+    free(copy);
+    return failed;
+}
+
+/* dW (in, size + 1, out) and, if grad_x is not NULL, dx (rows, in) from dY (rows, out); W, matrix
+ * as for sparse_product, then D. Input by input (a thread takes whole inputs): the values of all
+ * samples in patches of TILE (and dx from the slopes), then the samples sorted by cell (a counting
+ * sort) and dW swept (`sweep`). Returns 0, or 1 if out of memory. */
+#define WAYS 4
+int sparse_product_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
+                        int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, const real *grad,
+                        real *grad_w, real *grad_x, int threads) {
+    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    const int64_t size = cells - k, width_w = (size + 1) * out;
+    const int want_x = grad_x != NULL;
+    if (k > MOST_ORDER) return 1;
+    real *steps, *copy_w, *copy_grad;
+    w = padded(w, in * width_w, out, &copy_w);
+    grad = padded(grad, rows * out, out, &copy_grad);
+    if (!w || !grad || !uniform_steps(&grid, &steps)) {
+        free(copy_w);
+        free(copy_grad);
+        return 1;
+    }
+    int failed = 0;
+#pragma omp parallel num_threads(threads) if (in > 1 && rows * in * (k + 2) * (out + 4) > 131072) \
+    reduction(| : failed)
+    {
+        Patch p = {0};
+        real *value = malloc(sizeof(real) * ((k + 2) * rows + 1)); /* (+ 1: never malloc(0)) */
+        int32_t *first = malloc(sizeof(int32_t) * (2 * rows + 1));
+        int64_t *start = malloc(sizeof(int64_t) * ((cells + 2) * WAYS + cells + 2)), *bins = start + (cells + 2) * WAYS;
+        const int ready = patch_alloc(&p, k) && value && first && start;
+        failed = !ready;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < in; i++) {
+            if (!ready) continue;
+            const real *wi = w + i * width_w;
+            real *silu = value + (k + 1) * rows;
+            int32_t *order = first + rows;
+            for (int64_t row = 0; row < rows; row += TILE) {
+                const int64_t count = rows - row < TILE ? rows - row : TILE;
+                if (row == 0) patch_steps(&grid, i, 1, count, &p);
+                patch_values(x, in, &grid, row, count, i, 1, want_x, &p);
+                memcpy(first + row, p.first, sizeof(int32_t) * count);
+                memcpy(silu + row, p.silu, sizeof(real) * count);
+                for (int64_t q = 0; q <= k; q++) memcpy(value + q * rows + row, p.values + q * TILE, sizeof(real) * count);
+                if (want_x)
+                    input_grads_any(wi, width_w, grad + row * out, &p, count, 1, in, out, size, grad_x + row * in + i, k);
+            }
+            /* a counting sort, samples n = s (mod WAYS) counted and placed apart, so that
+             * consecutive samples, often in one cell, do not wait for each other's count */
+            for (int64_t b = 0; b < (cells + 2) * WAYS; b++) start[b] = 0;
+            for (int64_t n = 0; n < rows; n++) {
+                const int64_t b = first[n] + k;
+                start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++;
+            }
+            int64_t total = 0;
+            for (int64_t b = 0; b < (cells + 1) * WAYS; b++) {
+                const int64_t here = start[b];
+                start[b] = total;
+                total += here;
+            }
+            for (int64_t b = 0; b <= cells; b++) bins[b] = start[b * WAYS];
+            bins[cells + 1] = rows;
+            for (int64_t n = 0; n < rows; n++) {
+                const int64_t b = first[n] + k;
+                order[start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++] = (int32_t)n;
+            }
+            sweep_any(grad_w + i * width_w, grad, order, bins, value, silu, rows, out, cells, k);
+        }
+        if (ready) patch_free(&p);
+        free(value);
+        free(first);
+        free(start);
+    }
+    free(steps);
+    free(copy_w);
+    free(copy_grad);
+    return failed;
 }

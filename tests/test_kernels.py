@@ -259,3 +259,157 @@ def test_without_a_compiler_the_layer_falls_back_to_pytorch_and_says_why(tmp_pat
 def test_kanlab_kernels_0_switches_the_kernels_off(tmp_path):
     code = "from kanlab import kernels; print(kernels.available(), kernels.unavailable_reason())"
     assert _python(code, KANLAB_KERNELS="0", KANLAB_CACHE_DIR=str(tmp_path)) == "False disabled by KANLAB_KERNELS=0"
+
+
+# The sparse product: y = F(x) W from each input's k + 1 non-zero B-splines and silu, never writing F.
+
+
+def dense_product_in_pytorch(x, grid, order, weights, grad):
+    """y = F W with F from Cox-de Boor (`features_in_pytorch`), and autograd's dL/dW and dL/dx for dL/dy = grad."""
+    x = x.clone().requires_grad_()
+    weights = weights.clone().requires_grad_()
+    y = features_in_pytorch(x, grid, order).flatten(1) @ weights
+    grad_weights, grad_x = torch.autograd.grad(y, (weights, x), grad)
+    return y.detach(), grad_weights, grad_x
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("order", [0, 1, 2, 3, 4])
+# a few outputs (value by value), one vector and a rest, several groups of vectors; several blocks of inputs
+@pytest.mark.parametrize("in_features, out_features", [(3, 1), (5, 10), (40, 70), (300, 64)])
+def test_sparse_product_and_its_gradients_are_those_of_the_dense_product(dtype, uniform, order, in_features,
+                                                                         out_features):
+    grid = grid_for(uniform, in_features, 5, order, dtype, seed=1)
+    x = inputs(50, in_features, dtype, seed=2)
+    x[0] = grid[:, 0]  # the ends of the grid and of its range, and far outside
+    x[1] = grid[:, -1]
+    x[2] = grid[:, order]
+    x[3] = 40 * x[3]
+    generator = torch.Generator().manual_seed(3)
+    weights = torch.randn(in_features * (5 + order + 1), out_features, generator=generator, dtype=torch.float64)
+    grad = torch.randn(50, out_features, generator=generator, dtype=torch.float64)
+    weights, grad = weights.to(dtype), grad.to(dtype)
+    expected = dense_product_in_pytorch(x, grid, order, weights, grad)
+    got = kernels.sparse_product(x, grid, order, uniform, weights), *kernels.sparse_product_grad(
+        x, grid, order, uniform, weights, grad
+    )
+    # sums of up to 300 * 9 products in another order, to rounding of their largest value
+    tolerance = 1e-5 if dtype == torch.float32 else 1e-13
+    # (at a knot a B-spline of order <= 2 has a kink, and autograd takes the slope of another side)
+    for name, value, reference in zip(("y", "dL/dW", "dL/dx"), got, (expected[0], expected[1], expected[2])):
+        rows = slice(3, None) if name == "dL/dx" else slice(None)
+        value, reference = value[rows], reference[rows]
+        scale = reference.abs().max().item()
+        torch.testing.assert_close(value, reference, rtol=tolerance, atol=tolerance * scale, msg=name)
+
+
+def test_sparse_product_grad_leaves_out_the_input_gradient_when_asked():
+    grid = grid_for(True, 4, 5, 3, torch.float32)
+    x, weights, grad = inputs(20, 4, torch.float32), torch.randn(36, 9), torch.randn(20, 9)
+    grad_weights, grad_x = kernels.sparse_product_grad(x, grid, 3, True, weights, grad, input_grad=False)
+    assert grad_x is None
+    assert torch.equal(grad_weights, kernels.sparse_product_grad(x, grid, 3, True, weights, grad)[0])
+
+
+def test_sparse_product_does_not_depend_on_the_number_of_threads():
+    grid = grid_for(True, 300, 5, 3, torch.float32)
+    x = inputs(2048, 300, torch.float32)
+    weights = torch.randn(300 * 9, 70, generator=torch.Generator().manual_seed(5))
+    grad = torch.randn(2048, 70, generator=torch.Generator().manual_seed(6))
+    threads = torch.get_num_threads()
+    results = []
+    for count in (1, 2):
+        torch.set_num_threads(count)
+        results.append(
+            [kernels.sparse_product(x, grid, 3, True, weights), *kernels.sparse_product_grad(x, grid, 3, True, weights, grad)]
+        )
+    torch.set_num_threads(threads)
+    assert all(torch.equal(one, two) for one, two in zip(*results))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_sparse_product_reports_a_non_finite_input(value):
+    grid = grid_for(True, 300, 5, 3, torch.float32)
+    x = inputs(512, 300, torch.float32)
+    x[301, 257] = value
+    with pytest.raises(ValueError, match="finite"):
+        kernels.sparse_product(x, grid, 3, True, torch.zeros(300 * 9, 16))
+
+
+def test_sparse_product_rejects_weights_of_the_wrong_shape_or_order():
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    x = inputs(10, 3, torch.float32)
+    with pytest.raises(ValueError, match=r"weights must be \(in \* \(G \+ k \+ 1\), out\) = \(27, out\)"):
+        kernels.sparse_product(x, grid, 3, True, torch.zeros(9, 27))
+    with pytest.raises(ValueError, match=r"grad must have shape \(10, 4\)"):
+        kernels.sparse_product_grad(x, grid, 3, True, torch.zeros(27, 4), torch.zeros(10, 3))
+    high = grid_for(True, 3, 5, 8, torch.float32)
+    with pytest.raises(ValueError, match="spline_order must be at most 7"):
+        kernels.sparse_product(x, high, 8, True, torch.zeros(3 * 14, 4))
+
+
+@pytest.mark.parametrize("out_major", [True, False])
+def test_edge_weights_lay_out_the_parameters_out_major_or_in_major(out_major):
+    parameters = edge_parameters(70, 300, 8, torch.float32)
+    expected = edge_weights_in_pytorch(*parameters, out_major=out_major)
+    assert torch.equal(kernels.edge_weights(*parameters, out_major=out_major), expected)
+
+
+def product_node(layer, x):
+    """The name of the autograd function that computed layer(x)'s product (under the output's reshape)."""
+    node = layer(x).grad_fn
+    while not type(node).__name__.endswith("ProductBackward"):
+        node = node.next_functions[0][0]
+    return type(node).__name__.removesuffix("Backward")
+
+
+def kan_run(model, x):
+    """Output, dL/dx and every parameter's gradient of model for L = sum of squares."""
+    model.zero_grad()
+    x = x.clone().requires_grad_()
+    y = model(x)
+    y.square().sum().backward()
+    return [y.detach(), x.grad] + [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_network_of_wide_layers_computes_the_same_with_the_sparse_kernels_and_with_pytorch(dtype, threads,
+                                                                                            monkeypatch):
+    model = kanlab.KAN([30, 20, 16], grid_size=5, seed=0, dtype=dtype)
+    model.update_grid(inputs(300, 30, dtype, seed=6, spread=1.0) ** 3, grid_eps=0.02)  # adaptive grids
+    model.layers[0].edge_mask[3, 7] = 0
+    model.layers[1].edge_mask[:, 2] = 0
+    x = inputs(200, 30, dtype, seed=7, spread=1.3)
+    uniform_model = kanlab.KAN([30, 20, 16], grid_size=5, seed=1, dtype=dtype)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with_kernels = kan_run(model, x) + kan_run(uniform_model, x)
+        assert product_node(model.layers[0], x) == product_node(model.layers[1], model.layers[0](x)) == "_SparseLayerProduct"
+        monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+        with_pytorch = kan_run(model, x) + kan_run(uniform_model, x)
+    finally:
+        torch.set_num_threads(previous)
+    tolerance = 2e-5 if dtype == torch.float32 else 1e-12
+    for got, expected in zip(with_kernels, with_pytorch):
+        torch.testing.assert_close(got, expected, rtol=tolerance, atol=tolerance)
+    assert model.layers[0].spline_weight.grad[3, 7].abs().max() == 0  # a dead edge stays dead
+    assert model.layers[1].base_weight.grad[:, 2].abs().max() == 0
+
+
+@pytest.mark.parametrize(
+    "out_features, order, expected",
+    [(16, 3, "_SparseLayerProduct"), (64, 1, "_SparseLayerProduct"), (15, 3, "_LayerProduct"), (16, 8, "_LayerProduct")],
+)
+def test_a_layer_takes_the_sparse_product_on_the_cpu_from_sixteen_outputs_and_up_to_order_seven(out_features, order,
+                                                                                               expected):
+    layer = kanlab.KANLayer(4, out_features, grid_size=5, spline_order=order)
+    assert product_node(layer, torch.rand(10, 4)) == expected
+
+
+def test_a_layer_takes_the_dense_product_where_the_kernels_cannot(monkeypatch):
+    layer = kanlab.KANLayer(4, 16, grid_size=5)
+    monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+    assert product_node(layer, torch.rand(10, 4)) == "_LayerProduct"
