@@ -625,6 +625,21 @@ static inline void store_part(real *p, vec v, int64_t n) {
 }
 #endif
 
+/* total plus one vector of columns (w: their first) of the rows that samples j0 .. j0 + wide - 1
+   reach: sum over c of silu_c W[c, silu] + sum_q B_q W[c, index_q] (see add_rows). */
+static inline __attribute__((always_inline)) vec add_vector(vec total, const real *restrict w, int64_t width_w,
+                                                            const Patch *p, int64_t j0, int64_t wide, int64_t out,
+                                                            int64_t size, const int64_t k) {
+    for (int64_t c = 0; c < wide; c++) {
+        const int64_t j = j0 + c;
+        const real *rows = w + c * width_w;
+        vec sum = p->silu[j] * AT(rows + size * out);
+        for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out);
+        total += sum;
+    }
+    return total;
+}
+
 /* y[0 .. out) += sum over the block's inputs c of sum_q value_q W_c[row_q] + silu W_c[size], for
  * one sample whose inputs are j0 .. j0 + wide - 1 of the patch (inlined with constant k). GROUP
  * vectors of y at a time, then one, then the tail value by value. */
@@ -652,17 +667,7 @@ static inline __attribute__((always_inline)) void add_rows(real *restrict y, con
         }
         for (int g = 0; g < GROUP; g++) AT(y + o + g * LANES) = total[g];
     }
-    for (; o + LANES <= out; o += LANES) {
-        vec total = AT(y + o);
-        for (int64_t c = 0; c < wide; c++) {
-            const int64_t j = j0 + c;
-            const real *rows = w + c * width_w + o;
-            vec sum = p->silu[j] * AT(rows + size * out);
-            for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out);
-            total += sum;
-        }
-        AT(y + o) = total;
-    }
+    for (; o + LANES <= out; o += LANES) AT(y + o) = add_vector(AT(y + o), w + o, width_w, p, j0, wide, out, size, k);
     if (out - o <= FEW) /* a few columns: value by value */
         for (; o < out; o++) {
             real total = y[o];
@@ -677,15 +682,7 @@ static inline __attribute__((always_inline)) void add_rows(real *restrict y, con
         }
     if (o < out) { /* the last out - o < LANES columns: one vector, read past them (W is padded) */
         const int64_t rest = out - o;
-        vec total = load_part(y + o, rest);
-        for (int64_t c = 0; c < wide; c++) {
-            const int64_t j = j0 + c;
-            const real *rows = w + c * width_w + o;
-            vec sum = p->silu[j] * AT(rows + size * out);
-            for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out);
-            total += sum;
-        }
-        store_part(y + o, total, rest);
+        store_part(y + o, add_vector(load_part(y + o, rest), w + o, width_w, p, j0, wide, out, size, k), rest);
     }
 }
 
