@@ -348,6 +348,7 @@ static void gather_any(real *target, const real *grad, const real *slopes, const
 static int run(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                int64_t in, int64_t cells, int64_t k, real *features, const real *grad,
                int64_t row_stride, real *grad_x, int threads) {
+    if (in == 0) return 0; /* no features to write, no gradient to take (and tiles of no inputs) */
     Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
     const int slopes = features == NULL;
     const int64_t size = cells - k, width = size + 1, tiles = tile_count(rows, in);
@@ -829,6 +830,10 @@ static const real *padded(const real *values, int64_t count, int64_t out, real *
  * take them. Returns 0, or as `run` says. */
 int sparse_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                    int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, real *y, int threads) {
+    if (in == 0) { /* an empty sum (and no blocks of inputs to make) */
+        memset(y, 0, sizeof(real) * rows * out);
+        return 0;
+    }
     Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
     const int64_t size = cells - k, width_w = (size + 1) * out;
     int64_t blocks, width;
@@ -884,6 +889,7 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
     const int64_t size = cells - k, width_w = (size + 1) * out;
     const int want_x = grad_x != NULL;
     if (k > MOST_ORDER) return 1;
+    if (in == 0) return 0; /* dW and dx are empty */
     real *steps, *copy_w, *copy_grad;
     w = padded(w, in * width_w, out, &copy_w);
     grad = padded(grad, rows * out, out, &copy_grad);

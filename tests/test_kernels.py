@@ -337,6 +337,16 @@ def test_sparse_product_reports_a_non_finite_input(value):
         kernels.sparse_product(x, grid, 3, True, torch.zeros(300 * 9, 16))
 
 
+def test_kernels_take_samples_with_no_inputs():
+    grid = grid_for(True, 0, 5, 3, torch.float32)
+    x, weights, grad = torch.empty(4, 0), torch.empty(0, 16), torch.randn(4, 16)
+    assert kernels.write_features(x, grid, 3, True).shape == (4, 0, 9)
+    assert kernels.features_grad(x, grid, 3, True, torch.empty(4, 0, 9)).shape == (4, 0)
+    assert torch.equal(kernels.sparse_product(x, grid, 3, True, weights), torch.zeros(4, 16))  # an empty sum
+    grad_weights, grad_x = kernels.sparse_product_grad(x, grid, 3, True, weights, grad)
+    assert grad_weights.shape == (0, 16) and grad_x.shape == (4, 0)
+
+
 def test_sparse_product_rejects_weights_of_the_wrong_shape_or_order():
     grid = grid_for(True, 3, 5, 3, torch.float32)
     x = inputs(10, 3, torch.float32)
