@@ -503,9 +503,11 @@ typedef struct {
 static int patch_alloc(Patch *p, int64_t k) {
     p->x = malloc(sizeof(real) * ((2 * k + 9) * TILE + 4 * (k + 1)));
     p->first = malloc(sizeof(int32_t) * (k + 2) * TILE);
-    if (!p->x || !p->first) {
+    if (!p->x || !p->first) { /* patch_free then frees nothing twice */
         free(p->x);
         free(p->first);
+        p->x = NULL;
+        p->first = NULL;
         return 0;
     }
     p->start = p->x + TILE;
@@ -870,7 +872,7 @@ int sparse_product(const real *x, const real *knots, const real *matrix, int uni
                 add_rows_any(y + row * out, wb, width_w, &p, count, wide, out, size, k);
             }
         }
-        if (ready) patch_free(&p);
+        patch_free(&p);
     }
     free(steps);
     free(copy);
@@ -945,7 +947,7 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
             }
             sweep_any(grad_w + i * width_w, grad, order, bins, value, silu, rows, out, cells, k);
         }
-        if (ready) patch_free(&p);
+        patch_free(&p); /* ready or not: the patch may be whole while another buffer failed */
         free(value);
         free(first);
         free(start);
