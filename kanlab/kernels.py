@@ -19,7 +19,7 @@ side) per input and sample instead of G + k + 1, and backward recomputes the val
 reading F back: dL/dW sums each input's samples cell by cell, after a counting sort, with the
 k + 1 rows of a cell in registers, and stores every row of dL/dW once. On a layer with many
 outputs this is 5/9 of the dense product's multiply-adds (G = 5, k = 3) and none of F's trips to
-memory; `kanlab.kan` takes it for layers with 16 outputs or more.
+memory; `kanlab.kan` takes it for layers with 16 outputs or more and order k <= 7.
 
 The numbers are those of `kanlab.splines` and `torch.nn.functional.silu` (the tests compare them
 to rounding), so the kernels only make things faster. Without a C compiler, on other devices,
