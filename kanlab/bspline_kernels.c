@@ -816,24 +816,26 @@ static void sweep_any(real *dw, const real *dy, const int32_t *order, const int6
     else sweep(dw, dy, order, start, value, silu, rows, out, cells, k);
 }
 
-/* A copy of `count` reals with LANES zeros after them, when out is not a whole number of vectors
- * (the kernels then read a last vector past each row's end); else the values themselves. */
-static const real *padded(const real *values, int64_t count, int64_t out, real **copy) {
+/* *values replaced by a copy of its `count` reals with LANES zeros after them, when out is not a
+ * whole number of vectors (the kernels then read a last vector past each row's end); else left as
+ * it is (NULL too: PyTorch's empty tensors may have no memory). Returns 0 if out of memory. */
+static int padded(const real **values, int64_t count, int64_t out, real **copy) {
     *copy = NULL;
-    if (out % LANES == 0) return values;
+    if (out % LANES == 0) return 1;
     *copy = malloc(sizeof(real) * (count + LANES));
-    if (!*copy) return NULL;
-    memcpy(*copy, values, sizeof(real) * count);
+    if (!*copy) return 0;
+    if (count) memcpy(*copy, *values, sizeof(real) * count);
     memset(*copy + count, 0, sizeof(real) * LANES);
-    return *copy;
+    *values = *copy;
+    return 1;
 }
 
 /* y (rows, out) = F(x) W for W (in, size + 1, out); matrix: M then D, as the features' kernels
  * take them. Returns 0, or as `run` says. */
 int sparse_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                    int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, real *y, int threads) {
-    if (in == 0) { /* an empty sum (and no blocks of inputs to make) */
-        memset(y, 0, sizeof(real) * rows * out);
+    if (in == 0 || out == 0) { /* an empty sum, or no sum (and no blocks of inputs to make) */
+        if (rows > 0 && out > 0) memset(y, 0, sizeof(real) * rows * out);
         return 0;
     }
     Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
@@ -842,8 +844,7 @@ int sparse_product(const real *x, const real *knots, const real *matrix, int uni
     input_blocks(in, size, out, &blocks, &width);
     const int64_t per = TILE / width, patches = (rows + per - 1) / per;
     real *steps, *copy;
-    w = padded(w, in * width_w, out, &copy);
-    if (!w) return 1;
+    if (!padded(&w, in * width_w, out, &copy)) return 1;
     if (!uniform_steps(&grid, &steps)) {
         free(copy);
         return 1;
@@ -893,9 +894,8 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
     if (k > MOST_ORDER) return 1;
     if (in == 0) return 0; /* dW and dx are empty */
     real *steps, *copy_w, *copy_grad;
-    w = padded(w, in * width_w, out, &copy_w);
-    grad = padded(grad, rows * out, out, &copy_grad);
-    if (!w || !grad || !uniform_steps(&grid, &steps)) {
+    const int whole = padded(&w, in * width_w, out, &copy_w) & padded(&grad, rows * out, out, &copy_grad);
+    if (!whole || !uniform_steps(&grid, &steps)) {
         free(copy_w);
         free(copy_grad);
         return 1;

@@ -347,6 +347,24 @@ def test_kernels_take_samples_with_no_inputs():
     assert grad_weights.shape == (0, 16) and grad_x.shape == (4, 0)
 
 
+# 16 outputs fill whole vectors of W's rows, 20 leave a tail (W and dL/dy are then copied, padded)
+@pytest.mark.parametrize("out_features", [16, 20])
+def test_sparse_product_maps_an_empty_batch_to_an_empty_batch(out_features):
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    x, weights, grad = torch.empty(0, 3), torch.randn(27, out_features), torch.empty(0, out_features)
+    assert kernels.sparse_product(x, grid, 3, True, weights).shape == (0, out_features)
+    grad_weights, grad_x = kernels.sparse_product_grad(x, grid, 3, True, weights, grad)
+    assert torch.equal(grad_weights, torch.zeros(27, out_features)) and grad_x.shape == (0, 3)
+
+
+def test_sparse_product_takes_weights_with_no_outputs():
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    x, weights, grad = inputs(4, 3, torch.float32), torch.empty(27, 0), torch.empty(4, 0)
+    assert kernels.sparse_product(x, grid, 3, True, weights).shape == (4, 0)
+    grad_weights, grad_x = kernels.sparse_product_grad(x, grid, 3, True, weights, grad)
+    assert grad_weights.shape == (27, 0) and torch.equal(grad_x, torch.zeros(4, 3))
+
+
 def test_sparse_product_rejects_weights_of_the_wrong_shape_or_order():
     grid = grid_for(True, 3, 5, 3, torch.float32)
     x = inputs(10, 3, torch.float32)
