@@ -213,6 +213,10 @@ def _check_sparse(x, grid, spline_order, weights):
         raise ValueError(
             f"x must be (N, in) and grid (in, G + 2k + 1), got x {tuple(x.shape)} and grid {tuple(grid.shape)}"
         )
+    if grid.shape[-1] < 2 * spline_order + 2:  # G >= 1: at least one cell inside the range
+        raise ValueError(
+            f"grid must hold at least 2k + 2 = {2 * spline_order + 2} knots per input, got {grid.shape[-1]}"
+        )
     if spline_order > SPARSE_MOST_ORDER:
         raise ValueError(f"spline_order must be at most {SPARSE_MOST_ORDER} for the sparse product, got {spline_order}")
     rows = x.shape[1] * (grid.shape[-1] - spline_order)

@@ -377,6 +377,14 @@ def test_sparse_product_rejects_weights_of_the_wrong_shape_or_order():
         kernels.sparse_product(x, high, 8, True, torch.zeros(3 * 14, 4))
 
 
+def test_sparse_product_rejects_a_grid_too_short_for_its_order():
+    x, grid = inputs(4, 2, torch.float32), torch.linspace(-1, 1, 3).repeat(2, 1)  # 3 knots: no cubic B-spline
+    with pytest.raises(ValueError, match=r"grid must hold at least 2k \+ 2 = 8 knots per input, got 3"):
+        kernels.sparse_product(x, grid, 3, True, torch.zeros(0, 16))
+    with pytest.raises(ValueError, match="grid must hold at least"):
+        kernels.sparse_product_grad(x, grid, 3, True, torch.zeros(0, 16), torch.zeros(4, 16))
+
+
 @pytest.mark.parametrize("out_major", [True, False])
 def test_edge_weights_lay_out_the_parameters_out_major_or_in_major(out_major):
     parameters = edge_parameters(70, 300, 8, torch.float32)
