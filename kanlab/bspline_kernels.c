@@ -348,6 +348,7 @@ static void gather_any(real *target, const real *grad, const real *slopes, const
 static int run(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                int64_t in, int64_t cells, int64_t k, real *features, const real *grad,
                int64_t row_stride, real *grad_x, int threads) {
+    if (in == 0) return 0; /* no features to write, no gradient to take (and tiles of no inputs) */
     Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
     const int slopes = features == NULL;
     const int64_t size = cells - k, width = size + 1, tiles = tile_count(rows, in);
@@ -502,9 +503,11 @@ typedef struct {
 static int patch_alloc(Patch *p, int64_t k) {
     p->x = malloc(sizeof(real) * ((2 * k + 9) * TILE + 4 * (k + 1)));
     p->first = malloc(sizeof(int32_t) * (k + 2) * TILE);
-    if (!p->x || !p->first) {
+    if (!p->x || !p->first) { /* patch_free then frees nothing twice */
         free(p->x);
         free(p->first);
+        p->x = NULL;
+        p->first = NULL;
         return 0;
     }
     p->start = p->x + TILE;
@@ -810,30 +813,35 @@ static void sweep_any(real *dw, const real *dy, const int32_t *order, const int6
     else sweep(dw, dy, order, start, value, silu, rows, out, cells, k);
 }
 
-/* A copy of `count` reals with LANES zeros after them, when out is not a whole number of vectors
- * (the kernels then read a last vector past each row's end); else the values themselves. */
-static const real *padded(const real *values, int64_t count, int64_t out, real **copy) {
+/* *values replaced by a copy of its `count` reals with LANES zeros after them, when out is not a
+ * whole number of vectors (the kernels then read a last vector past each row's end); else left as
+ * it is (NULL too: PyTorch's empty tensors may have no memory). Returns 0 if out of memory. */
+static int padded(const real **values, int64_t count, int64_t out, real **copy) {
     *copy = NULL;
-    if (out % LANES == 0) return values;
+    if (out % LANES == 0) return 1;
     *copy = malloc(sizeof(real) * (count + LANES));
-    if (!*copy) return NULL;
-    memcpy(*copy, values, sizeof(real) * count);
+    if (!*copy) return 0;
+    if (count) memcpy(*copy, *values, sizeof(real) * count);
     memset(*copy + count, 0, sizeof(real) * LANES);
-    return *copy;
+    *values = *copy;
+    return 1;
 }
 
 /* y (rows, out) = F(x) W for W (in, size + 1, out); matrix: M then D, as the features' kernels
  * take them. Returns 0, or as `run` says. */
 int sparse_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                    int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, real *y, int threads) {
+    if (in == 0 || out == 0) { /* an empty sum, or no sum (and no blocks of inputs to make) */
+        if (rows > 0 && out > 0) memset(y, 0, sizeof(real) * rows * out);
+        return 0;
+    }
     Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
     const int64_t size = cells - k, width_w = (size + 1) * out;
     int64_t blocks, width;
     input_blocks(in, size, out, &blocks, &width);
     const int64_t per = TILE / width, patches = (rows + per - 1) / per;
     real *steps, *copy;
-    w = padded(w, in * width_w, out, &copy);
-    if (!w) return 1;
+    if (!padded(&w, in * width_w, out, &copy)) return 1;
     if (!uniform_steps(&grid, &steps)) {
         free(copy);
         return 1;
@@ -862,7 +870,7 @@ int sparse_product(const real *x, const real *knots, const real *matrix, int uni
                 add_rows_any(y + row * out, wb, width_w, &p, count, wide, out, size, k);
             }
         }
-        if (ready) patch_free(&p);
+        patch_free(&p);
     }
     free(steps);
     free(copy);
@@ -881,10 +889,10 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
     const int64_t size = cells - k, width_w = (size + 1) * out;
     const int want_x = grad_x != NULL;
     if (k > MOST_ORDER) return 1;
+    if (in == 0) return 0; /* dW and dx are empty */
     real *steps, *copy_w, *copy_grad;
-    w = padded(w, in * width_w, out, &copy_w);
-    grad = padded(grad, rows * out, out, &copy_grad);
-    if (!w || !grad || !uniform_steps(&grid, &steps)) {
+    const int whole = padded(&w, in * width_w, out, &copy_w) & padded(&grad, rows * out, out, &copy_grad);
+    if (!whole || !uniform_steps(&grid, &steps)) {
         free(copy_w);
         free(copy_grad);
         return 1;
@@ -936,7 +944,7 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
             }
             sweep_any(grad_w + i * width_w, grad, order, bins, value, silu, rows, out, cells, k);
         }
-        if (ready) patch_free(&p);
+        patch_free(&p); /* ready or not: the patch may be whole while another buffer failed */
         free(value);
         free(first);
         free(start);

@@ -15,10 +15,10 @@ F[n, i, :] = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, in, G + k + 1) m
 W[i, :, j] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W, both
 flattened to in * (G + k + 1) along the shared axis. W is kept out-major, as the parameters lie.
 (On the CPU a layer with fewer than 16 outputs takes the product as (W^T F^T)^T, which MKL
-computes several times faster.) On the CPU, in eager mode, a layer with 16 outputs or more never
-writes F at all: each input meets only its k + 1 non-zero B-splines and silu, so the C kernels
-add k + 2 rows of W per input and sample, and backward recomputes them (`_SparseLayerProduct`,
-`kanlab.kernels.sparse_product`), with the same numbers to rounding.
+computes several times faster.) On the CPU, in eager mode, a layer with 16 outputs or more and
+spline order k <= 7 never writes F at all: each input meets only its k + 1 non-zero B-splines and
+silu, so the C kernels add k + 2 rows of W per input and sample, and backward recomputes them
+(`_SparseLayerProduct`, `kanlab.kernels.sparse_product`), with the same numbers to rounding.
 Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Python loop runs over
 edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
 written straight into F, and the gradient with respect to x is their analytic derivative (a

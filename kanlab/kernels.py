@@ -19,7 +19,7 @@ side) per input and sample instead of G + k + 1, and backward recomputes the val
 reading F back: dL/dW sums each input's samples cell by cell, after a counting sort, with the
 k + 1 rows of a cell in registers, and stores every row of dL/dW once. On a layer with many
 outputs this is 5/9 of the dense product's multiply-adds (G = 5, k = 3) and none of F's trips to
-memory; `kanlab.kan` takes it for layers with 16 outputs or more.
+memory; `kanlab.kan` takes it for layers with 16 outputs or more and order k <= 7.
 
 The numbers are those of `kanlab.splines` and `torch.nn.functional.silu` (the tests compare them
 to rounding), so the kernels only make things faster. Without a C compiler, on other devices,
@@ -212,6 +212,10 @@ def _check_sparse(x, grid, spline_order, weights):
     if x.ndim != 2 or grid.ndim != 2 or grid.shape[0] != x.shape[1]:
         raise ValueError(
             f"x must be (N, in) and grid (in, G + 2k + 1), got x {tuple(x.shape)} and grid {tuple(grid.shape)}"
+        )
+    if grid.shape[-1] < 2 * spline_order + 2:  # G >= 1: at least one cell inside the range
+        raise ValueError(
+            f"grid must hold at least 2k + 2 = {2 * spline_order + 2} knots per input, got {grid.shape[-1]}"
         )
     if spline_order > SPARSE_MOST_ORDER:
         raise ValueError(f"spline_order must be at most {SPARSE_MOST_ORDER} for the sparse product, got {spline_order}")

@@ -337,6 +337,34 @@ def test_sparse_product_reports_a_non_finite_input(value):
         kernels.sparse_product(x, grid, 3, True, torch.zeros(300 * 9, 16))
 
 
+def test_kernels_take_samples_with_no_inputs():
+    grid = grid_for(True, 0, 5, 3, torch.float32)
+    x, weights, grad = torch.empty(4, 0), torch.empty(0, 16), torch.randn(4, 16)
+    assert kernels.write_features(x, grid, 3, True).shape == (4, 0, 9)
+    assert kernels.features_grad(x, grid, 3, True, torch.empty(4, 0, 9)).shape == (4, 0)
+    assert torch.equal(kernels.sparse_product(x, grid, 3, True, weights), torch.zeros(4, 16))  # an empty sum
+    grad_weights, grad_x = kernels.sparse_product_grad(x, grid, 3, True, weights, grad)
+    assert grad_weights.shape == (0, 16) and grad_x.shape == (4, 0)
+
+
+# 16 outputs fill whole vectors of W's rows, 20 leave a tail (W and dL/dy are then copied, padded)
+@pytest.mark.parametrize("out_features", [16, 20])
+def test_sparse_product_maps_an_empty_batch_to_an_empty_batch(out_features):
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    x, weights, grad = torch.empty(0, 3), torch.randn(27, out_features), torch.empty(0, out_features)
+    assert kernels.sparse_product(x, grid, 3, True, weights).shape == (0, out_features)
+    grad_weights, grad_x = kernels.sparse_product_grad(x, grid, 3, True, weights, grad)
+    assert torch.equal(grad_weights, torch.zeros(27, out_features)) and grad_x.shape == (0, 3)
+
+
+def test_sparse_product_takes_weights_with_no_outputs():
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    x, weights, grad = inputs(4, 3, torch.float32), torch.empty(27, 0), torch.empty(4, 0)
+    assert kernels.sparse_product(x, grid, 3, True, weights).shape == (4, 0)
+    grad_weights, grad_x = kernels.sparse_product_grad(x, grid, 3, True, weights, grad)
+    assert grad_weights.shape == (27, 0) and torch.equal(grad_x, torch.zeros(4, 3))
+
+
 def test_sparse_product_rejects_weights_of_the_wrong_shape_or_order():
     grid = grid_for(True, 3, 5, 3, torch.float32)
     x = inputs(10, 3, torch.float32)
@@ -347,6 +375,14 @@ def test_sparse_product_rejects_weights_of_the_wrong_shape_or_order():
     high = grid_for(True, 3, 5, 8, torch.float32)
     with pytest.raises(ValueError, match="spline_order must be at most 7"):
         kernels.sparse_product(x, high, 8, True, torch.zeros(3 * 14, 4))
+
+
+def test_sparse_product_rejects_a_grid_too_short_for_its_order():
+    x, grid = inputs(4, 2, torch.float32), torch.linspace(-1, 1, 3).repeat(2, 1)  # 3 knots: no cubic B-spline
+    with pytest.raises(ValueError, match=r"grid must hold at least 2k \+ 2 = 8 knots per input, got 3"):
+        kernels.sparse_product(x, grid, 3, True, torch.zeros(0, 16))
+    with pytest.raises(ValueError, match="grid must hold at least"):
+        kernels.sparse_product_grad(x, grid, 3, True, torch.zeros(0, 16), torch.zeros(4, 16))
 
 
 @pytest.mark.parametrize("out_major", [True, False])
