@@ -178,6 +178,15 @@ def _weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, ou
     return grad_spline.contiguous(), grad_scale.contiguous(), grad_base.contiguous()
 
 
+def _refuse_graph_of_gradients():
+    """A layer's backward computes its gradients outside autograd (C kernels, or PyTorch operations on
+    saved tensors), so a graph of them (``create_graph=True``, as for a gradient penalty) would not
+    reach the parameters: refused rather than silently wrong."""
+    if torch.is_grad_enabled():
+        raise RuntimeError("the gradients of a KAN layer cannot be differentiated again (create_graph=True, "
+                           "e.g. for a gradient penalty): its backward pass is not built from autograd operations")
+
+
 class _LayerProduct(torch.autograd.Function):
     """A layer's y = F(x) W as one autograd node: in eager mode the fixed cost of each node and
     operation is most of a small layer's step. Backward: dL/dF = dL/dy W^T gives dL/dx
@@ -198,6 +207,7 @@ class _LayerProduct(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        _refuse_graph_of_gradients()
         x, grid, features, weights, spline_weight, spline_scale, edge_mask = ctx.saved_tensors
         grad_x = None
         if ctx.needs_input_grad[0]:
@@ -225,6 +235,7 @@ class _SparseLayerProduct(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        _refuse_graph_of_gradients()
         x, grid, weights, spline_weight, spline_scale, edge_mask = ctx.saved_tensors
         grad_weights, grad_x = kernels.sparse_product_grad(
             x, grid, ctx.spline_order, ctx.uniform, weights, grad, input_grad=ctx.needs_input_grad[0]

@@ -417,3 +417,11 @@ def test_a_kans_later_layers_start_with_positive_base_weights_and_its_first_with
     for layer in model.layers[1:]:
         bound = 1 / layer.in_features**0.5
         assert layer.base_weight.min() >= 0 and layer.base_weight.max() <= bound
+
+
+@pytest.mark.parametrize("out_features", [3, 16])  # the dense product and the sparse one
+def test_a_graph_of_a_layers_gradients_is_refused_rather_than_silently_cut_from_the_parameters(out_features):
+    layer = KANLayer(3, out_features)
+    x = torch.rand(8, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="create_graph=True"):
+        torch.autograd.grad(layer(x).sum(), x, create_graph=True)
