@@ -565,13 +565,9 @@ static int patch_values(const real *x, int64_t in, const Grid *grid, int64_t row
     for (int64_t j = 0; j < count; j++) {
         const real v = p->x[j], sigmoid = 1 / (1 + exponential(-v));
         p->silu[j] = v * sigmoid;
+        if (slopes) p->silu_slope[j] = sigmoid * (1 + v * (1 - sigmoid));
         nonfinite |= v - v != 0;
     }
-    if (slopes)
-        for (int64_t j = 0; j < count; j++) {
-            const real v = p->x[j], sigmoid = 1 / (1 + exponential(-v));
-            p->silu_slope[j] = sigmoid * (1 + v * (1 - sigmoid));
-        }
     for (int64_t q = 0; q <= k; q++) {
         real *restrict value = p->values + q * TILE, *restrict slope = p->slopes + q * TILE;
         int32_t *restrict index = p->index + q * TILE;

@@ -197,13 +197,13 @@ def sparse_product_grad(x, grid, spline_order, uniform, weights, grad, input_gra
     x = x.contiguous()
     grad_weights = torch.empty_like(weights, memory_format=torch.contiguous_format)
     grad_x = torch.empty_like(x) if input_grad else None
-    knots, values = _grid_operands(grid, spline_order, x.dtype, slopes=False)
-    _, slopes = _grid_operands(grid, spline_order, x.dtype, slopes=True)
-    matrix = torch.cat([values.flatten(), slopes.flatten()])  # M, then D
+    knots = grid.to(x.dtype).contiguous()
+    matrices = splines._power_matrices(spline_order, x.dtype, torch.device("cpu"))
+    matrix = torch.cat([m.flatten() for m in matrices])  # M_k, then D_k, as the kernel reads them
     _call(
         "sparse_product_grad", x.dtype, x, knots, matrix, int(uniform), x.shape[0], x.shape[1],
         grid.shape[-1] - 1, spline_order, weights.contiguous(), weights.shape[1], grad.contiguous(),
-        grad_weights, grad_x if input_grad else None, torch.get_num_threads(),
+        grad_weights, grad_x, torch.get_num_threads(),
     )  # fmt: skip
     return grad_weights, grad_x
 
