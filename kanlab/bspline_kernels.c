@@ -561,13 +561,24 @@ static int patch_values(const real *x, int64_t in, const Grid *grid, int64_t row
         local.matrix = grid->matrix;
     }
     tile_values(p->x, &local, &tile, 0, p->values, p->first, p->u, p->work);
+    /* (restrict copies and a loop for each case: with the pointers in p and `slopes` tested inside,
+     * the compiler left these loops scalar) */
+    const real *restrict xs = p->x;
+    real *restrict silu = p->silu, *restrict silu_slope = p->silu_slope;
     int nonfinite = 0;
-    for (int64_t j = 0; j < count; j++) {
-        const real v = p->x[j], sigmoid = 1 / (1 + exponential(-v));
-        p->silu[j] = v * sigmoid;
-        if (slopes) p->silu_slope[j] = sigmoid * (1 + v * (1 - sigmoid));
-        nonfinite |= v - v != 0;
-    }
+    if (slopes)
+        for (int64_t j = 0; j < count; j++) {
+            const real v = xs[j], sigmoid = 1 / (1 + exponential(-v));
+            silu[j] = v * sigmoid;
+            silu_slope[j] = sigmoid * (1 + v * (1 - sigmoid));
+            nonfinite |= v - v != 0;
+        }
+    else
+        for (int64_t j = 0; j < count; j++) {
+            const real v = xs[j];
+            silu[j] = v * (1 / (1 + exponential(-v)));
+            nonfinite |= v - v != 0;
+        }
     for (int64_t q = 0; q <= k; q++) {
         real *restrict value = p->values + q * TILE, *restrict slope = p->slopes + q * TILE;
         int32_t *restrict index = p->index + q * TILE;
@@ -823,6 +834,277 @@ static int padded(const real **values, int64_t count, int64_t out, real **copy) 
     return 1;
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * Layers with few outputs (out < NARROW) and a short basis (size <= 2 LANES), which sparse_product
+ * and sparse_product_grad hand to narrow_product and narrow_product_grad. A row of y is then
+ * shorter than one vector, so these kernels vectorise over samples instead of outputs: a vector
+ * holds LANES samples of one input. Input i's column o of W, W[i, 0 .. size - 1, o], fits in two
+ * vectors, so the row each sample's B-spline reaches is picked from them by its index (one
+ * permutation per vector of samples, no gather):
+ *     y[s, o] += silu(x_s) W[i, size, o] + sum_q B_{f+q}(x_s) W[i, f + q, o],
+ *     dx[s, i] = silu'(x_s) <W[i, size, :], dY[s, :]> + sum_q B'_{f+q}(x_s) <W[i, f + q, :], dY[s, :]>.
+ * dW goes the other way, from the samples to the rows: the dense basis of a vector of samples,
+ * B[b] = sum_q [f + q = b] B_{f+q}(x_s), by comparisons, then
+ *     dW[i, b, o] += sum_s B[b][s] dY[s, o].
+ * Forward: a thread takes whole patches of TILE samples and adds the inputs in order. Backward: a
+ * thread takes whole inputs (their rows of dW and columns of dx are its own) and sums the patches
+ * in order, LANES partial sums each. No result depends on the number of threads. */
+#define NARROW 16
+
+/* integers as wide as real, LANES of them: the indices of a vector of samples */
+#if REAL_IS_DOUBLE
+typedef int64_t lane_int;
+#else
+typedef int32_t lane_int;
+#endif
+typedef lane_int ivec __attribute__((vector_size(64), aligned(sizeof(lane_int)), may_alias));
+
+static inline ivec load_index(const int32_t *p) {
+    ivec v;
+    for (int64_t l = 0; l < LANES; l++) v[l] = p[l];
+    return v;
+}
+
+/* table[index[l]] for each lane l, table = the 2 LANES values of low and high */
+static inline vec pick(vec low, vec high, ivec index) {
+#if defined(__GNUC__) && !defined(__clang__)
+    return __builtin_shuffle(low, high, index);
+#else
+    vec v;
+    for (int64_t l = 0; l < LANES; l++) v[l] = index[l] < LANES ? low[index[l]] : high[index[l] - LANES];
+    return v;
+#endif
+}
+
+/* a patch's count rounded up to whole vectors */
+static int64_t whole_vectors(int64_t count) { return (count + LANES - 1) / LANES * LANES; }
+
+/* What patch_values computes, for samples v[0 .. count) of one input on a uniform grid (start t_0,
+ * scale 1/h), in one pass (uniform_cells, horner and patch_values take several), inlined with a
+ * constant k: the passes' loops are only a few vectors long here, and their overhead was most of a
+ * narrow layer's time. (The arrays are parameters, restrict: declared in the body, the compiler
+ * cannot tell them apart and leaves the loop scalar.) */
+static inline __attribute__((always_inline)) int uniform_values(
+    const real *restrict v, int64_t count, real start, real scale, int64_t cells, const real *restrict m,
+    const real *restrict d, int slopes, real *restrict values, real *restrict slope, int32_t *restrict index,
+    real *restrict silu, real *restrict silu_slope, const int64_t k) {
+    const real top = (real)(cells - 1), last = (real)cells;
+    const int32_t size = (int32_t)(cells - k), order = (int32_t)k;
+    real mc[(MOST_ORDER + 1) * (MOST_ORDER + 1)], dc[MOST_ORDER * (MOST_ORDER + 1)]; /* copies: no aliasing */
+    for (int64_t e = 0; e < (k + 1) * (k + 1); e++) mc[e] = m[e];
+    for (int64_t e = 0; e < k * (k + 1); e++) dc[e] = slopes ? d[e] : 0;
+    int nonfinite = 0;
+    for (int64_t s = 0; s < count; s++) {
+        const real position = (v[s] - start) * scale;
+        real cell = position >= 0 ? position : 0; /* NaN lands here too, and is then outside */
+        cell = cell < top ? cell : top;
+        const int32_t whole = (int32_t)cell, inside = (position >= 0) & (position <= last);
+        const real u = position - (real)whole;
+        for (int32_t q = 0; q <= order; q++) {
+            const int32_t at = whole - order + q, live = inside & (at >= 0) & (at < size);
+            real value = mc[k * (k + 1) + q];
+            for (int64_t power = k - 1; power >= 0; power--) value = value * u + mc[power * (k + 1) + q];
+            index[q * TILE + s] = live ? at : 0;
+            values[q * TILE + s] = live & (value > 0) ? value : 0;
+            if (slopes) {
+                real rate = k ? dc[(k - 1) * (k + 1) + q] : 0;
+                for (int64_t power = k - 2; power >= 0; power--) rate = rate * u + dc[power * (k + 1) + q];
+                slope[q * TILE + s] = live ? rate * scale : 0;
+            }
+        }
+        const real sigmoid = 1 / (1 + exponential(-v[s]));
+        silu[s] = v[s] * sigmoid;
+        if (slopes) silu_slope[s] = sigmoid * (1 + v[s] * (1 - sigmoid));
+        nonfinite |= v[s] - v[s] != 0;
+    }
+    return nonfinite;
+}
+
+/* uniform_values of order 3 without and with the slopes, each a function of its own (inlined in
+ * one function, the compiler merged the two loops into one that tests `slopes`, left scalar) */
+__attribute__((noinline)) static int cubic_values(const real *v, int64_t count, real start, real scale,
+                                                  int64_t cells, const real *m, Patch *p) {
+    return uniform_values(v, count, start, scale, cells, m, NULL, 0, p->values, p->slopes, p->index, p->silu,
+                          p->silu_slope, 3);
+}
+
+__attribute__((noinline)) static int cubic_slopes(const real *v, int64_t count, real start, real scale,
+                                                  int64_t cells, const real *m, Patch *p) {
+    return uniform_values(v, count, start, scale, cells, m, m + 16, 1, p->values, p->slopes, p->index, p->silu,
+                          p->silu_slope, 3);
+}
+
+/* patch_values for input i of samples row .. row + count - 1, with values, slopes, silu and
+ * silu' set to 0 (index to 0) from count to the patch's whole vectors. */
+static int narrow_values(const real *x, const Grid *grid, int64_t row, int64_t count, int64_t i,
+                         int slopes, Patch *p) {
+    const int64_t k = grid->k;
+    int nonfinite;
+    if (grid->uniform && k == 3) {
+        for (int64_t s = 0; s < count; s++) p->x[s] = x[(row + s) * grid->in + i];
+        nonfinite = (slopes ? cubic_slopes : cubic_values)(p->x, count, grid->start[i], grid->scale[i], grid->cells,
+                                                           grid->matrix, p);
+    } else {
+        patch_steps(grid, i, 1, count, p);
+        nonfinite = patch_values(x, grid->in, grid, row, count, i, 1, slopes, p);
+    }
+    for (int64_t s = count; s < TILE; s++) { /* (the sums over the patch run over all of it) */
+        for (int64_t q = 0; q <= k; q++) {
+            p->values[q * TILE + s] = p->slopes[q * TILE + s] = 0;
+            p->index[q * TILE + s] = 0;
+        }
+        p->silu[s] = p->silu_slope[s] = 0;
+    }
+    return nonfinite;
+}
+
+/* W's columns of input i (wi: W[i]) as tables of 2 LANES values: tables[o * 2 LANES + b] = wi[b][o]
+ * for b < size, 0 after. */
+static void column_tables(const real *wi, int64_t size, int64_t out, real *tables) {
+    for (int64_t o = 0; o < out; o++)
+        for (int64_t b = 0; b < 2 * LANES; b++) tables[o * 2 * LANES + b] = b < size ? wi[b * out + o] : 0;
+}
+
+/* sum_q values_q W[i, index_q, o] for a vector of samples (the values at `at`, stride TILE) */
+static inline __attribute__((always_inline)) vec picked_sum(const real *values, const int32_t *index,
+                                                            const real *table, const int64_t k) {
+    const vec low = AT(table), high = AT(table + LANES);
+    vec sum = {0};
+    for (int64_t q = 0; q <= k; q++) sum += AT(values + q * TILE) * pick(low, high, load_index(index + q * TILE));
+    return sum;
+}
+
+static void narrow_patch(const Patch *p, const real *wi, const real *tables, int64_t count, int64_t out,
+                         int64_t size, real *sums, const int64_t k) {
+    for (int64_t s = 0; s < whole_vectors(count); s += LANES)
+        for (int64_t o = 0; o < out; o++)
+            AT(sums + o * TILE + s) += AT(p->silu + s) * wi[size * out + o]
+                                     + picked_sum(p->values + s, p->index + s, tables + o * 2 * LANES, k);
+}
+
+/* y (rows, out) = F(x) W for out < NARROW (see above); arguments as sparse_product's. */
+static int narrow_product(const real *x, const Grid *grid, int64_t rows, const real *w, int64_t out,
+                          real *y, int threads) {
+    const int64_t in = grid->in, k = grid->k, size = grid->cells - k, patches = (rows + TILE - 1) / TILE;
+    int failed = 0;
+#pragma omp parallel num_threads(threads) if (rows * in * (k + 2) * (out + 4) > 131072) reduction(| : failed)
+    {
+        Patch p = {0};
+        real *sums = malloc(sizeof(real) * out * (TILE + 2 * LANES)), *tables = sums + out * TILE;
+        const int ready = patch_alloc(&p, k) && sums;
+        failed = !ready;
+#pragma omp for schedule(static)
+        for (int64_t patch = 0; patch < patches; patch++) {
+            if (!ready) continue;
+            const int64_t row = patch * TILE, count = rows - row < TILE ? rows - row : TILE;
+            memset(sums, 0, sizeof(real) * out * TILE);
+            for (int64_t i = 0; i < in; i++) {
+                const real *wi = w + i * (size + 1) * out;
+                if (narrow_values(x, grid, row, count, i, 0, &p)) failed |= 2;
+                column_tables(wi, size, out, tables);
+                if (k == 3) narrow_patch(&p, wi, tables, count, out, size, sums, 3);
+                else narrow_patch(&p, wi, tables, count, out, size, sums, k);
+            }
+            for (int64_t o = 0; o < out; o++) /* (output-major: the reads go along the sums) */
+                for (int64_t s = 0; s < count; s++) y[(row + s) * out + o] = sums[o * TILE + s];
+        }
+        patch_free(&p);
+        free(sums);
+    }
+    return failed;
+}
+
+/* dW[i] += the patch's share and, with grad_x, its dx (see above). dy: dY's rows of the patch,
+ * output-major (output o at dy + o * stride), 0 from count to TILE, as the patch's values;
+ * plane: room for the dense basis, size planes of TILE. Each sum over the patch's samples runs in
+ * four vectors of partial sums, so that the multiply-adds need not wait for each other. */
+static inline __attribute__((always_inline)) void narrow_patch_grad(const Patch *p, const real *wi,
+                                                                    const real *tables, const real *dy,
+                                                                    int64_t stride, int64_t count, int64_t in,
+                                                                    int64_t out, int64_t size, real *dw,
+                                                                    real *plane, real *grad_x, const int64_t k) {
+    for (int64_t s = 0; s < TILE; s += LANES) {
+        ivec index[MOST_ORDER + 1];
+        vec value[MOST_ORDER + 1];
+        for (int64_t q = 0; q <= k; q++) {
+            index[q] = load_index(p->index + q * TILE + s);
+            value[q] = AT(p->values + q * TILE + s);
+        }
+        for (int64_t b = 0; b < size; b++) {
+            ivec basis = {0}; /* the bits of B[b]: at most one q matches */
+            for (int64_t q = 0; q <= k; q++) basis |= (ivec)value[q] & (index[q] == (lane_int)b);
+            AT(plane + b * TILE + s) = (vec)basis;
+        }
+    }
+    for (int64_t b = 0; b <= size; b++) {
+        const real *basis = b < size ? plane + b * TILE : p->silu;
+        for (int64_t o = 0; o < out; o++) {
+            const real *g = dy + o * stride;
+            vec sum[4] = {{0}, {0}, {0}, {0}};
+            for (int64_t s = 0; s < TILE; s += 4 * LANES)
+                for (int r = 0; r < 4; r++) sum[r] += AT(basis + s + r * LANES) * AT(g + s + r * LANES);
+            dw[b * out + o] += horizontal_sum((sum[0] + sum[1]) + (sum[2] + sum[3]));
+        }
+    }
+    if (!grad_x) return;
+    for (int64_t s = 0; s < count; s += LANES) {
+        vec part[2] = {{0}, {0}}; /* two chains of additions, not one */
+        for (int64_t o = 0; o < out; o++)
+            part[o & 1] += AT(dy + o * stride + s) * (AT(p->silu_slope + s) * wi[size * out + o]
+                                                      + picked_sum(p->slopes + s, p->index + s, tables + o * 2 * LANES, k));
+        const vec total = part[0] + part[1];
+        const int64_t lanes = count - s < LANES ? count - s : LANES;
+        for (int64_t l = 0; l < lanes; l++) grad_x[(s + l) * in] = total[l];
+    }
+}
+
+/* dW (in, size + 1, out) and, if grad_x is not NULL, dx (rows, in) from dY (rows, out), for
+ * out < NARROW (see above); arguments as sparse_product_grad's. dY is first laid out output-major,
+ * each patch padded with zeros to whole vectors; then a thread takes whole inputs. */
+static int narrow_product_grad(const real *x, const Grid *grid, int64_t rows, const real *w, int64_t out,
+                               const real *grad, real *grad_w, real *grad_x, int threads) {
+    const int64_t in = grid->in, k = grid->k, size = grid->cells - k, patches = (rows + TILE - 1) / TILE;
+    const int64_t width_w = (size + 1) * out, stride = patches * TILE;
+    real *dy = malloc(sizeof(real) * (out * stride + 1)); /* (+ 1: never malloc(0)) */
+    if (!dy) return 1;
+    int failed = 0;
+#pragma omp parallel num_threads(threads) if (in > 1 && rows * in * (k + 2) * (out + 4) > 131072) \
+    reduction(| : failed)
+    {
+        Patch p = {0};
+        real *tables = malloc(sizeof(real) * (out * 2 * LANES + size * TILE)), *plane = tables + out * 2 * LANES;
+        const int ready = patch_alloc(&p, k) && tables;
+        failed = !ready;
+#pragma omp for schedule(static)
+        for (int64_t patch = 0; patch < patches; patch++) {
+            const int64_t row = patch * TILE, count = rows - row < TILE ? rows - row : TILE;
+            for (int64_t o = 0; o < out; o++) {
+                for (int64_t s = 0; s < count; s++) dy[o * stride + row + s] = grad[(row + s) * out + o];
+                for (int64_t s = count; s < TILE; s++) dy[o * stride + row + s] = 0;
+            }
+        }
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < in; i++) {
+            if (!ready) continue;
+            const real *wi = w + i * width_w;
+            real *dwi = grad_w + i * width_w;
+            column_tables(wi, size, out, tables);
+            memset(dwi, 0, sizeof(real) * width_w);
+            for (int64_t patch = 0; patch < patches; patch++) {
+                const int64_t row = patch * TILE, count = rows - row < TILE ? rows - row : TILE;
+                narrow_values(x, grid, row, count, i, grad_x != NULL, &p);
+                real *gx = grad_x ? grad_x + row * in + i : NULL;
+                if (k == 3) narrow_patch_grad(&p, wi, tables, dy + row, stride, count, in, out, size, dwi, plane, gx, 3);
+                else narrow_patch_grad(&p, wi, tables, dy + row, stride, count, in, out, size, dwi, plane, gx, k);
+            }
+        }
+        patch_free(&p);
+        free(tables);
+    }
+    free(dy);
+    return failed;
+}
+
 /* y (rows, out) = F(x) W for W (in, size + 1, out); matrix: M then D, as the features' kernels
  * take them. Returns 0, or as `run` says. */
 int sparse_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
@@ -832,11 +1114,17 @@ int sparse_product(const real *x, const real *knots, const real *matrix, int uni
         return 0;
     }
     Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    real *steps, *copy;
+    if (out < NARROW && cells - k <= 2 * LANES) {
+        if (!uniform_steps(&grid, &steps)) return 1;
+        const int failed = narrow_product(x, &grid, rows, w, out, y, threads);
+        free(steps);
+        return failed;
+    }
     const int64_t size = cells - k, width_w = (size + 1) * out;
     int64_t blocks, width;
     input_blocks(in, size, out, &blocks, &width);
     const int64_t per = TILE / width, patches = (rows + per - 1) / per;
-    real *steps, *copy;
     if (!padded(&w, in * width_w, out, &copy)) return 1;
     if (!uniform_steps(&grid, &steps)) {
         free(copy);
@@ -887,6 +1175,12 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
     if (k > MOST_ORDER) return 1;
     if (in == 0) return 0; /* dW and dx are empty */
     real *steps, *copy_w, *copy_grad;
+    if (out < NARROW && cells - k <= 2 * LANES) {
+        if (!uniform_steps(&grid, &steps)) return 1;
+        const int failed = narrow_product_grad(x, &grid, rows, w, out, grad, grad_w, grad_x, threads);
+        free(steps);
+        return failed;
+    }
     const int whole = padded(&w, in * width_w, out, &copy_w) & padded(&grad, rows * out, out, &copy_grad);
     if (!whole || !uniform_steps(&grid, &steps)) {
         free(copy_w);

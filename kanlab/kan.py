@@ -257,10 +257,12 @@ _SPARSE_FROM_OUTPUTS = _TRANSPOSED_BELOW
 
 def _sparse_product_takes(x, grid, spline_order, parameters):
     """Whether a layer takes its product from `_SparseLayerProduct`: in eager mode on the CPU,
-    where the C kernels take its tensors, for layers with at least _SPARSE_FROM_OUTPUTS (16)
-    outputs and orders up to kernels.SPARSE_MOST_ORDER."""
+    where the C kernels take its tensors, for orders up to kernels.SPARSE_MOST_ORDER, and for
+    layers with at least _SPARSE_FROM_OUTPUTS (16) outputs or a basis short enough for the
+    narrow kernels."""
+    out_features, _, size = parameters[0].shape
     return (
-        parameters[0].shape[0] >= _SPARSE_FROM_OUTPUTS
+        (out_features >= _SPARSE_FROM_OUTPUTS or size <= kernels.narrow_most_basis(x.dtype))
         and spline_order <= kernels.SPARSE_MOST_ORDER
         and _kernels_take(x, grid, *parameters)
     )

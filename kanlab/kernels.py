@@ -208,6 +208,13 @@ def sparse_product_grad(x, grid, spline_order, uniform, weights, grad, input_gra
     return grad_weights, grad_x
 
 
+def narrow_most_basis(dtype):
+    """The longest basis, G + k B-splines per input, that the sparse kernels take with the narrow
+    kernels for a layer with fewer than 16 outputs: 32 in float32, 16 in float64 (a column of W
+    must fit in two vectors of 64 bytes)."""
+    return 2 * 64 // torch.empty((), dtype=dtype).element_size()
+
+
 def _check_sparse(x, grid, spline_order, weights):
     if x.ndim != 2 or grid.ndim != 2 or grid.shape[0] != x.shape[1]:
         raise ValueError(
