@@ -834,22 +834,150 @@ static int padded(const real **values, int64_t count, int64_t out, real **copy) 
     return 1;
 }
 
+/* y (rows, out) = F(x) W for W (in, size + 1, out); matrix: M then D, as the features' kernels
+ * take them. Returns 0, or as `run` says. */
+int sparse_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
+                   int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, real *y, int threads) {
+    if (in == 0 || out == 0) { /* an empty sum, or no sum (and no blocks of inputs to make) */
+        if (rows > 0 && out > 0) memset(y, 0, sizeof(real) * rows * out);
+        return 0;
+    }
+    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    const int64_t size = cells - k, width_w = (size + 1) * out;
+    int64_t blocks, width;
+    input_blocks(in, size, out, &blocks, &width);
+    const int64_t per = TILE / width, patches = (rows + per - 1) / per;
+    real *steps, *copy;
+    if (!padded(&w, in * width_w, out, &copy)) return 1;
+    if (!uniform_steps(&grid, &steps)) {
+        free(copy);
+        return 1;
+    }
+    int failed = 0;
+#pragma omp parallel num_threads(threads) if (rows * in * (k + 2) * (out + 4) > 131072) reduction(| : failed)
+    {
+        Patch p = {0};
+        const int ready = patch_alloc(&p, k);
+        failed = !ready;
+        /* the same static schedule for every loop over patches: a thread keeps its samples */
+#pragma omp for schedule(static) nowait
+        for (int64_t patch = 0; patch < patches; patch++) {
+            const int64_t row = patch * per, count = rows - row < per ? rows - row : per;
+            memset(y + row * out, 0, sizeof(real) * count * out);
+        }
+        for (int64_t block = 0; block < blocks; block++) {
+            const int64_t column = block * width, wide = in - column < width ? in - column : width;
+            const real *wb = w + column * width_w;
+#pragma omp for schedule(static) nowait
+            for (int64_t patch = 0; patch < patches; patch++) {
+                if (!ready) continue;
+                const int64_t row = patch * per, count = rows - row < per ? rows - row : per;
+                patch_steps(&grid, column, wide, count, &p);
+                if (patch_values(x, in, &grid, row, count, column, wide, 0, &p)) failed |= 2;
+                add_rows_any(y + row * out, wb, width_w, &p, count, wide, out, size, k);
+            }
+        }
+        patch_free(&p);
+    }
+    free(steps);
+    free(copy);
+    return failed;
+}
+
+/* dW (in, size + 1, out) and, if grad_x is not NULL, dx (rows, in) from dY (rows, out); W, matrix
+ * as for sparse_product, then D. Input by input (a thread takes whole inputs): the values of all
+ * samples in patches of TILE (and dx from the slopes), then the samples sorted by cell (a counting
+ * sort) and dW swept (`sweep`). Returns 0, or 1 if out of memory. */
+#define WAYS 4
+int sparse_product_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
+                        int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, const real *grad,
+                        real *grad_w, real *grad_x, int threads) {
+    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    const int64_t size = cells - k, width_w = (size + 1) * out;
+    const int want_x = grad_x != NULL;
+    if (k > MOST_ORDER) return 1;
+    if (in == 0) return 0; /* dW and dx are empty */
+    real *steps, *copy_w, *copy_grad;
+    const int whole = padded(&w, in * width_w, out, &copy_w) & padded(&grad, rows * out, out, &copy_grad);
+    if (!whole || !uniform_steps(&grid, &steps)) {
+        free(copy_w);
+        free(copy_grad);
+        return 1;
+    }
+    int failed = 0;
+#pragma omp parallel num_threads(threads) if (in > 1 && rows * in * (k + 2) * (out + 4) > 131072) \
+    reduction(| : failed)
+    {
+        Patch p = {0};
+        real *value = malloc(sizeof(real) * ((k + 2) * rows + 1)); /* (+ 1: never malloc(0)) */
+        int32_t *first = malloc(sizeof(int32_t) * (2 * rows + 1));
+        int64_t *start = malloc(sizeof(int64_t) * ((cells + 2) * WAYS + cells + 2)), *bins = start + (cells + 2) * WAYS;
+        const int ready = patch_alloc(&p, k) && value && first && start;
+        failed = !ready;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < in; i++) {
+            if (!ready) continue;
+            const real *wi = w + i * width_w;
+            real *silu = value + (k + 1) * rows;
+            int32_t *order = first + rows;
+            for (int64_t row = 0; row < rows; row += TILE) {
+                const int64_t count = rows - row < TILE ? rows - row : TILE;
+                if (row == 0) patch_steps(&grid, i, 1, count, &p);
+                patch_values(x, in, &grid, row, count, i, 1, want_x, &p);
+                memcpy(first + row, p.first, sizeof(int32_t) * count);
+                memcpy(silu + row, p.silu, sizeof(real) * count);
+                for (int64_t q = 0; q <= k; q++) memcpy(value + q * rows + row, p.values + q * TILE, sizeof(real) * count);
+                if (want_x)
+                    input_grads_any(wi, width_w, grad + row * out, &p, count, 1, in, out, size, grad_x + row * in + i, k);
+            }
+            /* a counting sort, samples n = s (mod WAYS) counted and placed apart, so that
+             * consecutive samples, often in one cell, do not wait for each other's count */
+            for (int64_t b = 0; b < (cells + 2) * WAYS; b++) start[b] = 0;
+            for (int64_t n = 0; n < rows; n++) {
+                const int64_t b = first[n] + k;
+                start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++;
+            }
+            int64_t total = 0;
+            for (int64_t b = 0; b < (cells + 1) * WAYS; b++) {
+                const int64_t here = start[b];
+                start[b] = total;
+                total += here;
+            }
+            for (int64_t b = 0; b <= cells; b++) bins[b] = start[b * WAYS];
+            bins[cells + 1] = rows;
+            for (int64_t n = 0; n < rows; n++) {
+                const int64_t b = first[n] + k;
+                order[start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++] = (int32_t)n;
+            }
+            sweep_any(grad_w + i * width_w, grad, order, bins, value, silu, rows, out, cells, k);
+        }
+        patch_free(&p); /* ready or not: the patch may be whole while another buffer failed */
+        free(value);
+        free(first);
+        free(start);
+    }
+    free(steps);
+    free(copy_w);
+    free(copy_grad);
+    return failed;
+}
+
 /* ------------------------------------------------------------------------------------------------
- * Layers with few outputs (out < NARROW) and a short basis (size <= 2 LANES), which sparse_product
- * and sparse_product_grad hand to narrow_product and narrow_product_grad. A row of y is then
- * shorter than one vector, so these kernels vectorise over samples instead of outputs: a vector
- * holds LANES samples of one input. Input i's column o of W, W[i, 0 .. size - 1, o], fits in two
- * vectors, so the row each sample's B-spline reaches is picked from them by its index (one
- * permutation per vector of samples, no gather):
- *     y[s, o] += silu(x_s) W[i, size, o] + sum_q B_{f+q}(x_s) W[i, f + q, o],
- *     dx[s, i] = silu'(x_s) <W[i, size, :], dY[s, :]> + sum_q B'_{f+q}(x_s) <W[i, f + q, :], dY[s, :]>.
- * dW goes the other way, from the samples to the rows: the dense basis of a vector of samples,
- * B[b] = sum_q [f + q = b] B_{f+q}(x_s), by comparisons, then
- *     dW[i, b, o] += sum_s B[b][s] dY[s, o].
- * Forward: a thread takes whole patches of TILE samples and adds the inputs in order. Backward: a
- * thread takes whole inputs (their rows of dW and columns of dx are its own) and sums the patches
- * in order, LANES partial sums each. No result depends on the number of threads. */
-#define NARROW 16
+ * The product of a layer with few outputs (narrow_product, narrow_product_grad). A row of y is then
+ * shorter than one vector, so these kernels vectorise over samples instead: a vector holds LANES
+ * samples of one input. They read the layer's parameters themselves (c, scale, base, mask, as
+ * edge_weights does) and never form W: input i's spline weights for output o,
+ * W[i, b, o] = c[o, i, b] scale[o, i] mask[o, i] for b < size, fit in two vectors (size <= 2 LANES),
+ * from which each sample's k + 1 weights are picked by its B-splines' indices (a permutation per
+ * vector of samples, no gather):
+ *     y[s, o] = sum_i ( silu(x_si) W[i, size, o] + sum_q B_{f+q}(x_si) W[i, f + q, o] ),
+ *     dx[s, i] = sum_o dY[s, o] ( silu'(x_si) W[i, size, o] + sum_q B'_{f+q}(x_si) W[i, f + q, o] ).
+ * dW goes the other way, from the samples to the weights: the dense basis of each vector of samples,
+ * B[b] = sum_q [f + q = b] B_{f+q}(x_si), by comparisons, then dW[i, b, o] = sum_s B[b][s] dY[s, o],
+ * and from it the parameters' gradients (as edge_weights_grad). Forward: a thread takes whole
+ * patches of TILE samples and adds the inputs in order. Backward: a thread takes whole inputs (their
+ * weights' gradients and their column of dx are its own) and sums the patches in order. No result
+ * depends on the number of threads. */
 
 /* integers as wide as real, LANES of them: the indices of a vector of samples */
 #if REAL_IS_DOUBLE
@@ -958,11 +1086,16 @@ static int narrow_values(const real *x, const Grid *grid, int64_t row, int64_t c
     return nonfinite;
 }
 
-/* W's columns of input i (wi: W[i]) as tables of 2 LANES values: tables[o * 2 LANES + b] = wi[b][o]
- * for b < size, 0 after. */
-static void column_tables(const real *wi, int64_t size, int64_t out, real *tables) {
-    for (int64_t o = 0; o < out; o++)
-        for (int64_t b = 0; b < 2 * LANES; b++) tables[o * 2 * LANES + b] = b < size ? wi[b * out + o] : 0;
+/* Input i's weights as tables of 2 LANES values, tables[o * 2 LANES + b] = W[i, b, o] for b < size
+ * (0 after), and silu_w[o] = W[i, size, o]; c (out, in, size), scale, base and mask (out, in). */
+static void column_tables(const real *c, const real *scale, const real *base, const real *mask, int64_t in,
+                          int64_t i, int64_t size, int64_t out, real *tables, real *silu_w) {
+    for (int64_t o = 0; o < out; o++) {
+        const int64_t edge = o * in + i;
+        const real live = scale[edge] * mask[edge];
+        for (int64_t b = 0; b < 2 * LANES; b++) tables[o * 2 * LANES + b] = b < size ? c[edge * size + b] * live : 0;
+        silu_w[o] = base[edge] * mask[edge];
+    }
 }
 
 /* sum_q values_q W[i, index_q, o] for a vector of samples (the values at `at`, stride TILE) */
@@ -974,23 +1107,36 @@ static inline __attribute__((always_inline)) vec picked_sum(const real *values, 
     return sum;
 }
 
-static void narrow_patch(const Patch *p, const real *wi, const real *tables, int64_t count, int64_t out,
-                         int64_t size, real *sums, const int64_t k) {
+/* sums[o * TILE + s] += input i's share of y[s, o] for the patch's samples */
+static void narrow_patch(const Patch *p, const real *tables, const real *silu_w, int64_t count, int64_t out,
+                         real *sums, const int64_t k) {
     for (int64_t s = 0; s < whole_vectors(count); s += LANES)
         for (int64_t o = 0; o < out; o++)
-            AT(sums + o * TILE + s) += AT(p->silu + s) * wi[size * out + o]
-                                     + picked_sum(p->values + s, p->index + s, tables + o * 2 * LANES, k);
+            AT(sums + o * TILE + s) += AT(p->silu + s) * silu_w[o] + picked_sum(p->values + s, p->index + s,
+                                                                               tables + o * 2 * LANES, k);
 }
 
-/* y (rows, out) = F(x) W for out < NARROW (see above); arguments as sparse_product's. */
-static int narrow_product(const real *x, const Grid *grid, int64_t rows, const real *w, int64_t out,
-                          real *y, int threads) {
-    const int64_t in = grid->in, k = grid->k, size = grid->cells - k, patches = (rows + TILE - 1) / TILE;
+/* y (rows, out) = F(x) W (see above), W from c (out, in, size), scale, base, mask (out, in); the
+ * other arguments as sparse_product's. Returns 0, 1 if out of memory, 2 if x holds NaN or inf,
+ * 4 if size > 2 LANES. */
+int narrow_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows, int64_t in,
+                   int64_t cells, int64_t k, const real *c, const real *scale, const real *base, const real *mask,
+                   int64_t out, real *y, int threads) {
+    const int64_t size = cells - k, patches = (rows + TILE - 1) / TILE;
+    if (size > 2 * LANES) return 4;
+    if (in == 0 || out == 0) { /* an empty sum, or no sum */
+        if (rows > 0 && out > 0) memset(y, 0, sizeof(real) * rows * out);
+        return 0;
+    }
+    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    real *steps;
+    if (!uniform_steps(&grid, &steps)) return 1;
     int failed = 0;
 #pragma omp parallel num_threads(threads) if (rows * in * (k + 2) * (out + 4) > 131072) reduction(| : failed)
     {
         Patch p = {0};
-        real *sums = malloc(sizeof(real) * out * (TILE + 2 * LANES)), *tables = sums + out * TILE;
+        real *sums = malloc(sizeof(real) * out * (TILE + 2 * LANES + 1)), *tables = sums + out * TILE;
+        real *silu_w = tables + out * 2 * LANES;
         const int ready = patch_alloc(&p, k) && sums;
         failed = !ready;
 #pragma omp for schedule(static)
@@ -999,11 +1145,10 @@ static int narrow_product(const real *x, const Grid *grid, int64_t rows, const r
             const int64_t row = patch * TILE, count = rows - row < TILE ? rows - row : TILE;
             memset(sums, 0, sizeof(real) * out * TILE);
             for (int64_t i = 0; i < in; i++) {
-                const real *wi = w + i * (size + 1) * out;
-                if (narrow_values(x, grid, row, count, i, 0, &p)) failed |= 2;
-                column_tables(wi, size, out, tables);
-                if (k == 3) narrow_patch(&p, wi, tables, count, out, size, sums, 3);
-                else narrow_patch(&p, wi, tables, count, out, size, sums, k);
+                if (narrow_values(x, &grid, row, count, i, 0, &p)) failed |= 2;
+                column_tables(c, scale, base, mask, in, i, size, out, tables, silu_w);
+                if (k == 3) narrow_patch(&p, tables, silu_w, count, out, sums, 3);
+                else narrow_patch(&p, tables, silu_w, count, out, sums, k);
             }
             for (int64_t o = 0; o < out; o++) /* (output-major: the reads go along the sums) */
                 for (int64_t s = 0; s < count; s++) y[(row + s) * out + o] = sums[o * TILE + s];
@@ -1011,6 +1156,7 @@ static int narrow_product(const real *x, const Grid *grid, int64_t rows, const r
         patch_free(&p);
         free(sums);
     }
+    free(steps);
     return failed;
 }
 
@@ -1018,8 +1164,8 @@ static int narrow_product(const real *x, const Grid *grid, int64_t rows, const r
  * output-major (output o at dy + o * stride), 0 from count to TILE, as the patch's values;
  * plane: room for the dense basis, size planes of TILE. Each sum over the patch's samples runs in
  * four vectors of partial sums, so that the multiply-adds need not wait for each other. */
-static inline __attribute__((always_inline)) void narrow_patch_grad(const Patch *p, const real *wi,
-                                                                    const real *tables, const real *dy,
+static inline __attribute__((always_inline)) void narrow_patch_grad(const Patch *p, const real *tables,
+                                                                    const real *silu_w, const real *dy,
                                                                     int64_t stride, int64_t count, int64_t in,
                                                                     int64_t out, int64_t size, real *dw,
                                                                     real *plane, real *grad_x, const int64_t k) {
@@ -1050,7 +1196,7 @@ static inline __attribute__((always_inline)) void narrow_patch_grad(const Patch 
     for (int64_t s = 0; s < count; s += LANES) {
         vec part[2] = {{0}, {0}}; /* two chains of additions, not one */
         for (int64_t o = 0; o < out; o++)
-            part[o & 1] += AT(dy + o * stride + s) * (AT(p->silu_slope + s) * wi[size * out + o]
+            part[o & 1] += AT(dy + o * stride + s) * (AT(p->silu_slope + s) * silu_w[o]
                                                       + picked_sum(p->slopes + s, p->index + s, tables + o * 2 * LANES, k));
         const vec total = part[0] + part[1];
         const int64_t lanes = count - s < LANES ? count - s : LANES;
@@ -1058,21 +1204,30 @@ static inline __attribute__((always_inline)) void narrow_patch_grad(const Patch 
     }
 }
 
-/* dW (in, size + 1, out) and, if grad_x is not NULL, dx (rows, in) from dY (rows, out), for
- * out < NARROW (see above); arguments as sparse_product_grad's. dY is first laid out output-major,
- * each patch padded with zeros to whole vectors; then a thread takes whole inputs. */
-static int narrow_product_grad(const real *x, const Grid *grid, int64_t rows, const real *w, int64_t out,
-                               const real *grad, real *grad_w, real *grad_x, int threads) {
-    const int64_t in = grid->in, k = grid->k, size = grid->cells - k, patches = (rows + TILE - 1) / TILE;
-    const int64_t width_w = (size + 1) * out, stride = patches * TILE;
-    real *dy = malloc(sizeof(real) * (out * stride + 1)); /* (+ 1: never malloc(0)) */
-    if (!dy) return 1;
+/* The gradients of narrow_product from dY (rows, out): of c, scale and base (out, in, size) and
+ * (out, in) as edge_weights_grad gives them, and, if grad_x is not NULL, dx (rows, in); matrix: M
+ * then D. dY is first laid out output-major, each patch padded with zeros to TILE; then a thread
+ * takes whole inputs. Returns 0, 1 if out of memory, 4 if size > 2 LANES. */
+int narrow_product_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
+                        int64_t in, int64_t cells, int64_t k, const real *c, const real *scale, const real *base,
+                        const real *mask, int64_t out, const real *grad, real *grad_c, real *grad_scale,
+                        real *grad_base, real *grad_x, int threads) {
+    const int64_t size = cells - k, patches = (rows + TILE - 1) / TILE, stride = patches * TILE;
+    if (size > 2 * LANES) return 4;
+    if (in == 0) return 0; /* no weights and no dx to take */
+    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    real *steps, *dy = malloc(sizeof(real) * (out * stride + 1)); /* (+ 1: never malloc(0)) */
+    if (!dy || !uniform_steps(&grid, &steps)) {
+        free(dy);
+        return 1;
+    }
     int failed = 0;
 #pragma omp parallel num_threads(threads) if (in > 1 && rows * in * (k + 2) * (out + 4) > 131072) \
     reduction(| : failed)
     {
         Patch p = {0};
-        real *tables = malloc(sizeof(real) * (out * 2 * LANES + size * TILE)), *plane = tables + out * 2 * LANES;
+        real *tables = malloc(sizeof(real) * (out * (2 * LANES + 1) + (size + 1) * out + size * TILE + 1));
+        real *silu_w = tables + out * 2 * LANES, *dw = silu_w + out, *plane = dw + (size + 1) * out;
         const int ready = patch_alloc(&p, k) && tables;
         failed = !ready;
 #pragma omp for schedule(static)
@@ -1086,161 +1241,31 @@ static int narrow_product_grad(const real *x, const Grid *grid, int64_t rows, co
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < in; i++) {
             if (!ready) continue;
-            const real *wi = w + i * width_w;
-            real *dwi = grad_w + i * width_w;
-            column_tables(wi, size, out, tables);
-            memset(dwi, 0, sizeof(real) * width_w);
+            column_tables(c, scale, base, mask, in, i, size, out, tables, silu_w);
+            memset(dw, 0, sizeof(real) * (size + 1) * out);
             for (int64_t patch = 0; patch < patches; patch++) {
                 const int64_t row = patch * TILE, count = rows - row < TILE ? rows - row : TILE;
-                narrow_values(x, grid, row, count, i, grad_x != NULL, &p);
+                narrow_values(x, &grid, row, count, i, grad_x != NULL, &p);
                 real *gx = grad_x ? grad_x + row * in + i : NULL;
-                if (k == 3) narrow_patch_grad(&p, wi, tables, dy + row, stride, count, in, out, size, dwi, plane, gx, 3);
-                else narrow_patch_grad(&p, wi, tables, dy + row, stride, count, in, out, size, dwi, plane, gx, k);
+                if (k == 3) narrow_patch_grad(&p, tables, silu_w, dy + row, stride, count, in, out, size, dw, plane, gx, 3);
+                else narrow_patch_grad(&p, tables, silu_w, dy + row, stride, count, in, out, size, dw, plane, gx, k);
+            }
+            for (int64_t o = 0; o < out; o++) { /* as edge_weights_grad */
+                const int64_t edge = o * in + i;
+                const real live = scale[edge] * mask[edge];
+                real total = 0;
+                for (int64_t b = 0; b < size; b++) {
+                    grad_c[edge * size + b] = dw[b * out + o] * live;
+                    total += dw[b * out + o] * c[edge * size + b];
+                }
+                grad_scale[edge] = total * mask[edge];
+                grad_base[edge] = dw[size * out + o] * mask[edge];
             }
         }
         patch_free(&p);
         free(tables);
     }
+    free(steps);
     free(dy);
-    return failed;
-}
-
-/* y (rows, out) = F(x) W for W (in, size + 1, out); matrix: M then D, as the features' kernels
- * take them. Returns 0, or as `run` says. */
-int sparse_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
-                   int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, real *y, int threads) {
-    if (in == 0 || out == 0) { /* an empty sum, or no sum (and no blocks of inputs to make) */
-        if (rows > 0 && out > 0) memset(y, 0, sizeof(real) * rows * out);
-        return 0;
-    }
-    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
-    real *steps, *copy;
-    if (out < NARROW && cells - k <= 2 * LANES) {
-        if (!uniform_steps(&grid, &steps)) return 1;
-        const int failed = narrow_product(x, &grid, rows, w, out, y, threads);
-        free(steps);
-        return failed;
-    }
-    const int64_t size = cells - k, width_w = (size + 1) * out;
-    int64_t blocks, width;
-    input_blocks(in, size, out, &blocks, &width);
-    const int64_t per = TILE / width, patches = (rows + per - 1) / per;
-    if (!padded(&w, in * width_w, out, &copy)) return 1;
-    if (!uniform_steps(&grid, &steps)) {
-        free(copy);
-        return 1;
-    }
-    int failed = 0;
-#pragma omp parallel num_threads(threads) if (rows * in * (k + 2) * (out + 4) > 131072) reduction(| : failed)
-    {
-        Patch p = {0};
-        const int ready = patch_alloc(&p, k);
-        failed = !ready;
-        /* the same static schedule for every loop over patches: a thread keeps its samples */
-#pragma omp for schedule(static) nowait
-        for (int64_t patch = 0; patch < patches; patch++) {
-            const int64_t row = patch * per, count = rows - row < per ? rows - row : per;
-            memset(y + row * out, 0, sizeof(real) * count * out);
-        }
-        for (int64_t block = 0; block < blocks; block++) {
-            const int64_t column = block * width, wide = in - column < width ? in - column : width;
-            const real *wb = w + column * width_w;
-#pragma omp for schedule(static) nowait
-            for (int64_t patch = 0; patch < patches; patch++) {
-                if (!ready) continue;
-                const int64_t row = patch * per, count = rows - row < per ? rows - row : per;
-                patch_steps(&grid, column, wide, count, &p);
-                if (patch_values(x, in, &grid, row, count, column, wide, 0, &p)) failed |= 2;
-                add_rows_any(y + row * out, wb, width_w, &p, count, wide, out, size, k);
-            }
-        }
-        patch_free(&p);
-    }
-    free(steps);
-    free(copy);
-    return failed;
-}
-
-/* dW (in, size + 1, out) and, if grad_x is not NULL, dx (rows, in) from dY (rows, out); W, matrix
- * as for sparse_product, then D. Input by input (a thread takes whole inputs): the values of all
- * samples in patches of TILE (and dx from the slopes), then the samples sorted by cell (a counting
- * sort) and dW swept (`sweep`). Returns 0, or 1 if out of memory. */
-#define WAYS 4
-int sparse_product_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
-                        int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, const real *grad,
-                        real *grad_w, real *grad_x, int threads) {
-    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
-    const int64_t size = cells - k, width_w = (size + 1) * out;
-    const int want_x = grad_x != NULL;
-    if (k > MOST_ORDER) return 1;
-    if (in == 0) return 0; /* dW and dx are empty */
-    real *steps, *copy_w, *copy_grad;
-    if (out < NARROW && cells - k <= 2 * LANES) {
-        if (!uniform_steps(&grid, &steps)) return 1;
-        const int failed = narrow_product_grad(x, &grid, rows, w, out, grad, grad_w, grad_x, threads);
-        free(steps);
-        return failed;
-    }
-    const int whole = padded(&w, in * width_w, out, &copy_w) & padded(&grad, rows * out, out, &copy_grad);
-    if (!whole || !uniform_steps(&grid, &steps)) {
-        free(copy_w);
-        free(copy_grad);
-        return 1;
-    }
-    int failed = 0;
-#pragma omp parallel num_threads(threads) if (in > 1 && rows * in * (k + 2) * (out + 4) > 131072) \
-    reduction(| : failed)
-    {
-        Patch p = {0};
-        real *value = malloc(sizeof(real) * ((k + 2) * rows + 1)); /* (+ 1: never malloc(0)) */
-        int32_t *first = malloc(sizeof(int32_t) * (2 * rows + 1));
-        int64_t *start = malloc(sizeof(int64_t) * ((cells + 2) * WAYS + cells + 2)), *bins = start + (cells + 2) * WAYS;
-        const int ready = patch_alloc(&p, k) && value && first && start;
-        failed = !ready;
-#pragma omp for schedule(static)
-        for (int64_t i = 0; i < in; i++) {
-            if (!ready) continue;
-            const real *wi = w + i * width_w;
-            real *silu = value + (k + 1) * rows;
-            int32_t *order = first + rows;
-            for (int64_t row = 0; row < rows; row += TILE) {
-                const int64_t count = rows - row < TILE ? rows - row : TILE;
-                if (row == 0) patch_steps(&grid, i, 1, count, &p);
-                patch_values(x, in, &grid, row, count, i, 1, want_x, &p);
-                memcpy(first + row, p.first, sizeof(int32_t) * count);
-                memcpy(silu + row, p.silu, sizeof(real) * count);
-                for (int64_t q = 0; q <= k; q++) memcpy(value + q * rows + row, p.values + q * TILE, sizeof(real) * count);
-                if (want_x)
-                    input_grads_any(wi, width_w, grad + row * out, &p, count, 1, in, out, size, grad_x + row * in + i, k);
-            }
-            /* a counting sort, samples n = s (mod WAYS) counted and placed apart, so that
-             * consecutive samples, often in one cell, do not wait for each other's count */
-            for (int64_t b = 0; b < (cells + 2) * WAYS; b++) start[b] = 0;
-            for (int64_t n = 0; n < rows; n++) {
-                const int64_t b = first[n] + k;
-                start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++;
-            }
-            int64_t total = 0;
-            for (int64_t b = 0; b < (cells + 1) * WAYS; b++) {
-                const int64_t here = start[b];
-                start[b] = total;
-                total += here;
-            }
-            for (int64_t b = 0; b <= cells; b++) bins[b] = start[b * WAYS];
-            bins[cells + 1] = rows;
-            for (int64_t n = 0; n < rows; n++) {
-                const int64_t b = first[n] + k;
-                order[start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++] = (int32_t)n;
-            }
-            sweep_any(grad_w + i * width_w, grad, order, bins, value, silu, rows, out, cells, k);
-        }
-        patch_free(&p); /* ready or not: the patch may be whole while another buffer failed */
-        free(value);
-        free(first);
-        free(start);
-    }
-    free(steps);
-    free(copy_w);
-    free(copy_grad);
     return failed;
 }

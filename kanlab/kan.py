@@ -255,17 +255,39 @@ class _SparseLayerProduct(torch.autograd.Function):
 _SPARSE_FROM_OUTPUTS = _TRANSPOSED_BELOW
 
 
-def _sparse_product_takes(x, grid, spline_order, parameters):
-    """Whether a layer takes its product from `_SparseLayerProduct`: in eager mode on the CPU,
-    where the C kernels take its tensors, for orders up to kernels.SPARSE_MOST_ORDER, and for
-    layers with at least _SPARSE_FROM_OUTPUTS (16) outputs or a basis short enough for the
-    narrow kernels."""
+class _NarrowLayerProduct(torch.autograd.Function):
+    """The same y = F(x) W as `_LayerProduct` for a layer with few outputs, from the C kernels'
+    narrow product, which vectorises over samples and reads the parameters itself: neither F nor W
+    is written (`kanlab.kernels.narrow_product`, `narrow_product_grad`)."""
+
+    @staticmethod
+    def forward(ctx, x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask):
+        ctx.spline_order, ctx.uniform = spline_order, uniform
+        ctx.save_for_backward(x, grid, spline_weight, spline_scale, base_weight, edge_mask)
+        return kernels.narrow_product(x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight,
+                                      edge_mask)
+
+    @staticmethod
+    def backward(ctx, grad):
+        _refuse_graph_of_gradients()
+        x, grid, *parameters = ctx.saved_tensors
+        *grads, grad_x = kernels.narrow_product_grad(
+            x, grid, ctx.spline_order, ctx.uniform, *parameters, grad, input_grad=ctx.needs_input_grad[0]
+        )
+        return grad_x, None, None, None, *grads, None
+
+
+def _product(x, grid, spline_order, parameters):
+    """The autograd function that takes a layer's product: in eager mode on the CPU, where the C
+    kernels take its tensors and k <= kernels.SPARSE_MOST_ORDER, `_SparseLayerProduct` for layers
+    with at least _SPARSE_FROM_OUTPUTS (16) outputs and `_NarrowLayerProduct` for those with fewer
+    (and G + k <= kernels.narrow_most_basis); else `_LayerProduct`."""
     out_features, _, size = parameters[0].shape
-    return (
-        (out_features >= _SPARSE_FROM_OUTPUTS or size <= kernels.narrow_most_basis(x.dtype))
-        and spline_order <= kernels.SPARSE_MOST_ORDER
-        and _kernels_take(x, grid, *parameters)
-    )
+    if spline_order > kernels.SPARSE_MOST_ORDER or not _kernels_take(x, grid, *parameters):
+        return _LayerProduct
+    if out_features >= _SPARSE_FROM_OUTPUTS:
+        return _SparseLayerProduct
+    return _NarrowLayerProduct if size <= kernels.narrow_most_basis(x.dtype) else _LayerProduct
 
 
 class KANLayer(nn.Module):
@@ -387,13 +409,11 @@ class KANLayer(nn.Module):
 
     def forward(self, x):
         _check_input(x, self.in_features, finite=False)  # the features check finiteness
-        flat = x.reshape(-1, self.in_features)
+        flat = x if x.ndim == 2 else x.reshape(-1, self.in_features)  # (a reshape costs a small layer ~1 us)
         parameters = (self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
-        product = _LayerProduct
-        if _sparse_product_takes(flat, self.grid, self.spline_order, parameters):
-            product = _SparseLayerProduct  # F never written (see `_SPARSE_FROM_OUTPUTS`)
+        product = _product(flat, self.grid, self.spline_order, parameters)
         y = product.apply(flat, self.grid, self.spline_order, self.uniform, *parameters)
-        return y.reshape(*x.shape[:-1], self.out_features)
+        return y if x.ndim == 2 else y.reshape(*x.shape[:-1], self.out_features)
 
     def edge_activations(self, x):
         r"""phi_{j,i}(x_i) for every sample and edge: (batch, in) -> (batch, out, in).
