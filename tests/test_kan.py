@@ -134,11 +134,12 @@ def test_torch_compile_gives_the_same_outputs_and_gradients(feature_path):
     assert_compiled_gives_the_eager_outputs_and_gradients(model, samples(50, 3, seed=2))
 
 
+@pytest.mark.parametrize("feature_path", ["fused", "pytorch"], indirect=True)
 @pytest.mark.parametrize("adaptive", [False, True], ids=["uniform-grid", "adaptive-grid"])
-def test_torch_compile_traces_the_pytorch_features_off_the_cpu_into_one_graph(adaptive, monkeypatch):
-    """On a GPU the compiler traces the features' PyTorch operations; here the CPU stands in for it."""
+def test_torch_compile_traces_the_features_off_the_cpu_into_one_graph(adaptive, feature_path, monkeypatch):
+    """On a GPU the compiler traces the features' operations (the fused functions, or PyTorch's
+    where they cannot compile); here the CPU stands in for it."""
     monkeypatch.setattr(kan, "_OPERATOR_DEVICES", ())
-    monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
     model = KAN([3, 20, 2], grid_size=5, seed=0, dtype=torch.float64)
     x = samples(50, 3, seed=2, low=-1.3, high=1.3)  # some inputs beyond the grid
     if adaptive:
@@ -149,19 +150,16 @@ def test_torch_compile_traces_the_pytorch_features_off_the_cpu_into_one_graph(ad
     assert_compiled_gives_the_eager_outputs_and_gradients(model, x)
 
 
-@pytest.mark.parametrize("pytorch_features", [False, True], ids=["c-kernels", "pytorch-features"])
 @pytest.mark.parametrize("make", [lambda: KANLayer(3, 4, dtype=torch.float64),
                                   lambda: KAN([3, 20, 2], seed=0, dtype=torch.float64)], ids=["layer", "network"])
-def test_forward_and_backward_compile_into_one_graph_that_reads_nothing_on_the_host(make, pytorch_features,
+def test_forward_and_backward_compile_into_one_graph_that_reads_nothing_on_the_host(make, feature_path,
                                                                                      monkeypatch):
     """fullgraph=True fails at the first graph break, and any read of a tensor's value on the
     host (.item(), bool(tensor), a branch on data) is one: forward and backward, through AOT
-    autograd, compile whole and give eager mode's numbers. With pytorch_features the features
-    are PyTorch operations, as on a GPU (the CPU stands in for it), else the C kernels'
-    operators."""
-    if pytorch_features:
+    autograd, compile whole and give eager mode's numbers. Off the C kernels the features are
+    traced as on a GPU (the CPU stands in for it), else they are the C kernels' operators."""
+    if feature_path != "c-kernels":
         monkeypatch.setattr(kan, "_OPERATOR_DEVICES", ())
-        monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
     model = make()
     x = samples(40, 3, seed=2, low=-1.3, high=1.3)  # some inputs beyond the grid
     torch._dynamo.reset()
