@@ -376,7 +376,7 @@ def pointwise_basis(x, grid, spline_order, uniform, columns, derivative=False):
         dense = _pointwise_uniform_basis(x, grid, spline_order, columns, derivative)
     else:
         dense = _pointwise_general_basis(x, grid, spline_order, columns, derivative)
-    return torch.where(columns < size, dense, 0)
+    return torch.where((columns >= 0) & (columns < size), dense, 0)
 
 
 def _pointwise_uniform_basis(x, grid, k, columns, derivative):
@@ -406,7 +406,7 @@ def _uniform_pieces(u, k, derivative):
             return [padded[r] - padded[r + 1] for r in range(k + 1)]
         saved = 0.0
         for r in range(d):
-            ratio = values[r] / d
+            ratio = values[r] * (1 / d)  # (a product: a division costs a GPU several times more)
             values[r] = saved + (r + 1 - u) * ratio
             saved = (u + d - 1 - r) * ratio
         values.append(saved)
