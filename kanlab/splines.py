@@ -357,19 +357,23 @@ def pointwise_basis(x, grid, spline_order, uniform, columns, derivative=False):
     """B_b(x_{n,i}) for every input and every b in columns, or the slopes dB_b/dx with derivative.
 
     Shape: x (N, in), grid (in, G + 2k + 1), columns (C,) int64 -> (N, in, C). A column b that is
-    not a basis index (0 .. G + k - 1) gives 0, and so does x outside the grid. The numbers of
-    `basis` (to rounding), from pointwise operations alone: no scatter, no index computed from x,
-    no branch on the data, so that torch.compile's Inductor generates ONE kernel for the whole
-    result, each entry finding its value by itself (`kanlab.kan` uses it so off the CPU):
+    not a basis index (0 .. G + k - 1) gives 0, and so does x outside the grid. uniform: whether
+    each row of grid is equally spaced (the general path is right for any grid).
 
-    - on a uniform grid, the k + 1 values B_{first+r}(x) that `local_basis` gives, from de Boor's
-      scheme in the position u inside the cell, and B_b(x) the one with r = b - first;
-    - on any grid, B_b(x) by the Cox-de Boor recursion on the k + 2 knots t_b .. t_{b+k+1}:
+    The numbers of `basis` (to rounding), from pointwise operations alone: no scatter, no index
+    computed from x, no branch on the data, so that torch.compile's Inductor generates ONE kernel
+    for the whole result, each entry computing its own value (`kanlab.kan` builds a GPU's features
+    so):
+
+    - on a uniform grid, B_b(x) is the local value B_{first+r}(x) with r = b - first, from
+      de Boor's scheme in the position u of x inside its cell (`_uniform_pieces`);
+    - on any grid, B_b(x) comes from the Cox-de Boor recursion on the k + 2 knots t_b .. t_{b+k+1}:
       B_{c,d} = (x - t_c) T_{c,d} + (t_{c+d+1} - x) T_{c+1,d},  T_{c,d} = B_{c,d-1} / (t_{c+d} - t_c),
       and B'_{b,k} = k (T_{b,k} - T_{b+1,k}).
 
-    Each entry recomputes its input's k + 1 local values: work that a GPU does for free while it
-    waits on memory. Every Python branch and loop here depends on k, uniform and derivative only.
+    Each entry recomputes arithmetic that a scatter would share across its row, in exchange for
+    writing the result in one pass. Every Python branch and loop here depends on k, uniform and
+    derivative alone, so a compiled graph serves every batch size.
     """
     size = grid.shape[-1] - spline_order - 1
     if uniform:

@@ -196,7 +196,7 @@ def grid_of(order, adaptive, dtype):
 
 def inputs_for(grid, order, n=200):
     """n samples of three inputs, beyond the grid's extension at times, and the grid's ends exactly."""
-    x = samples(n, 3, seed=2, low=-1.7, high=1.7, dtype=grid.dtype)
+    x = samples(n, 3, seed=2, low=-1.7, high=1.7, dtype=grid.dtype).to(grid.device)
     x[:4] = grid[:, [0, order, -1 - order, -1]].t()
     return x
 
@@ -232,9 +232,13 @@ def kernels_launched(wrapper_code):
 def inductor_unavailable(device):
     """Why Inductor cannot generate kernels for device here (None when it can)."""
     if device == "cuda":
-        return None if torch.utils._triton.has_triton() else "no working Triton"
+        from torch.utils._triton import has_triton
+
+        return None if has_triton() else "no working Triton"
     try:
-        torch._inductor.cpp_builder.get_cpp_compiler()
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        get_cpp_compiler()
     except Exception as error:  # noqa: BLE001 (whatever the reason, these tests cannot run)
         return f"no C++ compiler for Inductor: {error}"
     return None
