@@ -24,18 +24,23 @@ edges. F holds only k + 1 non-zero B-spline values per input; they are computed 
 written straight into F, and the gradient with respect to x is their analytic derivative (a
 custom autograd function), so backward reads k + 2 values per input instead of re-running the
 recursion. On the CPU this is one pass of a small C kernel (`kanlab.kernels`, which also lays out
-W and takes its gradient); elsewhere, or
-without a C compiler, PyTorch operations compute the same numbers (`kanlab.splines.write_basis`,
-with at most 1 MiB of scratch memory). Under torch.compile a whole network compiles into one
-graph: on the CPU the features are one operator (`kanlab::edge_features`) that runs the C kernels;
-elsewhere the compiler traces the PyTorch operations and, on a GPU, fuses them.
+W and takes its gradient). Off the CPU (a GPU) it is one kernel too, which torch.compile generates
+from pointwise operations on first use (`_fused_features`, `kanlab.splines.pointwise_basis`;
+backward likewise, `_fused_features_grad`), even in eager mode. On the CPU without a C compiler,
+or where torch.compile cannot generate kernels (no Triton; a warning says so), PyTorch operations
+compute the same numbers (`kanlab.splines.write_basis`, with at most 1 MiB of scratch memory).
+Under torch.compile a whole network compiles into one graph: on the CPU the features are one
+operator (`kanlab::edge_features`) that runs the C kernels; elsewhere the compiler traces the
+pointwise operations and fuses them, as in eager mode.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -51,13 +56,19 @@ def _features(x: Tensor, grid: Tensor, spline_order: int, uniform: bool) -> Tens
     """F(x)[n, i, b] = B_b(x_{n,i}) for b < G + k and F(x)[n, i, G + k] = silu(x_{n,i}).
 
     Shape: x (N, in) -> (N, in, G + k + 1): each input's features side by side. Computed by
-    `kanlab.kernels` where it can (CPU, float32/64), else by PyTorch operations. Raises ValueError
-    if x holds NaN or inf.
+    `kanlab.kernels` where it can (CPU, float32/64); off the CPU by one kernel that torch.compile
+    generates (`_fused_features`); else (the CPU without the C kernels, or a device where
+    torch.compile cannot generate kernels) by PyTorch operations. Raises ValueError if x holds
+    NaN or inf (except inside `inputs_checked_upstream` on the PyTorch paths).
     """
     if kernels.supports(x, grid):
         return kernels.write_features(x, grid, spline_order, uniform)
     if not _UPSTREAM_CHECKS:  # (see `inputs_checked_upstream`)
         _check_finite(x)
+    if x.device.type not in _UNFUSED_DEVICES:
+        features = _fused(_fused_features, x, grid, spline_order, uniform)
+        if features is not None:
+            return features
     size = grid.shape[-1] - spline_order - 1
     features = x.new_empty(x.shape[0], x.shape[1], size + 1)
     splines.write_basis(x, grid, spline_order, features[:, :, :size], uniform)
@@ -67,9 +78,14 @@ def _features(x: Tensor, grid: Tensor, spline_order: int, uniform: bool) -> Tens
 
 def _features_grad(x: Tensor, grid: Tensor, spline_order: int, uniform: bool, grad: Tensor) -> Tensor:
     """dL/dx_{n,i} = sum_r dL/dF_{n,i,c+r} B'_{c+r}(x_{n,i}) + dL/dF_{n,i,G+k} silu'(x_{n,i}), from
-    dL/dF (N, in, G + k + 1); c is the first of the k + 1 B-splines that can be non-zero at x."""
+    dL/dF (N, in, G + k + 1); c is the first of the k + 1 B-splines that can be non-zero at x.
+    Computed where `_features` computes F, in the same way (`_fused_features_grad` off the CPU)."""
     if kernels.supports(x, grid, grad) and grad.stride()[1:] == (grad.shape[2], 1):
         return kernels.features_grad(x, grid, spline_order, uniform, grad)
+    if x.device.type not in _UNFUSED_DEVICES:
+        grad_x = _fused(_fused_features_grad, x, grid, spline_order, uniform, grad)
+        if grad_x is not None:
+            return grad_x
     sigmoid = torch.sigmoid(x)
     grad_x = grad[:, :, -1] * sigmoid * (1 + x * (1 - sigmoid))  # silu'(x)
     grad_basis = grad[:, :, :-1]
@@ -86,10 +102,77 @@ def _features_grad(x: Tensor, grid: Tensor, spline_order: int, uniform: bool, gr
     return grad_x
 
 
+def _fused_features(x: Tensor, grid: Tensor, spline_order: int, uniform: bool) -> Tensor:
+    """`_features` from pointwise operations alone (`splines.pointwise_basis`, silu in the last
+    column), which torch.compile generates as one kernel: F is written in one pass."""
+    size = grid.shape[-1] - spline_order - 1
+    columns = torch.arange(size + 1, device=x.device)
+    basis = splines.pointwise_basis(x, grid, spline_order, uniform, columns)
+    return torch.where(columns == size, F.silu(x).unsqueeze(-1), basis)
+
+
+def _fused_features_grad(x: Tensor, grid: Tensor, spline_order: int, uniform: bool, grad: Tensor) -> Tensor:
+    """`_features_grad` as one generated kernel: dL/dx_{n,i} = sum_b dL/dF_{n,i,b} F'_{n,i,b}, with
+    F' the slopes B'_b(x) and silu'(x) = s (1 + x (1 - s)), s = sigmoid(x), in the last column."""
+    size = grid.shape[-1] - spline_order - 1
+    columns = torch.arange(size + 1, device=x.device)
+    slopes = splines.pointwise_basis(x, grid, spline_order, uniform, columns, derivative=True)
+    sigmoid = torch.sigmoid(x)
+    slopes = torch.where(columns == size, (sigmoid * (1 + x * (1 - sigmoid))).unsqueeze(-1), slopes)
+    return (grad * slopes).sum(-1)
+
+
+# the devices whose features never go through `_fused`: the CPU has the C kernels, and without
+# them keeps its PyTorch operations (eager Inductor kernels would cost a C++ compile per shape)
+_UNFUSED_DEVICES = ("cpu",)
+# the device types on which torch.compile failed (no Triton, a device Inductor does not support)
+_COMPILE_FAILED = set()
+
+
+@functools.cache
+def _compiled(function):
+    """torch.compile(function), once per process. dynamic=True: one graph serves every batch size
+    and layer width (sizes 0 and 1 get graphs of their own); spline_order and uniform choose the
+    Python branches, so each order, grid kind and dtype compiles once. Past torch's limit of graphs
+    per function (torch._dynamo.config.recompile_limit, 8) the function runs as it is, eagerly:
+    the same numbers, unfused. (That is why fullgraph is not set: with it, the limit raises.)"""
+    return torch.compile(function, dynamic=True)
+
+
+def _fused(function, *args):
+    """function(*args) from the kernel that torch.compile generates for it; traced into the graph
+    instead while torch.compile traces a caller. None where compiling failed on this device type:
+    the caller then computes the same numbers with its PyTorch operations, and one warning says so.
+    None as well for the wrapped tensors of a transform such as vmap (a batched backward,
+    ``is_grads_batched=True`` in `kanlab.train.LevenbergMarquardt`), which a compiled function
+    cannot take."""
+    device = args[0].device.type
+    if device in _COMPILE_FAILED:
+        return None
+    if torch.compiler.is_compiling():
+        return function(*args)
+    if any(_wrapped(a) for a in args if isinstance(a, Tensor)):
+        return None
+    try:
+        return _compiled(function)(*args)
+    except Exception as error:  # noqa: BLE001 (whatever stops the compiler, the fallback is exact)
+        _COMPILE_FAILED.add(device)
+        reason = f"{type(error).__name__}: {error}".strip().splitlines()[0]
+        warnings.warn(f"torch.compile cannot generate the KAN features' kernel on {device} ({reason}); "
+                      "PyTorch operations compute the same numbers there, more slowly", RuntimeWarning, stacklevel=2)
+        return None
+
+
+def _wrapped(tensor):
+    """Whether tensor is the wrapper of a transform (vmap, legacy or not; torch.func.grad)."""
+    functorch = torch._C._functorch
+    return functorch.is_functorch_wrapped_tensor(tensor) or functorch.is_legacy_batchedtensor(tensor)
+
+
 # The same pair as operators of torch.library, so that under torch.compile on the CPU the whole
 # model stays one graph (the compiler calls an operator as it is, knowing only its output's shape,
 # and the C kernels cannot be traced). Elsewhere the compiler traces the plain functions' PyTorch
-# operations, and on a GPU fuses them into a few generated kernels. In eager mode `_LayerProduct`
+# operations (`_fused_features` off the CPU, one generated kernel). In eager mode `_LayerProduct`
 # calls the plain functions too: an operator's dispatch costs tens of microseconds per call, which
 # small layers feel.
 _edge_features = torch.library.custom_op("kanlab::edge_features", _features, mutates_args=())

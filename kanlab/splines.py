@@ -29,6 +29,8 @@ position u in the cell,  values = [1, u, ..., u^k] @ M_k,  which is the fast pat
 they come from de Boor's triangular scheme (the general path). Both give the Cox-de Boor values.
 (The values are kept as k + 1 planes of shape (..., in), r first: elementwise work on a small
 last axis of size k + 1 runs several times slower in PyTorch than on the inputs' axis.)
+`pointwise_basis` gives the same dense basis from pointwise operations alone, for a compiler to
+generate as one kernel.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = [
     "basis",
     "dense_basis",
     "write_basis",
+    "pointwise_basis",
     "evaluate",
     "fit_coefficients",
 ]
@@ -348,6 +351,98 @@ def dense_basis(first, values, size, out=None):
     for r, plane in enumerate(values.unbind(0)):
         out.scatter_add_(2, (first + r).clamp_(0, size - 1).unsqueeze(2), plane.unsqueeze(2))
     return out
+
+
+def pointwise_basis(x, grid, spline_order, uniform, columns, derivative=False):
+    """B_b(x_{n,i}) for every input and every b in columns, or the slopes dB_b/dx with derivative.
+
+    Shape: x (N, in), grid (in, G + 2k + 1), columns (C,) int64 -> (N, in, C). A column b that is
+    not a basis index (0 .. G + k - 1) gives 0, and so does x outside the grid. uniform: whether
+    each row of grid is equally spaced (the general path is right for any grid).
+
+    The numbers of `basis` (to rounding), from pointwise operations alone: no scatter, no index
+    computed from x, no branch on the data, so that torch.compile's Inductor generates ONE kernel
+    for the whole result, each entry computing its own value (`kanlab.kan` builds a GPU's features
+    so):
+
+    - on a uniform grid, B_b(x) is the local value B_{first+r}(x) with r = b - first, from
+      de Boor's scheme in the position u of x inside its cell (`_uniform_pieces`);
+    - on any grid, B_b(x) comes from the Cox-de Boor recursion on the k + 2 knots t_b .. t_{b+k+1}:
+      B_{c,d} = (x - t_c) T_{c,d} + (t_{c+d+1} - x) T_{c+1,d},  T_{c,d} = B_{c,d-1} / (t_{c+d} - t_c),
+      and B'_{b,k} = k (T_{b,k} - T_{b+1,k}).
+
+    Each entry recomputes arithmetic that a scatter would share across its row, in exchange for
+    writing the result in one pass. Every Python branch and loop here depends on k, uniform and
+    derivative alone, so a compiled graph serves every batch size.
+    """
+    size = grid.shape[-1] - spline_order - 1
+    if uniform:
+        dense = _pointwise_uniform_basis(x, grid, spline_order, columns, derivative)
+    else:
+        dense = _pointwise_general_basis(x, grid, spline_order, columns, derivative)
+    return torch.where((columns >= 0) & (columns < size), dense, 0)
+
+
+def _pointwise_uniform_basis(x, grid, k, columns, derivative):
+    cell, u, scale = _uniform_cells(x, grid)
+    offset = columns - (cell.long() - k).unsqueeze(-1)  # r = b - first, (N, in, C)
+    dense = x.new_zeros(())
+    for r, value in enumerate(_uniform_pieces(u.unsqueeze(-1), k, derivative)):
+        dense = torch.where(offset == r, value, dense)
+    if derivative:
+        dense = dense * scale.unsqueeze(-1)
+    inside = (x >= grid[:, 0]) & (x <= grid[:, -1])  # the last cell is closed on the right
+    return torch.where(inside.unsqueeze(-1), dense, 0)
+
+
+def _uniform_pieces(u, k, derivative):
+    """The k + 1 values B_{first+r} at the position u in the cell, r = 0 .. k, or their slopes times h.
+
+    De Boor's scheme (`_general_local_basis`) on equally spaced knots, in units of the spacing h,
+    where every width is d: N_r <- saved + (r + 1 - u) T, saved <- (u + d - 1 - r) T, T = N_r / d.
+    The slopes are differences of the degree k - 1 values: h B'_{first+r} = N_{r-1} - N_r.
+    (The numbers of the power form M_k, to rounding, with no table of coefficients to trace.)
+    """
+    values = [1.0]
+    for d in range(1, k + 1):
+        if derivative and d == k:
+            padded = [0.0, *values, 0.0]
+            return [padded[r] - padded[r + 1] for r in range(k + 1)]
+        saved = 0.0
+        for r in range(d):
+            ratio = values[r] * (1 / d)  # (a product: a division costs a GPU several times more)
+            values[r] = saved + (r + 1 - u) * ratio
+            saved = (u + d - 1 - r) * ratio
+        values.append(saved)
+    return [0.0] if derivative else values
+
+
+def _pointwise_general_basis(x, grid, k, columns, derivative):
+    count = grid.shape[-1]
+    x = x.unsqueeze(-1)  # (N, in, 1)
+    # t_{b+m} for every column b, m = 0 .. k + 1: (in, C), clamped onto the grid (a missing
+    # knot only meets a missing basis function)
+    knots = [grid[:, (columns + m).clamp(0, count - 1)] for m in range(k + 2)]
+    last = columns + torch.arange(k + 1, device=x.device).unsqueeze(-1) == count - 2  # (k + 1, C)
+    # degree 0: the indicators of the cells b .. b + k, the last cell closed on the right
+    values = [
+        ((x >= knots[j]) & ((x < knots[j + 1]) | (last[j] & (x <= knots[j + 1])))).to(x.dtype)
+        for j in range(k + 1)
+    ]
+    ratios = []
+    for d in range(1, k + 1):
+        ratios = [_ratio(values[j], knots[j + d] - knots[j]) for j in range(k + 2 - d)]
+        values = [(x - knots[j]) * ratios[j] + (knots[j + d + 1] - x) * ratios[j + 1] for j in range(k + 1 - d)]
+    if not derivative:
+        return values[0]
+    if k == 0:
+        return torch.zeros_like(values[0])
+    return k * (ratios[0] - ratios[1])
+
+
+def _ratio(value, width):
+    """value / width, and 0 where width is 0 (repeated knots)."""
+    return torch.where(width > 0, value / torch.where(width > 0, width, 1), 0)
 
 
 def evaluate(x, grid, coefficients, spline_order, uniform=None):

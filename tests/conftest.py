@@ -38,15 +38,20 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture(params=["c-kernels", "pytorch"])
+@pytest.fixture(params=["c-kernels", "pytorch", "fused"])
 def feature_path(request, monkeypatch):
-    """Run a test twice: with a KAN layer's features from the C kernels (`kanlab.kernels`), and from
-    PyTorch operations, the path taken on other devices or without a C compiler."""
-    from kanlab import kernels
+    """Run a test three times: with a KAN layer's features from the C kernels (`kanlab.kernels`),
+    from PyTorch operations (the CPU's path without a C compiler), and from the fused functions
+    that a GPU compiles into one kernel each (`kanlab.kan._fused_features`), the CPU standing in
+    for the GPU and each function running as it is (tests/test_kan.py compiles them)."""
+    from kanlab import kan, kernels
 
-    if request.param == "pytorch":
+    if request.param != "c-kernels":
         monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
-    elif not kernels.available():
+    if request.param == "fused":
+        monkeypatch.setattr(kan, "_UNFUSED_DEVICES", ())
+        monkeypatch.setattr(kan, "_compiled", lambda function: function)
+    elif request.param == "c-kernels" and not kernels.available():
         pytest.skip(f"the C kernels are not available here: {kernels.unavailable_reason()}")
     return request.param
 

@@ -69,6 +69,33 @@ def test_layer_on_the_device_gives_the_cpu_outputs_and_gradients(device, out_fea
 
 
 @ACCELERATORS
+@pytest.mark.parametrize("adaptive", [False, True], ids=["uniform-grid", "adaptive-grid"])
+def test_a_layer_on_the_device_takes_its_features_and_their_gradient_from_compiled_kernels(device, adaptive,
+                                                                                          monkeypatch):
+    """In eager mode off the CPU, F and dL/dx come from the kernels that torch.compile generates
+    (`kan._fused`, which returns None where it falls back to PyTorch operations), with the CPU's numbers."""
+    taken, fused = [], kan._fused
+
+    def spy(function, *args):
+        result = fused(function, *args)
+        taken.append((function.__name__, result is not None))
+        return result
+
+    monkeypatch.setattr(kan, "_fused", spy)
+    layer = KANLayer(3, 20, grid_size=6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    if adaptive:
+        layer.update_grid(samples(200, 3, seed=2) ** 3, grid_eps=0.02)
+    x = samples(64, 3, seed=3, low=-1.3, high=1.3)  # some inputs beyond the grid
+    y_cpu, grads_cpu = step_gradients(layer, x)
+    assert taken == []  # the CPU keeps its own paths
+    y_device, grads_device = step_gradients(layer.to(device), x.to(device))
+    assert taken == [("_fused_features", True), ("_fused_features_grad", True)]
+    assert_close_to_cpu(y_device, y_cpu)
+    for on_device, on_cpu in zip(grads_device, grads_cpu, strict=True):
+        assert_close_to_cpu(on_device, on_cpu)
+
+
+@ACCELERATORS
 def test_network_gradients_pass_gradcheck_on_the_device(device):
     model = KAN([2, 3, 2], grid_size=4, seed=0, dtype=torch.float64, device=device)
     x = samples(5, 2).to(device).requires_grad_()

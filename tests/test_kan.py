@@ -1,6 +1,9 @@
 """KANLayer and KAN: the layer against a plain loop over edges, gradients, memory, masks, seeds,
 grid updates, grid extension, save/load and bad input."""
 
+import re
+import warnings
+
 import pytest
 import torch
 from torch import nn
@@ -134,11 +137,12 @@ def test_torch_compile_gives_the_same_outputs_and_gradients(feature_path):
     assert_compiled_gives_the_eager_outputs_and_gradients(model, samples(50, 3, seed=2))
 
 
+@pytest.mark.parametrize("feature_path", ["fused", "pytorch"], indirect=True)
 @pytest.mark.parametrize("adaptive", [False, True], ids=["uniform-grid", "adaptive-grid"])
-def test_torch_compile_traces_the_pytorch_features_off_the_cpu_into_one_graph(adaptive, monkeypatch):
-    """On a GPU the compiler traces the features' PyTorch operations; here the CPU stands in for it."""
+def test_torch_compile_traces_the_features_off_the_cpu_into_one_graph(adaptive, feature_path, monkeypatch):
+    """On a GPU the compiler traces the features' operations (the fused functions, or PyTorch's
+    where they cannot compile); here the CPU stands in for it."""
     monkeypatch.setattr(kan, "_OPERATOR_DEVICES", ())
-    monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
     model = KAN([3, 20, 2], grid_size=5, seed=0, dtype=torch.float64)
     x = samples(50, 3, seed=2, low=-1.3, high=1.3)  # some inputs beyond the grid
     if adaptive:
@@ -149,19 +153,16 @@ def test_torch_compile_traces_the_pytorch_features_off_the_cpu_into_one_graph(ad
     assert_compiled_gives_the_eager_outputs_and_gradients(model, x)
 
 
-@pytest.mark.parametrize("pytorch_features", [False, True], ids=["c-kernels", "pytorch-features"])
 @pytest.mark.parametrize("make", [lambda: KANLayer(3, 4, dtype=torch.float64),
                                   lambda: KAN([3, 20, 2], seed=0, dtype=torch.float64)], ids=["layer", "network"])
-def test_forward_and_backward_compile_into_one_graph_that_reads_nothing_on_the_host(make, pytorch_features,
+def test_forward_and_backward_compile_into_one_graph_that_reads_nothing_on_the_host(make, feature_path,
                                                                                      monkeypatch):
     """fullgraph=True fails at the first graph break, and any read of a tensor's value on the
     host (.item(), bool(tensor), a branch on data) is one: forward and backward, through AOT
-    autograd, compile whole and give eager mode's numbers. With pytorch_features the features
-    are PyTorch operations, as on a GPU (the CPU stands in for it), else the C kernels'
-    operators."""
-    if pytorch_features:
+    autograd, compile whole and give eager mode's numbers. Off the C kernels the features are
+    traced as on a GPU (the CPU stands in for it), else they are the C kernels' operators."""
+    if feature_path != "c-kernels":
         monkeypatch.setattr(kan, "_OPERATOR_DEVICES", ())
-        monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
     model = make()
     x = samples(40, 3, seed=2, low=-1.3, high=1.3)  # some inputs beyond the grid
     torch._dynamo.reset()
@@ -179,6 +180,148 @@ def test_torch_compile_keeps_a_network_in_one_graph():
     torch._dynamo.reset()
     explanation = torch._dynamo.explain(KAN([3, 4, 2], grid_size=5, seed=0))(torch.rand(16, 3))
     assert (explanation.graph_count, explanation.graph_break_count) == (1, 0), explanation.break_reasons
+
+
+# Off the CPU a layer's features, and their gradient, come from one kernel each that torch.compile
+# generates from `kan._fused_features(_grad)`; tests/test_devices.py runs a layer on a GPU.
+
+
+def grid_of(order, adaptive, dtype):
+    """Three inputs' grids, G = 6 on [-1, 1]: uniform, or adaptive (knots at cubed random samples)."""
+    if not adaptive:
+        return splines.uniform_grid(6, order, (-1, 1), 3, dtype=dtype)
+    interior = torch.sort(samples(7, 3, seed=1, dtype=dtype) ** 3, dim=0).values.t()
+    return splines.extend_grid(interior, order)
+
+
+def inputs_for(grid, order, n=200):
+    """n samples of three inputs, beyond the grid's extension at times, and the grid's ends exactly."""
+    x = samples(n, 3, seed=2, low=-1.7, high=1.7, dtype=grid.dtype).to(grid.device)
+    x[:4] = grid[:, [0, order, -1 - order, -1]].t()
+    return x
+
+
+@pytest.mark.parametrize("reference", ["c-kernels", "pytorch"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+@pytest.mark.parametrize("adaptive", [False, True], ids=["uniform-grid", "adaptive-grid"])
+def test_fused_features_and_their_gradient_give_the_numbers_of_the_other_paths(adaptive, order, dtype, reference,
+                                                                               monkeypatch):
+    grid = grid_of(order, adaptive, dtype)
+    x = inputs_for(grid, order)
+    grad = samples(200 * 3, grid.shape[-1] - order, seed=3, low=-1, dtype=dtype).view(200, 3, -1)  # dL/dF
+    if reference == "pytorch":
+        monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+    elif not kernels.available(dtype):
+        pytest.skip(f"the C kernels are not available here: {kernels.unavailable_reason(dtype)}")
+    arguments = (x, grid, order, not adaptive)
+    rounding = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(kan._fused_features(*arguments), kan._features(*arguments), **rounding)
+    torch.testing.assert_close(kan._fused_features_grad(*arguments, grad), kan._features_grad(*arguments, grad),
+                               **rounding)
+
+
+def kernels_launched(wrapper_code):
+    """The kernels that Inductor's wrapper code generates and the library operators it calls beside
+    them (matmuls, searchsorted...): what one call of the compiled function launches."""
+    generated = re.findall(r"^(\w+) = async_compile\.", wrapper_code, flags=re.M)
+    call = wrapper_code[wrapper_code.index("def call("):]
+    return generated + re.findall(r"\b(?:extern_kernels|torch\.ops)\.[\w.]+\(", call)
+
+
+def inductor_unavailable(device):
+    """Why Inductor cannot generate kernels for device here (None when it can)."""
+    if device == "cuda":
+        from torch.utils._triton import has_triton
+
+        return None if has_triton() else "no working Triton"
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        get_cpp_compiler()
+    except Exception as error:  # noqa: BLE001 (whatever the reason, these tests cannot run)
+        return f"no C++ compiler for Inductor: {error}"
+    return None
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")  # Inductor's import
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("function", ["_fused_features", "_fused_features_grad"])
+def test_the_fused_features_and_their_gradient_compile_into_one_generated_kernel_each(function, device):
+    """On the CPU too (on a GPU the same functions give Triton kernels): one kernel, the eager numbers.
+    (Inductor's metrics.generated_kernel_count counts a CPU reduction's vectorised and scalar loops
+    as several kernels, so the wrapper code that calls the kernels is read instead.)"""
+    if inductor_unavailable(device):
+        pytest.skip(inductor_unavailable(device))
+    from torch._inductor.utils import run_and_get_code
+
+    grid = grid_of(3, False, torch.float32).to(device)
+    x = inputs_for(grid, 3, n=50)
+    grad = samples(50 * 3, grid.shape[-1] - 3, seed=3, low=-1, dtype=torch.float32).view(50, 3, -1).to(device)
+    arguments = (x, grid, 3, True) + ((grad,) if function.endswith("grad") else ())
+    result, codes = run_and_get_code(kan._compiled(getattr(kan, function)), *arguments)
+    assert len(codes) == 1  # one graph
+    launched = kernels_launched(codes[0])
+    assert len(launched) == 1, launched
+    torch.testing.assert_close(result, getattr(kan, function)(*arguments))
+
+
+def test_off_the_cpu_where_torch_compile_fails_the_features_come_from_pytorch_with_one_warning(monkeypatch):
+    """The CPU stands in for a device without Triton: the same numbers, and one warning."""
+    layer = KANLayer(3, 20, grid_size=6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    x = samples(50, 3, seed=3, low=-1.2, high=1.2)
+
+    def step():
+        x_step = x.clone().requires_grad_()
+        layer.zero_grad(set_to_none=True)
+        y = layer(x_step)
+        y.square().sum().backward()
+        return [y.detach(), x_step.grad] + [p.grad.clone() for p in layer.parameters()]
+
+    expected = step()
+
+    def no_triton(function):
+        def fail(*args):
+            raise RuntimeError("Cannot find a working triton installation.\nMore lines")
+        return fail
+
+    monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+    monkeypatch.setattr(kan, "_UNFUSED_DEVICES", ())
+    monkeypatch.setattr(kan, "_COMPILE_FAILED", set())
+    monkeypatch.setattr(kan, "_compiled", no_triton)
+    with pytest.warns(RuntimeWarning, match="cannot generate the KAN features' kernel on cpu .*triton") as caught:
+        first = step()
+    assert len(caught) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = step()
+    for got in (first, second):
+        for value, expected_value in zip(got, expected, strict=True):
+            torch.testing.assert_close(value, expected_value, rtol=1e-12, atol=1e-12)
+
+
+def test_a_batched_backward_off_the_cpu_takes_the_pytorch_features_without_a_warning(monkeypatch):
+    """vmap's wrapped tensors (`kanlab.train.LevenbergMarquardt`'s Jacobian) cannot enter a compiled
+    function: they take the PyTorch operations, and the device keeps its fused kernels."""
+    model = KAN([2, 3, 1], grid_size=4, seed=0, dtype=torch.float64)
+    x = samples(5, 2)
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    out = model(x).reshape(-1)
+    expected = torch.autograd.grad(out, parameters, torch.eye(5, dtype=out.dtype), is_grads_batched=True,
+                                   allow_unused=True)
+    calls = []
+    monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+    monkeypatch.setattr(kan, "_UNFUSED_DEVICES", ())
+    monkeypatch.setattr(kan, "_COMPILE_FAILED", set())
+    monkeypatch.setattr(kan, "_compiled", lambda function: calls.append(function.__name__) or function)
+    out = model(x).reshape(-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = torch.autograd.grad(out, parameters, torch.eye(5, dtype=out.dtype), is_grads_batched=True,
+                                  allow_unused=True)
+    assert calls == ["_fused_features", "_fused_features"] and not kan._COMPILE_FAILED  # two layers' forward
+    for value, expected_value in zip(got, expected, strict=True):
+        torch.testing.assert_close(value, expected_value, rtol=1e-12, atol=1e-12)
 
 
 def test_layer_never_stores_batch_by_in_by_out_values(feature_path):

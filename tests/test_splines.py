@@ -116,6 +116,36 @@ def test_basis_matches_cox_de_boor_across_the_extension_cells_and_beyond(uniform
     torch.testing.assert_close(splines.basis(x, grid, order, uniform=uniform), reference_basis(x, grid, order), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("order", [0, 1, 3, 5])
+def test_pointwise_basis_gives_cox_de_boor_at_every_column_and_zero_beyond_the_basis(uniform, order):
+    generator = torch.Generator().manual_seed(order + 70)
+    grid = splines.uniform_grid(4, order, (-1.0, 2.0), 2, dtype=torch.float64) if uniform else random_grid(2, 4, order, generator)
+    x = inside_samples(60, 2, generator, -4.0, 5.0)  # well beyond both ends of every grid
+    x[0] = grid[:, 0]  # the first knot (kanlab closes the last cell, which the plain loop leaves open)
+    size = grid.shape[-1] - order - 1
+    columns = torch.arange(-2, size + 3)  # two columns before the basis and three after it
+    expected = torch.zeros(60, 2, size + 5, dtype=torch.float64)
+    expected[:, :, 2 : size + 2] = reference_basis(x, grid, order)
+    torch.testing.assert_close(splines.pointwise_basis(x, grid, order, uniform, columns), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("order", [0, 1, 3, 5])
+def test_pointwise_basis_slopes_are_the_derivatives_of_the_basis(uniform, order):
+    generator = torch.Generator().manual_seed(order + 80)
+    grid = splines.uniform_grid(4, order, (-1.0, 2.0), 2, dtype=torch.float64) if uniform else random_grid(2, 4, order, generator)
+    x = inside_samples(60, 2, generator, -2.5, 3.5).requires_grad_()  # inside, in the extension cells, beyond
+    size = grid.shape[-1] - order - 1
+    slopes = splines.pointwise_basis(x, grid, order, uniform, torch.arange(size), derivative=True)
+    dense = splines.basis(x, grid, order, uniform=False)  # each B_b(x_{n,i}) depends on x_{n,i} alone
+    if order == 0:  # steps: no slope anywhere (and no graph to differentiate)
+        expected = torch.zeros_like(slopes)
+    else:
+        expected = torch.stack([torch.autograd.grad(dense[:, :, b].sum(), x, retain_graph=True)[0] for b in range(size)], -1)
+    torch.testing.assert_close(slopes, expected, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("beyond_the_ends", [False, True])
 def test_dense_basis_places_each_local_value_at_its_index_like_a_plain_loop(beyond_the_ends):
     generator = torch.Generator().manual_seed(7)
