@@ -1062,7 +1062,7 @@ static void uniform_of(const Grid *grid, int64_t i, Uniform *u) {
     u->last = (real)grid->cells;
     u->size = (lane_int)(grid->cells - k);
     memcpy(u->m, grid->matrix, sizeof(real) * (k + 1) * (k + 1));
-    memcpy(u->d, grid->matrix + (k + 1) * (k + 1), sizeof(real) * k * (k + 1)); /* (garbage unless slopes) */
+    memcpy(u->d, grid->matrix + (k + 1) * (k + 1), sizeof(real) * k * (k + 1));
 }
 
 /* Samples v on a uniform grid, in registers (uniform_cells, horner and `run` for a vector: the same
@@ -1081,6 +1081,7 @@ static inline __attribute__((always_inline)) ivec uniform_samples(vec v, const U
         for (int64_t power = k - 1; power >= 0; power--) value = value * u + g->m[power * (k + 1) + q];
         s->at[q] = at;
         s->value[q] = choose(live & (value > 0), value, zero);
+        s->slope[q] = zero;
         if (slopes) {
             vec rate = zero + (k ? g->d[(k - 1) * (k + 1) + q] : 0);
             for (int64_t power = k - 2; power >= 0; power--) rate = rate * u + g->d[power * (k + 1) + q];
@@ -1089,6 +1090,7 @@ static inline __attribute__((always_inline)) ivec uniform_samples(vec v, const U
     }
     const vec sigmoid = 1 / (1 + vector_exponential(-v));
     s->silu = v * sigmoid;
+    s->silu_slope = zero;
     if (slopes) s->silu_slope = sigmoid * (1 + v * (1 - sigmoid));
     return (v - v) != 0;
 }
@@ -1099,9 +1101,10 @@ static inline __attribute__((always_inline)) void loaded_samples(const Patch *p,
     for (int64_t q = 0; q <= k; q++) {
         s->at[q] = load_index(p->index + q * TILE + at);
         s->value[q] = AT(p->values + q * TILE + at);
-        if (slopes) s->slope[q] = AT(p->slopes + q * TILE + at);
+        s->slope[q] = slopes ? AT(p->slopes + q * TILE + at) : (vec){0};
     }
     s->silu = AT(p->silu + at);
+    s->silu_slope = (vec){0};
     if (slopes) s->silu_slope = AT(p->silu_slope + at);
 }
 
@@ -1172,8 +1175,8 @@ static int narrow_patch_any(const Patch *p, const Uniform *g, const real *tables
     return narrow_patch(p, g, tables, silu_w, count, out, sums, k);
 }
 
-/* y (rows, out) = F(x) W (see above), W from c (out, in, size), scale, base, mask (out, in); the
- * other arguments as sparse_product's. Returns 0, 1 if out of memory, 2 if x holds NaN or inf,
+/* y (rows, out) = F(x) W (see above), W from c (out, in, size), scale, base, mask (out, in); matrix:
+ * M then D (as narrow_product_grad); the other arguments as sparse_product's. Returns 0, 1 if out of memory, 2 if x holds NaN or inf,
  * 4 if size > 2 LANES. */
 int narrow_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows, int64_t in,
                    int64_t cells, int64_t k, const real *c, const real *scale, const real *base, const real *mask,

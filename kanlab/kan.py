@@ -14,13 +14,15 @@ How it is computed. silu is treated as one more basis function per input, so the
 F[n, i, :] = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, in, G + k + 1) meet the weights
 W[i, :, j] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W, both
 flattened to in * (G + k + 1) along the shared axis. W is kept out-major, as the parameters lie.
-(On the CPU a layer with fewer than 16 outputs takes the product as (W^T F^T)^T, which MKL
-computes several times faster.) On the CPU, in eager mode, a layer with 16 outputs or more and
-spline order k <= 7 never writes F at all: each input meets only its k + 1 non-zero B-splines and
-silu, so the C kernels add k + 2 rows of W per input and sample, and backward recomputes them
-(`_SparseLayerProduct`, `kanlab.kernels.sparse_product`), with the same numbers to rounding.
-Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Python loop runs over
-edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
+(Where the CPU takes this dense product, a layer with fewer than 16 outputs takes it as
+(W^T F^T)^T, which MKL computes several times faster.) On the CPU, in eager mode, with spline
+order k <= 7, F is never written at all: each input meets only its k + 1 non-zero B-splines and
+silu. A layer with 16 outputs or more adds k + 2 rows of W per input and sample
+(`_SparseLayerProduct`, `kanlab.kernels.sparse_product`); one with fewer outputs vectorises over
+samples instead and picks each sample's k + 1 weights from registers, reading the parameters
+itself (`_NarrowLayerProduct`, `kanlab.kernels.narrow_product`); backward recomputes the values.
+Both give the dense product's numbers to rounding. Memory grows like batch * in * (G + k + 1),
+never batch * in * out, and no Python loop runs over edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
 written straight into F, and the gradient with respect to x is their analytic derivative (a
 custom autograd function), so backward reads k + 2 values per input instead of re-running the
 recursion. On the CPU this is one pass of a small C kernel (`kanlab.kernels`, which also lays out
@@ -328,13 +330,14 @@ class _SparseLayerProduct(torch.autograd.Function):
 
 
 # On the CPU a layer with at least this many outputs takes its product from the sparse kernels
-# (`_SparseLayerProduct`); one with fewer takes the dense product, transposed (`_TRANSPOSED_BELOW`).
-# Each of a sample's inputs costs the sparse kernels a fixed amount (its cell, k + 1 values, its
-# place in the backward sort) and saves G - 1 rows of `out` multiply-adds and F's trips to
-# memory, so they win on wide layers only. Measured on one thread, forward and backward of one
-# layer: batch 1024 [64, 64] 0.67 to 0.78 of the dense path's time, batch 512 [784, 64] 0.68 to
-# 0.76; with 10, 5 or 1 outputs (batch 512 [64, 10], batch 4096 [2, 5] and [5, 1]) from 0.75 to
-# 1.2 times from run to run, no clear gain.
+# (`_SparseLayerProduct`), which hold a sample's row of y in vectors of outputs; one with fewer
+# takes it from the narrow kernels (`_NarrowLayerProduct`), which hold vectors of samples. Each of
+# a sample's inputs costs the sparse kernels a fixed amount (its cell, k + 1 values, its place in
+# the backward sort) and saves G - 1 rows of `out` multiply-adds and F's trips to memory, so they
+# win on wide layers: forward and backward of one layer, one thread, batch 1024 [64, 64] 0.67 to
+# 0.78 of the dense path's time, batch 512 [784, 64] 0.68 to 0.76. On layers with 1 to 15 outputs
+# the narrow kernels take 0.6 to 0.9 of the dense path's time (batch 4096 [2, 5] and [5, 1], batch
+# 512 [64, 5] and [64, 10], batch 1024 [16, 15]).
 _SPARSE_FROM_OUTPUTS = _TRANSPOSED_BELOW
 
 

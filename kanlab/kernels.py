@@ -21,6 +21,13 @@ k + 1 rows of a cell in registers, and stores every row of dL/dW once. On a laye
 outputs this is 5/9 of the dense product's multiply-adds (G = 5, k = 3) and none of F's trips to
 memory; `kanlab.kan` takes it for layers with 16 outputs or more and order k <= 7.
 
+A fourth pair is for layers with fewer outputs (`narrow_product`, `narrow_product_grad`), whose
+row of y is shorter than a vector: it vectorises over samples instead, computes a vector of
+samples' cells, B-splines and silu in registers (on a uniform grid), and picks each sample's k + 1
+weights from input i's G + k spline weights for an output, held in two vectors (G + k <= 32 in
+float32, 16 in float64), by a permutation. It reads the parameters c, w^s, w^b and the mask
+itself, so neither F nor W is ever written, and gives their gradients directly.
+
 The numbers are those of `kanlab.splines` and `torch.nn.functional.silu` (the tests compare them
 to rounding), so the kernels only make things faster. Without a C compiler, on other devices,
 for other dtypes, or with KANLAB_KERNELS=0 in the environment, kanlab computes the same numbers
@@ -246,7 +253,7 @@ def narrow_product_grad(x, grid, spline_order, uniform, spline_weight, spline_sc
         raise ValueError(f"grad must have shape {shape} and dtype {x.dtype}, got {tuple(grad.shape)}, {grad.dtype}")
     grads = [torch.empty_like(parameters[0]), torch.empty_like(parameters[1]), torch.empty_like(parameters[1])]
     grad_x = torch.empty_like(x) if input_grad else None
-    _call("narrow_product_grad", x.dtype, x, knots, _matrices(spline_order, x.dtype, slopes=True), int(uniform),
+    _call("narrow_product_grad", x.dtype, x, knots, _matrices(spline_order, x.dtype), int(uniform),
           *x.shape, grid.shape[-1] - 1, spline_order, *parameters, shape[1], grad.contiguous(), *grads, grad_x,
           torch.get_num_threads())  # fmt: skip
     return (*grads, grad_x)
@@ -307,11 +314,11 @@ def _explain_narrow(x, grid, spline_order, spline_weight, *others):
 
 
 @functools.lru_cache(maxsize=None)
-def _matrices(spline_order, dtype, slopes=False):
-    """The power matrix M_k of a uniform grid's values, followed by D_k for the slopes if asked, as
-    the kernels read them (one tensor, made once)."""
+def _matrices(spline_order, dtype):
+    """The power matrices M_k (a uniform grid's values) and D_k (their slopes) as one tensor, M_k
+    first, as the narrow kernels read them (made once per order and dtype)."""
     matrix, derivative = splines._power_matrices(spline_order, dtype, torch.device("cpu"))
-    return torch.cat([matrix.flatten(), derivative.flatten()]) if slopes else matrix.flatten().contiguous()
+    return torch.cat([matrix.flatten(), derivative.flatten()])
 
 
 def _check_sparse(x, grid, spline_order, weights):
