@@ -294,15 +294,37 @@ class _LayerProduct(torch.autograd.Function):
     def backward(ctx, grad):
         _refuse_graph_of_gradients()
         x, grid, features, weights, spline_weight, spline_scale, edge_mask = ctx.saved_tensors
-        grad_x = None
-        if ctx.needs_input_grad[0]:
-            width = grid.shape[-1] - ctx.spline_order  # G + k + 1 features per input
-            grad_features = (grad @ weights).reshape(x.shape[0], x.shape[1], width)
-            _, compute = _feature_functions(x)
-            grad_x = compute(x, grid, ctx.spline_order, ctx.uniform, grad_features)
-        grad_weights = grad.t() @ features if ctx.transposed else features.t() @ grad
-        grads = _weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, ctx.transposed)
+        grad_x, *grads = _product_grads(x, grid, ctx.spline_order, ctx.uniform, features, weights, spline_weight,
+                                        spline_scale, edge_mask, ctx.transposed, grad, ctx.needs_input_grad[0])
         return grad_x, None, None, None, *grads, None
+
+
+def _product_grads(x, grid, spline_order, uniform, features, weights, spline_weight, spline_scale, edge_mask,
+                   transposed, grad, input_grad):
+    """(dL/dx or None, dL/dc, dL/dw^s, dL/dw^b) of y = F(x) W from dL/dy, by products of PyTorch:
+    dL/dF = dL/dy W^T gives dL/dx (`_features_grad`), and dL/dW = F^T dL/dy (taken as
+    (dL/dy^T F)^T if transposed) the parameters' (`_weight_matrix_grad`). features: F flattened
+    (N, in * (G + k + 1)); weights: W^T (out, in * (G + k + 1))."""
+    grad_x = None
+    if input_grad:
+        width = grid.shape[-1] - spline_order  # G + k + 1 features per input
+        grad_features = (grad @ weights).reshape(x.shape[0], x.shape[1], width)
+        _, compute = _feature_functions(x)
+        grad_x = compute(x, grid, spline_order, uniform, grad_features)
+    grad_weights = grad.t() @ features if transposed else features.t() @ grad
+    return grad_x, *_weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, transposed)
+
+
+def _batched_grads(x, grid, spline_order, uniform, weights, spline_weight, spline_scale, edge_mask, grad,
+                   input_grad):
+    """`_product_grads` for a dL/dy that the C kernels cannot read: the batched gradients of a
+    transform such as vmap (``is_grads_batched=True`` in `kanlab.train.LevenbergMarquardt`), which
+    have no memory of their own. weights: W^T (out, in * (G + k + 1)). Returns what backward
+    returns."""
+    features = _features(x, grid, spline_order, uniform).flatten(1)
+    grad_x, *grads = _product_grads(x, grid, spline_order, uniform, features, weights, spline_weight, spline_scale,
+                                    edge_mask, True, grad, input_grad)
+    return grad_x, None, None, None, *grads, None
 
 
 class _SparseLayerProduct(torch.autograd.Function):
@@ -322,6 +344,9 @@ class _SparseLayerProduct(torch.autograd.Function):
     def backward(ctx, grad):
         _refuse_graph_of_gradients()
         x, grid, weights, spline_weight, spline_scale, edge_mask = ctx.saved_tensors
+        if not kernels.supports(grad):
+            return _batched_grads(x, grid, ctx.spline_order, ctx.uniform, weights.t(), spline_weight, spline_scale,
+                                  edge_mask, grad, ctx.needs_input_grad[0])
         grad_weights, grad_x = kernels.sparse_product_grad(
             x, grid, ctx.spline_order, ctx.uniform, weights, grad, input_grad=ctx.needs_input_grad[0]
         )
@@ -357,6 +382,10 @@ class _NarrowLayerProduct(torch.autograd.Function):
     def backward(ctx, grad):
         _refuse_graph_of_gradients()
         x, grid, *parameters = ctx.saved_tensors
+        if not kernels.supports(grad):
+            spline_weight, spline_scale, _, edge_mask = parameters
+            return _batched_grads(x, grid, ctx.spline_order, ctx.uniform, _weight_matrix(*parameters), spline_weight,
+                                  spline_scale, edge_mask, grad, ctx.needs_input_grad[0])
         *grads, grad_x = kernels.narrow_product_grad(
             x, grid, ctx.spline_order, ctx.uniform, *parameters, grad, input_grad=ctx.needs_input_grad[0]
         )
