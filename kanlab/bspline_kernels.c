@@ -994,13 +994,18 @@ static inline ivec load_index(const int32_t *p) {
     return v;
 }
 
-/* table[index[l]] for each lane l, table = the 2 LANES values of low and high */
+/* table[index[l] mod 2 LANES] for each lane l, table = the 2 LANES values of low and high. The
+ * index of a B-spline that does not exist (value 0) runs from -k to 2 LANES + k - 1: taken modulo
+ * 2 LANES, as GCC's __builtin_shuffle takes it, it still picks a value of the table. */
 static inline vec pick(vec low, vec high, ivec index) {
 #if defined(__GNUC__) && !defined(__clang__)
     return __builtin_shuffle(low, high, index);
 #else
     vec v;
-    for (int64_t l = 0; l < LANES; l++) v[l] = index[l] < LANES ? low[index[l]] : high[index[l] - LANES];
+    for (int64_t l = 0; l < LANES; l++) {
+        const lane_int at = index[l] & (2 * LANES - 1);
+        v[l] = at < LANES ? low[at] : high[at - LANES];
+    }
     return v;
 #endif
 }

@@ -487,6 +487,32 @@ def test_narrow_product_rejects_parameters_of_the_wrong_shape():
         kernels.narrow_product_grad(x, grid, 3, True, *edge_parameters(2, 3, 8, torch.float32), torch.zeros(10, 3))
 
 
+def test_the_lane_by_lane_pick_of_other_compilers_stays_inside_its_table(tmp_path):
+    """Compilers other than GCC pick each sample's weights lane by lane (`pick` in the C source). GCC
+    builds that branch here when told it is Clang, with index checks that stop at the first index
+    outside a vector: the B-splines beyond the basis, on inputs beyond the grid, must not make one."""
+    library = tmp_path / "portable.so"
+    command = ["gcc", "-O1", "-D__clang__", "-fsanitize=bounds", "-fno-sanitize-recover=bounds", "-DREAL=float",
+               "-fPIC", "-shared", str(kernels.SOURCE), "-o", str(library)]
+    try:
+        built = subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    except OSError:
+        built = False
+    if not built:
+        pytest.skip("no gcc with -fsanitize=bounds here")
+    code = (
+        "import ctypes, torch; from kanlab import kernels, splines\n"
+        f"library = ctypes.CDLL({str(library)!r}); kernels._declare(library)\n"
+        "kernels._library = lambda dtype: (library, None)\n"
+        "grid = splines.uniform_grid(29, 3, (-1.0, 1.0), 2)\n"  # G + k = 32: both vectors full
+        "x = torch.linspace(-3, 3, 40).reshape(20, 2)\n"
+        "c, scale, base = torch.ones(1, 2, 32), torch.ones(1, 2), torch.ones(1, 2)\n"
+        "y = kernels.narrow_product(x, grid, 3, True, c, scale, base, torch.ones(1, 2))\n"
+        "print(bool(torch.isfinite(y).all()))"
+    )
+    assert _python(code) == "True"
+
+
 @pytest.mark.parametrize("out_major", [True, False])
 def test_edge_weights_lay_out_the_parameters_out_major_or_in_major(out_major):
     parameters = edge_parameters(70, 300, 8, torch.float32)
