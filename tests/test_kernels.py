@@ -513,6 +513,21 @@ def test_the_lane_by_lane_pick_of_other_compilers_stays_inside_its_table(tmp_pat
     assert _python(code) == "True"
 
 
+def test_narrow_product_rejects_a_dtype_it_has_no_kernels_for():
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    parameters = [t.half() for t in edge_parameters(2, 3, 8, torch.float32)]
+    with pytest.raises(ValueError, match=r"x must be float32 or float64 for the narrow product, got torch.float16"):
+        kernels.narrow_product(inputs(10, 3, torch.float32).half(), grid, 3, True, *parameters)
+
+
+@pytest.mark.parametrize("x_shape, weight_shape", [((), (2, 3, 8)), ((10, 3), ())])
+def test_narrow_product_rejects_operands_without_their_dimensions_by_name(x_shape, weight_shape):
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    spline_weight, *others = edge_parameters(2, 3, 8, torch.float32)
+    with pytest.raises(ValueError, match=r"x must be \(N, in\)|spline_weight must be \(out, in, G \+ k\)"):
+        kernels.narrow_product(torch.zeros(x_shape), grid, 3, True, torch.zeros(weight_shape), *others)
+
+
 @pytest.mark.parametrize("out_major", [True, False])
 def test_edge_weights_lay_out_the_parameters_out_major_or_in_major(out_major):
     parameters = edge_parameters(70, 300, 8, torch.float32)
