@@ -578,6 +578,45 @@ def test_a_network_of_wide_layers_computes_the_same_with_the_sparse_kernels_and_
     assert model.layers[1].base_weight.grad[:, 2].abs().max() == 0
 
 
+def adam_steps(model, x, target, steps):
+    """The mean squared error before the first and the last of `steps` steps of Adam, and the
+    parameters after them."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = (model(x) - target).square().mean()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    return [losses[0], losses[-1]] + [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("widths", [[3, 5, 1], [4, 7, 2]])
+def test_a_network_of_narrow_layers_trains_the_same_with_the_narrow_kernels_and_with_pytorch(dtype, widths,
+                                                                                           monkeypatch):
+    x = inputs(500, widths[0], dtype, seed=8, spread=1.3)
+    target = torch.sin(3 * x[:, :1]) * x[:, 1:2] + x[:, -1:] ** 2
+    target = target.expand(-1, widths[-1]).contiguous()
+
+    def trained():
+        model = kanlab.KAN(widths, grid_size=5, seed=0, dtype=dtype)
+        model.update_grid(inputs(300, widths[0], dtype, seed=6, spread=1.0) ** 3, grid_eps=0.02)  # adaptive grids
+        model.layers[0].edge_mask[1, 2] = 0  # pruned edges
+        model.layers[1].edge_mask[0, 0] = 0
+        return adam_steps(model, x, target, 30), model
+
+    result, model = trained()
+    assert product_node(model.layers[0], x) == product_node(model.layers[1], model.layers[0](x)) == "_NarrowLayerProduct"
+    monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+    expected, _ = trained()
+    tolerance = 1e-4 if dtype == torch.float32 else 1e-10  # 30 steps of Adam amplify the rounding
+    for got, reference in zip(result, expected):
+        torch.testing.assert_close(got, reference, rtol=tolerance, atol=tolerance)
+    assert result[1] < 0.5 * result[0]  # it learns
+
+
 @pytest.mark.parametrize(
     "out_features, order, expected",
     [(16, 3, "_SparseLayerProduct"), (64, 1, "_SparseLayerProduct"), (15, 3, "_NarrowLayerProduct"),
