@@ -472,21 +472,6 @@ def test_narrow_product_takes_an_empty_batch_and_no_inputs_or_outputs():
                                                    torch.empty(4, 0))[3], torch.zeros(4, 3))
 
 
-def test_narrow_product_rejects_a_basis_longer_than_two_vectors():
-    x = inputs(10, 2, torch.float32)
-    grid = grid_for(True, 2, 30, 3, torch.float32)  # G + k = 33 B-splines per input
-    with pytest.raises(ValueError, match=r"at most 32 B-splines per input in torch.float32 .*got 33"):
-        kernels.narrow_product(x, grid, 3, True, *edge_parameters(1, 2, 33, torch.float32))
-
-
-def test_narrow_product_rejects_parameters_of_the_wrong_shape():
-    x, grid = inputs(10, 3, torch.float32), grid_for(True, 3, 5, 3, torch.float32)
-    with pytest.raises(ValueError, match=r"spline_weight must be \(out, in, G \+ k\) = \(out, 3, 8\)"):
-        kernels.narrow_product(x, grid, 3, True, *edge_parameters(2, 3, 9, torch.float32))
-    with pytest.raises(ValueError, match=r"grad must have shape \(10, 2\)"):
-        kernels.narrow_product_grad(x, grid, 3, True, *edge_parameters(2, 3, 8, torch.float32), torch.zeros(10, 3))
-
-
 def test_the_lane_by_lane_pick_of_other_compilers_stays_inside_its_table(tmp_path):
     """Compilers other than GCC pick each sample's weights lane by lane (`pick` in the C source). GCC
     builds that branch here when told it is Clang, with index checks that stop at the first index
@@ -526,6 +511,21 @@ def test_narrow_product_rejects_operands_without_their_dimensions_by_name(x_shap
     spline_weight, *others = edge_parameters(2, 3, 8, torch.float32)
     with pytest.raises(ValueError, match=r"x must be \(N, in\)|spline_weight must be \(out, in, G \+ k\)"):
         kernels.narrow_product(torch.zeros(x_shape), grid, 3, True, torch.zeros(weight_shape), *others)
+
+
+def test_narrow_product_rejects_a_basis_longer_than_two_vectors():
+    x = inputs(10, 2, torch.float32)
+    grid = grid_for(True, 2, 30, 3, torch.float32)  # G + k = 33 B-splines per input
+    with pytest.raises(ValueError, match=r"at most 32 B-splines per input in torch.float32 .*got 33"):
+        kernels.narrow_product(x, grid, 3, True, *edge_parameters(1, 2, 33, torch.float32))
+
+
+def test_narrow_product_rejects_parameters_of_the_wrong_shape():
+    x, grid = inputs(10, 3, torch.float32), grid_for(True, 3, 5, 3, torch.float32)
+    with pytest.raises(ValueError, match=r"spline_weight must be \(out, in, G \+ k\) = \(out, 3, 8\)"):
+        kernels.narrow_product(x, grid, 3, True, *edge_parameters(2, 3, 9, torch.float32))
+    with pytest.raises(ValueError, match=r"grad must have shape \(10, 2\)"):
+        kernels.narrow_product_grad(x, grid, 3, True, *edge_parameters(2, 3, 8, torch.float32), torch.zeros(10, 3))
 
 
 @pytest.mark.parametrize("out_major", [True, False])
