@@ -562,18 +562,21 @@ static int patch_values(const real *x, int64_t in, const Grid *grid, int64_t row
     }
     tile_values(p->x, &local, &tile, 0, p->values, p->first, p->u, p->work);
     /* (restrict copies and a loop for each case: with the pointers in p and `slopes` tested inside,
-     * the compiler left these loops scalar) */
+     * the compiler left these loops scalar. silu' = s (1 + x (1 - s)) in a pass of its own, from the
+     * stored s: in the same loop as s, GCC contracted it into other roundings, one ulp off the
+     * scalar loop's values in a fifth of the samples) */
     const real *restrict xs = p->x;
     real *restrict silu = p->silu, *restrict silu_slope = p->silu_slope;
     int nonfinite = 0;
-    if (slopes)
+    if (slopes) {
         for (int64_t j = 0; j < count; j++) {
             const real v = xs[j], sigmoid = 1 / (1 + exponential(-v));
             silu[j] = v * sigmoid;
-            silu_slope[j] = sigmoid * (1 + v * (1 - sigmoid));
+            silu_slope[j] = sigmoid;
             nonfinite |= v - v != 0;
         }
-    else
+        for (int64_t j = 0; j < count; j++) silu_slope[j] *= 1 + xs[j] * (1 - silu_slope[j]);
+    } else
         for (int64_t j = 0; j < count; j++) {
             const real v = xs[j];
             silu[j] = v * (1 / (1 + exponential(-v)));
@@ -994,13 +997,18 @@ static inline ivec load_index(const int32_t *p) {
     return v;
 }
 
-/* table[index[l]] for each lane l, table = the 2 LANES values of low and high */
+/* table[index[l] mod 2 LANES] for each lane l, table = the 2 LANES values of low and high. The
+ * index of a B-spline that does not exist (value 0) runs from -k to 2 LANES + k - 1: taken modulo
+ * 2 LANES, as GCC's __builtin_shuffle takes it, it still picks a value of the table. */
 static inline vec pick(vec low, vec high, ivec index) {
 #if defined(__GNUC__) && !defined(__clang__)
     return __builtin_shuffle(low, high, index);
 #else
     vec v;
-    for (int64_t l = 0; l < LANES; l++) v[l] = index[l] < LANES ? low[index[l]] : high[index[l] - LANES];
+    for (int64_t l = 0; l < LANES; l++) {
+        const lane_int at = index[l] & (2 * LANES - 1);
+        v[l] = at < LANES ? low[at] : high[at - LANES];
+    }
     return v;
 #endif
 }
@@ -1020,7 +1028,8 @@ static inline vec vector_exponential(vec x) {
     const vec n = shifted - 6755399441055744.0;
     const vec r = x - n * 6.93145751953125e-1 - n * 1.42860682030941723212e-6, rr = r * r;
     const vec p = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr + 1.0);
-    const vec q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr + 2.27265548208155028766e-1) * rr + 2.0;
+    const vec q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr
+                   + 2.27265548208155028766e-1) * rr + 2.0;
     const ivec bits = ((ivec)shifted - 0x4338000000000000LL + 1023) << 52;
     return (1.0 + 2.0 * p / (q - p)) * (vec)bits;
 #else
@@ -1118,7 +1127,6 @@ static int narrow_patch_values(const real *x, const Grid *grid, int64_t row, int
         for (int64_t s = count; s < TILE; s++) p->x[s] = 0;
         return 0;
     }
-    patch_steps(grid, i, 1, count, p);
     const int nonfinite = patch_values(x, grid->in, grid, row, count, i, 1, slopes, p);
     for (int64_t s = count; s < TILE; s++) { /* (the sums over the patch run over all of it) */
         for (int64_t q = 0; q <= grid->k; q++) {
@@ -1176,8 +1184,8 @@ static int narrow_patch_any(const Patch *p, const Uniform *g, const real *tables
 }
 
 /* y (rows, out) = F(x) W (see above), W from c (out, in, size), scale, base, mask (out, in); matrix:
- * M then D (as narrow_product_grad); the other arguments as sparse_product's. Returns 0, 1 if out of memory, 2 if x holds NaN or inf,
- * 4 if size > 2 LANES. */
+ * M then D (as narrow_product_grad); the other arguments as sparse_product's. Returns 0, 1 if out
+ * of memory, 2 if x holds NaN or inf, 4 if size > 2 LANES or k > MOST_ORDER. */
 int narrow_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows, int64_t in,
                    int64_t cells, int64_t k, const real *c, const real *scale, const real *base, const real *mask,
                    int64_t out, real *y, int threads) {
@@ -1270,7 +1278,8 @@ static void narrow_patch_grad_any(const Patch *p, const Uniform *g, const real *
 /* The gradients of narrow_product from dY (rows, out): of c, scale and base (out, in, size) and
  * (out, in) as edge_weights_grad gives them, and, if grad_x is not NULL, dx (rows, in); matrix: M
  * then D. dY is first laid out output-major, each patch padded with zeros to TILE; then a thread
- * takes whole inputs. Returns 0, 1 if out of memory, 4 if size > 2 LANES. */
+ * takes whole inputs. Returns 0, 1 if out of memory, 4 if size > 2 LANES or k > MOST_ORDER (it
+ * does not check x: narrow_product has). */
 int narrow_product_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                         int64_t in, int64_t cells, int64_t k, const real *c, const real *scale, const real *base,
                         const real *mask, int64_t out, const real *grad, real *grad_c, real *grad_scale,

@@ -20,9 +20,10 @@ order k <= 7, F is never written at all: each input meets only its k + 1 non-zer
 silu. A layer with 16 outputs or more adds k + 2 rows of W per input and sample
 (`_SparseLayerProduct`, `kanlab.kernels.sparse_product`); one with fewer outputs vectorises over
 samples instead and picks each sample's k + 1 weights from registers, reading the parameters
-itself (`_NarrowLayerProduct`, `kanlab.kernels.narrow_product`); backward recomputes the values.
-Both give the dense product's numbers to rounding. Memory grows like batch * in * (G + k + 1),
-never batch * in * out, and no Python loop runs over edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
+itself (`_NarrowLayerProduct`, `kanlab.kernels.narrow_product`, while G + k <= 32 in float32, 16
+in float64); backward recomputes the values. Both give the dense product's numbers to rounding.
+Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Python loop runs over
+edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
 written straight into F, and the gradient with respect to x is their analytic derivative (a
 custom autograd function), so backward reads k + 2 values per input instead of re-running the
 recursion. On the CPU this is one pass of a small C kernel (`kanlab.kernels`, which also lays out

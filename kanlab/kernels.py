@@ -273,13 +273,13 @@ def _check_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weigh
     message for what differs: these calls run twice per layer and step) and contiguous: x, grid, its
     knots in x's dtype and the four parameters."""
     size = grid.shape[-1] - spline_order - 1
-    out_features, in_features = spline_weight.shape[0], x.shape[-1]
     dtype = x.dtype
-    if (
-        x.ndim != 2 or grid.shape != (in_features, size + spline_order + 1) or spline_order > SPARSE_MOST_ORDER
+    if (  # (x.shape[1] and spline_weight.shape[0] only where the dimensions are there)
+        x.ndim != 2 or spline_weight.ndim != 3
+        or grid.shape != (x.shape[1], size + spline_order + 1) or spline_order > SPARSE_MOST_ORDER
         or not spline_order + 1 <= size <= narrow_most_basis(dtype)
-        or spline_weight.shape != (out_features, in_features, size)
-        or not spline_scale.shape == base_weight.shape == edge_mask.shape == (out_features, in_features)
+        or spline_weight.shape != (spline_weight.shape[0], x.shape[1], size)
+        or not spline_scale.shape == base_weight.shape == edge_mask.shape == spline_weight.shape[:2]
         or not spline_weight.dtype == spline_scale.dtype == base_weight.dtype == edge_mask.dtype == dtype
     ):
         _explain_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight, edge_mask)
@@ -301,6 +301,8 @@ def _explain_narrow(x, grid, spline_order, spline_weight, *others):
         )
     if spline_order > SPARSE_MOST_ORDER:
         raise ValueError(f"spline_order must be at most {SPARSE_MOST_ORDER} for the narrow product, got {spline_order}")
+    if x.dtype not in _NARROW_MOST_BASIS:
+        raise ValueError(f"x must be float32 or float64 for the narrow product, got {x.dtype}")
     if size > narrow_most_basis(x.dtype):
         raise ValueError(
             f"the narrow product takes at most {narrow_most_basis(x.dtype)} B-splines per input in {x.dtype} "

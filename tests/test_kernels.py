@@ -472,6 +472,47 @@ def test_narrow_product_takes_an_empty_batch_and_no_inputs_or_outputs():
                                                    torch.empty(4, 0))[3], torch.zeros(4, 3))
 
 
+def test_the_lane_by_lane_pick_of_other_compilers_stays_inside_its_table(tmp_path):
+    """Compilers other than GCC pick each sample's weights lane by lane (`pick` in the C source). GCC
+    builds that branch here when told it is Clang, with index checks that stop at the first index
+    outside a vector: the B-splines beyond the basis, on inputs beyond the grid, must not make one."""
+    library = tmp_path / "portable.so"
+    command = ["gcc", "-O1", "-D__clang__", "-fsanitize=bounds", "-fno-sanitize-recover=bounds", "-DREAL=float",
+               "-fPIC", "-shared", str(kernels.SOURCE), "-o", str(library)]
+    try:
+        built = subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    except OSError:
+        built = False
+    if not built:
+        pytest.skip("no gcc with -fsanitize=bounds here")
+    code = (
+        "import ctypes, torch; from kanlab import kernels, splines\n"
+        f"library = ctypes.CDLL({str(library)!r}); kernels._declare(library)\n"
+        "kernels._library = lambda dtype: (library, None)\n"
+        "grid = splines.uniform_grid(29, 3, (-1.0, 1.0), 2)\n"  # G + k = 32: both vectors full
+        "x = torch.linspace(-3, 3, 40).reshape(20, 2)\n"
+        "c, scale, base = torch.ones(1, 2, 32), torch.ones(1, 2), torch.ones(1, 2)\n"
+        "y = kernels.narrow_product(x, grid, 3, True, c, scale, base, torch.ones(1, 2))\n"
+        "print(bool(torch.isfinite(y).all()))"
+    )
+    assert _python(code) == "True"
+
+
+def test_narrow_product_rejects_a_dtype_it_has_no_kernels_for():
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    parameters = [t.half() for t in edge_parameters(2, 3, 8, torch.float32)]
+    with pytest.raises(ValueError, match=r"x must be float32 or float64 for the narrow product, got torch.float16"):
+        kernels.narrow_product(inputs(10, 3, torch.float32).half(), grid, 3, True, *parameters)
+
+
+@pytest.mark.parametrize("x_shape, weight_shape", [((), (2, 3, 8)), ((10, 3), ())])
+def test_narrow_product_rejects_operands_without_their_dimensions_by_name(x_shape, weight_shape):
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    spline_weight, *others = edge_parameters(2, 3, 8, torch.float32)
+    with pytest.raises(ValueError, match=r"x must be \(N, in\)|spline_weight must be \(out, in, G \+ k\)"):
+        kernels.narrow_product(torch.zeros(x_shape), grid, 3, True, torch.zeros(weight_shape), *others)
+
+
 def test_narrow_product_rejects_a_basis_longer_than_two_vectors():
     x = inputs(10, 2, torch.float32)
     grid = grid_for(True, 2, 30, 3, torch.float32)  # G + k = 33 B-splines per input
@@ -550,6 +591,46 @@ def test_a_network_of_wide_layers_computes_the_same_with_the_sparse_kernels_and_
         torch.testing.assert_close(got, expected, rtol=tolerance, atol=tolerance)
     assert model.layers[0].spline_weight.grad[3, 7].abs().max() == 0  # a dead edge stays dead
     assert model.layers[1].base_weight.grad[:, 2].abs().max() == 0
+
+
+def adam_steps(model, x, target, steps):
+    """The mean squared error before the first and the last of `steps` steps of Adam, and the
+    parameters after them."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = (model(x) - target).square().mean()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    return [losses[0], losses[-1]] + [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("widths", [[3, 5, 1], [4, 7, 2]])
+def test_a_network_of_narrow_layers_trains_the_same_with_the_narrow_kernels_and_with_pytorch(dtype, widths,
+                                                                                           monkeypatch):
+    x = inputs(500, widths[0], dtype, seed=8, spread=1.3)
+    target = torch.sin(3 * x[:, :1]) * x[:, 1:2] + x[:, -1:] ** 2
+    target = target.expand(-1, widths[-1]).contiguous()
+
+    def trained():
+        model = kanlab.KAN(widths, grid_size=5, seed=0, dtype=dtype)
+        model.update_grid(inputs(300, widths[0], dtype, seed=6, spread=1.0) ** 3, grid_eps=0.02)  # adaptive grids
+        model.layers[0].edge_mask[1, 2] = 0  # pruned edges
+        model.layers[1].edge_mask[0, 0] = 0
+        return adam_steps(model, x, target, 30), model
+
+    result, model = trained()
+    nodes = product_node(model.layers[0], x), product_node(model.layers[1], model.layers[0](x))
+    assert nodes == ("_NarrowLayerProduct", "_NarrowLayerProduct")
+    monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+    expected, _ = trained()
+    tolerance = 1e-4 if dtype == torch.float32 else 1e-10  # 30 steps of Adam amplify the rounding
+    for got, reference in zip(result, expected):
+        torch.testing.assert_close(got, reference, rtol=tolerance, atol=tolerance)
+    assert result[1] < 0.5 * result[0]  # it learns
 
 
 @pytest.mark.parametrize(
