@@ -292,15 +292,25 @@ class _LayerProduct(torch.autograd.Function):
     def backward(ctx, grad):
         _refuse_graph_of_gradients()
         x, grid, features, weights, spline_weight, spline_scale, edge_mask = ctx.saved_tensors
-        grad_x = None
-        if ctx.needs_input_grad[0]:
-            width = grid.shape[-1] - ctx.spline_order  # G + k + 1 features per input
-            grad_features = (grad @ weights).reshape(x.shape[0], x.shape[1], width)
-            _, compute = _feature_functions(x)
-            grad_x = compute(x, grid, ctx.spline_order, ctx.uniform, grad_features)
-        grad_weights = grad.t() @ features if ctx.transposed else features.t() @ grad
-        grads = _weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, ctx.transposed)
+        grad_x, *grads = _product_grads(x, grid, ctx.spline_order, ctx.uniform, features, weights, spline_weight,
+                                        spline_scale, edge_mask, ctx.transposed, grad, ctx.needs_input_grad[0])
         return grad_x, None, None, None, *grads, None
+
+
+def _product_grads(x, grid, spline_order, uniform, features, weights, spline_weight, spline_scale, edge_mask,
+                   transposed, grad, input_grad):
+    """(dL/dx or None, dL/dc, dL/dw^s, dL/dw^b) of y = F(x) W from dL/dy, by products of PyTorch:
+    dL/dF = dL/dy W^T gives dL/dx (`_features_grad`), and dL/dW = F^T dL/dy (taken as
+    (dL/dy^T F)^T if transposed) the parameters' (`_weight_matrix_grad`). features: F flattened
+    (N, in * (G + k + 1)); weights: W^T (out, in * (G + k + 1))."""
+    grad_x = None
+    if input_grad:
+        width = grid.shape[-1] - spline_order  # G + k + 1 features per input
+        grad_features = (grad @ weights).reshape(x.shape[0], x.shape[1], width)
+        _, compute = _feature_functions(x)
+        grad_x = compute(x, grid, spline_order, uniform, grad_features)
+    grad_weights = grad.t() @ features if transposed else features.t() @ grad
+    return grad_x, *_weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, transposed)
 
 
 class _SparseLayerProduct(torch.autograd.Function):
@@ -320,6 +330,13 @@ class _SparseLayerProduct(torch.autograd.Function):
     def backward(ctx, grad):
         _refuse_graph_of_gradients()
         x, grid, weights, spline_weight, spline_scale, edge_mask = ctx.saved_tensors
+        if not kernels.supports(grad):  # a batched dL/dy (is_grads_batched, as Levenberg-Marquardt's Jacobian
+            # takes it) has no memory of its own for the C kernels: PyTorch's products take it
+            features = _features(x, grid, ctx.spline_order, ctx.uniform).flatten(1)
+            grad_x, *grads = _product_grads(x, grid, ctx.spline_order, ctx.uniform, features, weights.t(),
+                                            spline_weight, spline_scale, edge_mask, True, grad,
+                                            ctx.needs_input_grad[0])
+            return grad_x, None, None, None, *grads, None
         grad_weights, grad_x = kernels.sparse_product_grad(
             x, grid, ctx.spline_order, ctx.uniform, weights, grad, input_grad=ctx.needs_input_grad[0]
         )
@@ -468,13 +485,13 @@ class KANLayer(nn.Module):
 
     def forward(self, x):
         _check_input(x, self.in_features, finite=False)  # the features check finiteness
-        flat = x.reshape(-1, self.in_features)
+        flat = x if x.ndim == 2 else x.reshape(-1, self.in_features)  # (a reshape costs a small layer ~1 us)
         parameters = (self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
         product = _LayerProduct
         if _sparse_product_takes(flat, self.grid, self.spline_order, parameters):
             product = _SparseLayerProduct  # F never written (see `_SPARSE_FROM_OUTPUTS`)
         y = product.apply(flat, self.grid, self.spline_order, self.uniform, *parameters)
-        return y.reshape(*x.shape[:-1], self.out_features)
+        return y if x.ndim == 2 else y.reshape(*x.shape[:-1], self.out_features)
 
     def edge_activations(self, x):
         r"""phi_{j,i}(x_i) for every sample and edge: (batch, in) -> (batch, out, in).

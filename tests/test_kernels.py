@@ -385,6 +385,21 @@ def test_sparse_product_rejects_a_grid_too_short_for_its_order():
         kernels.sparse_product_grad(x, grid, 3, True, torch.zeros(0, 16), torch.zeros(4, 16))
 
 
+@pytest.mark.parametrize("out_features", [3, 16])  # the dense product and the sparse one
+def test_batched_gradients_through_a_layer_are_its_gradients_row_by_row(out_features):
+    """Levenberg-Marquardt's Jacobian comes from autograd.grad with is_grads_batched=True: the
+    batched dL/dy has no memory of its own, which the C kernels cannot read."""
+    layer = kanlab.KANLayer(4, out_features, grid_size=5)
+    x = inputs(30, 4, torch.float32).requires_grad_()
+    y = layer(x)
+    rows = torch.randn(5, *y.shape, generator=torch.Generator().manual_seed(8))
+    wrt = (x, *layer.parameters())
+    batched = torch.autograd.grad(y, wrt, rows, is_grads_batched=True, retain_graph=True)
+    for r in range(5):
+        for got, expected in zip(batched, torch.autograd.grad(y, wrt, rows[r], retain_graph=True)):
+            torch.testing.assert_close(got[r], expected, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("out_major", [True, False])
 def test_edge_weights_lay_out_the_parameters_out_major_or_in_major(out_major):
     parameters = edge_parameters(70, 300, 8, torch.float32)
