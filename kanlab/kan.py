@@ -330,8 +330,8 @@ class _SparseLayerProduct(torch.autograd.Function):
     def backward(ctx, grad):
         _refuse_graph_of_gradients()
         x, grid, weights, spline_weight, spline_scale, edge_mask = ctx.saved_tensors
-        if not kernels.supports(grad):  # a batched dL/dy (is_grads_batched, as Levenberg-Marquardt's Jacobian
-            # takes it) has no memory of its own for the C kernels: PyTorch's products take it
+        if _wrapped(grad):  # a batched dL/dy (is_grads_batched, as Levenberg-Marquardt's Jacobian takes it)
+            # has no memory of its own for the C kernels: PyTorch's products take it
             features = _features(x, grid, ctx.spline_order, ctx.uniform).flatten(1)
             grad_x, *grads = _product_grads(x, grid, ctx.spline_order, ctx.uniform, features, weights.t(),
                                             spline_weight, spline_scale, edge_mask, True, grad,
