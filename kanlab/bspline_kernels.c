@@ -561,13 +561,27 @@ static int patch_values(const real *x, int64_t in, const Grid *grid, int64_t row
         local.matrix = grid->matrix;
     }
     tile_values(p->x, &local, &tile, 0, p->values, p->first, p->u, p->work);
+    /* (restrict copies and a loop for each case: with the pointers in p and `slopes` tested inside,
+     * the compiler left these loops scalar. silu' = s (1 + x (1 - s)) in a pass of its own, from the
+     * stored s: in the same loop as s, GCC contracted it into other roundings, one ulp off the
+     * scalar loop's values in a fifth of the samples) */
+    const real *restrict xs = p->x;
+    real *restrict silu = p->silu, *restrict silu_slope = p->silu_slope;
     int nonfinite = 0;
-    for (int64_t j = 0; j < count; j++) {
-        const real v = p->x[j], sigmoid = 1 / (1 + exponential(-v));
-        p->silu[j] = v * sigmoid;
-        if (slopes) p->silu_slope[j] = sigmoid * (1 + v * (1 - sigmoid));
-        nonfinite |= v - v != 0;
-    }
+    if (slopes) {
+        for (int64_t j = 0; j < count; j++) {
+            const real v = xs[j], sigmoid = 1 / (1 + exponential(-v));
+            silu[j] = v * sigmoid;
+            silu_slope[j] = sigmoid;
+            nonfinite |= v - v != 0;
+        }
+        for (int64_t j = 0; j < count; j++) silu_slope[j] *= 1 + xs[j] * (1 - silu_slope[j]);
+    } else
+        for (int64_t j = 0; j < count; j++) {
+            const real v = xs[j];
+            silu[j] = v * (1 / (1 + exponential(-v)));
+            nonfinite |= v - v != 0;
+        }
     for (int64_t q = 0; q <= k; q++) {
         real *restrict value = p->values + q * TILE, *restrict slope = p->slopes + q * TILE;
         int32_t *restrict index = p->index + q * TILE;
@@ -948,5 +962,383 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
     free(steps);
     free(copy_w);
     free(copy_grad);
+    return failed;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The product of a layer with few outputs (narrow_product, narrow_product_grad). A row of y is then
+ * shorter than one vector, so these kernels vectorise over samples instead: a vector holds LANES
+ * samples of one input, and on a uniform grid their cells, B-spline values and silu are computed in
+ * registers, as uniform_cells, horner and `run` compute them value by value. They read the layer's
+ * parameters themselves (c, scale, base, mask, as edge_weights does) and never form W: input i's
+ * spline weights for output o, W[i, b, o] = c[o, i, b] scale[o, i] mask[o, i] for b < size, fit in
+ * two vectors (size <= 2 LANES), from which each sample's k + 1 weights are picked by its
+ * B-splines' indices (a permutation per vector of samples, no gather):
+ *     y[s, o] = sum_i ( silu(x_si) W[i, size, o] + sum_q B_{f+q}(x_si) W[i, f + q, o] ),
+ *     dx[s, i] = sum_o dY[s, o] ( silu'(x_si) W[i, size, o] + sum_q B'_{f+q}(x_si) W[i, f + q, o] ).
+ * dW goes the other way, from the samples to the weights: the dense basis of each vector of samples,
+ * B[b] = sum_q [f + q = b] B_{f+q}(x_si), by comparisons, then dW[i, b, o] = sum_s B[b][s] dY[s, o],
+ * and from it the parameters' gradients (as edge_weights_grad). Forward: a thread takes whole
+ * patches of TILE samples and adds the inputs in order. Backward: a thread takes whole inputs (their
+ * weights' gradients and their column of dx are its own) and sums the patches in order. No result
+ * depends on the number of threads. */
+
+/* integers as wide as real, LANES of them: the indices of a vector of samples */
+#if REAL_IS_DOUBLE
+typedef int64_t lane_int;
+#else
+typedef int32_t lane_int;
+#endif
+typedef lane_int ivec __attribute__((vector_size(64), aligned(sizeof(lane_int)), may_alias));
+
+static inline ivec load_index(const int32_t *p) {
+    ivec v;
+    for (int64_t l = 0; l < LANES; l++) v[l] = p[l];
+    return v;
+}
+
+/* table[index[l] mod 2 LANES] for each lane l, table = the 2 LANES values of low and high. The
+ * index of a B-spline that does not exist (value 0) runs from -k to 2 LANES + k - 1: taken modulo
+ * 2 LANES, as GCC's __builtin_shuffle takes it, it still picks a value of the table. */
+static inline vec pick(vec low, vec high, ivec index) {
+#if defined(__GNUC__) && !defined(__clang__)
+    return __builtin_shuffle(low, high, index);
+#else
+    vec v;
+    for (int64_t l = 0; l < LANES; l++) {
+        const lane_int at = index[l] & (2 * LANES - 1);
+        v[l] = at < LANES ? low[at] : high[at - LANES];
+    }
+    return v;
+#endif
+}
+
+/* a patch's count rounded up to whole vectors */
+static int64_t whole_vectors(int64_t count) { return (count + LANES - 1) / LANES * LANES; }
+
+/* a where mask (-1 or 0 per lane), else b */
+static inline vec choose(ivec mask, vec a, vec b) { return (vec)(((ivec)a & mask) | ((ivec)b & ~mask)); }
+
+/* e^x for a vector, as `exponential` computes it value by value */
+static inline vec vector_exponential(vec x) {
+#if REAL_IS_DOUBLE
+    x = choose(x > -708.0, x, (vec){0} - 708.0);
+    x = choose(x < 709.0, x, (vec){0} + 709.0);
+    const vec shifted = x * 1.4426950408889634074 + 6755399441055744.0; /* 1.5 * 2^52 */
+    const vec n = shifted - 6755399441055744.0;
+    const vec r = x - n * 6.93145751953125e-1 - n * 1.42860682030941723212e-6, rr = r * r;
+    const vec p = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr + 1.0);
+    const vec q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr
+                   + 2.27265548208155028766e-1) * rr + 2.0;
+    const ivec bits = ((ivec)shifted - 0x4338000000000000LL + 1023) << 52;
+    return (1.0 + 2.0 * p / (q - p)) * (vec)bits;
+#else
+    x = choose(x > -87.0f, x, (vec){0} - 87.0f);
+    x = choose(x < 88.0f, x, (vec){0} + 88.0f);
+    const vec shifted = x * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23 */
+    const vec n = shifted - 12582912.0f;
+    const vec r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    vec y = (vec){0} + 1.9875691500e-4f;
+    y = y * r + 1.3981999507e-3f;
+    y = y * r + 8.3334519073e-3f;
+    y = y * r + 4.1665795894e-2f;
+    y = y * r + 1.6666665459e-1f;
+    y = y * r + 5.0000001201e-1f;
+    const ivec bits = ((ivec)shifted - 0x4B400000 + 127) << 23;
+    return (y * r * r + r + 1.0f) * (vec)bits;
+#endif
+}
+
+/* What the kernels need of a vector of samples of one input: for q <= k, the index f + q of
+ * B_{f+q} and its value (0 where that B-spline does not exist) and slope; silu and silu'. */
+typedef struct {
+    ivec at[MOST_ORDER + 1];
+    vec value[MOST_ORDER + 1], slope[MOST_ORDER + 1], silu, silu_slope;
+} Samples;
+
+/* A uniform grid of one input: t_0, 1/h, the matrices M and D of the values and slopes. */
+typedef struct {
+    real start, scale, top, last;
+    lane_int size;
+    real m[(MOST_ORDER + 1) * (MOST_ORDER + 1)], d[MOST_ORDER * (MOST_ORDER + 1)];
+} Uniform;
+
+static void uniform_of(const Grid *grid, int64_t i, Uniform *u) {
+    const int64_t k = grid->k;
+    u->start = grid->start[i];
+    u->scale = grid->scale[i];
+    u->top = (real)(grid->cells - 1);
+    u->last = (real)grid->cells;
+    u->size = (lane_int)(grid->cells - k);
+    memcpy(u->m, grid->matrix, sizeof(real) * (k + 1) * (k + 1));
+    memcpy(u->d, grid->matrix + (k + 1) * (k + 1), sizeof(real) * k * (k + 1));
+}
+
+/* Samples v on a uniform grid, in registers (uniform_cells, horner and `run` for a vector: the same
+ * operations); returns -1 in the lanes where v is NaN or inf. */
+static inline __attribute__((always_inline)) ivec uniform_samples(vec v, const Uniform *g, int slopes,
+                                                                  Samples *s, const int64_t k) {
+    const vec zero = {0}, position = (v - g->start) * g->scale;
+    const ivec ahead = position >= 0; /* NaN lands in cell 0, and is then outside */
+    vec cell = choose(ahead, position, zero);
+    cell = choose(cell < g->top, cell, zero + g->top);
+    const ivec whole = __builtin_convertvector(cell, ivec), inside = ahead & (position <= g->last);
+    const vec u = position - __builtin_convertvector(whole, vec);
+    for (int64_t q = 0; q <= k; q++) {
+        const ivec at = whole - (lane_int)k + (lane_int)q, live = inside & (at >= 0) & (at < g->size);
+        vec value = zero + g->m[k * (k + 1) + q];
+        for (int64_t power = k - 1; power >= 0; power--) value = value * u + g->m[power * (k + 1) + q];
+        s->at[q] = at;
+        s->value[q] = choose(live & (value > 0), value, zero);
+        s->slope[q] = zero;
+        if (slopes) {
+            vec rate = zero + (k ? g->d[(k - 1) * (k + 1) + q] : 0);
+            for (int64_t power = k - 2; power >= 0; power--) rate = rate * u + g->d[power * (k + 1) + q];
+            s->slope[q] = choose(live, rate * g->scale, zero);
+        }
+    }
+    const vec sigmoid = 1 / (1 + vector_exponential(-v));
+    s->silu = v * sigmoid;
+    s->silu_slope = zero;
+    if (slopes) s->silu_slope = sigmoid * (1 + v * (1 - sigmoid));
+    return (v - v) != 0;
+}
+
+/* The same from a patch that patch_values filled (any grid), samples at .. at + LANES - 1 */
+static inline __attribute__((always_inline)) void loaded_samples(const Patch *p, int64_t at, int slopes,
+                                                                 Samples *s, const int64_t k) {
+    for (int64_t q = 0; q <= k; q++) {
+        s->at[q] = load_index(p->index + q * TILE + at);
+        s->value[q] = AT(p->values + q * TILE + at);
+        s->slope[q] = slopes ? AT(p->slopes + q * TILE + at) : (vec){0};
+    }
+    s->silu = AT(p->silu + at);
+    s->silu_slope = (vec){0};
+    if (slopes) s->silu_slope = AT(p->silu_slope + at);
+}
+
+/* Input i's column of samples row .. row + count - 1 into p->x, zeros after it to TILE (a uniform
+ * grid: the kernels compute the rest in registers); on any other grid, patch_values, with its
+ * arrays zeroed after count. Returns 1 if x holds NaN or inf there (on a uniform grid, later). */
+static int narrow_patch_values(const real *x, const Grid *grid, int64_t row, int64_t count, int64_t i, int slopes,
+                               Patch *p) {
+    if (grid->uniform) {
+        for (int64_t s = 0; s < count; s++) p->x[s] = x[(row + s) * grid->in + i];
+        for (int64_t s = count; s < TILE; s++) p->x[s] = 0;
+        return 0;
+    }
+    const int nonfinite = patch_values(x, grid->in, grid, row, count, i, 1, slopes, p);
+    for (int64_t s = count; s < TILE; s++) { /* (the sums over the patch run over all of it) */
+        for (int64_t q = 0; q <= grid->k; q++) {
+            p->values[q * TILE + s] = p->slopes[q * TILE + s] = 0;
+            p->index[q * TILE + s] = 0;
+        }
+        p->silu[s] = p->silu_slope[s] = 0;
+    }
+    return nonfinite;
+}
+
+/* Input i's weights as tables of 2 LANES values, tables[o * 2 LANES + b] = W[i, b, o] for b < size
+ * (0 after), and silu_w[o] = W[i, size, o]; c (out, in, size), scale, base and mask (out, in). */
+static void column_tables(const real *c, const real *scale, const real *base, const real *mask, int64_t in,
+                          int64_t i, int64_t size, int64_t out, real *tables, real *silu_w) {
+    for (int64_t o = 0; o < out; o++) {
+        const int64_t edge = o * in + i;
+        const real live = scale[edge] * mask[edge];
+        for (int64_t b = 0; b < 2 * LANES; b++) tables[o * 2 * LANES + b] = b < size ? c[edge * size + b] * live : 0;
+        silu_w[o] = base[edge] * mask[edge];
+    }
+}
+
+/* sum_q values_q W[i, at_q, o] for a vector of samples, table: W[i, :, o] */
+static inline __attribute__((always_inline)) vec picked_sum(const vec *values, const ivec *at, const real *table,
+                                                            const int64_t k) {
+    const vec low = AT(table), high = AT(table + LANES);
+    vec sum = {0};
+    for (int64_t q = 0; q <= k; q++) sum += values[q] * pick(low, high, at[q]);
+    return sum;
+}
+
+/* sums[o * TILE + s] += input i's share of y[s, o] for the patch's samples (g: its uniform grid, or
+ * NULL for the values in p); returns 1 if its x holds NaN or inf */
+static inline __attribute__((always_inline)) int narrow_patch(const Patch *p, const Uniform *g, const real *tables,
+                                                              const real *silu_w, int64_t count, int64_t out,
+                                                              real *sums, const int64_t k) {
+    ivec nonfinite = {0};
+    for (int64_t s = 0; s < whole_vectors(count); s += LANES) {
+        Samples sm;
+        if (g) nonfinite |= uniform_samples(AT(p->x + s), g, 0, &sm, k);
+        else loaded_samples(p, s, 0, &sm, k);
+        for (int64_t o = 0; o < out; o++)
+            AT(sums + o * TILE + s) += sm.silu * silu_w[o] + picked_sum(sm.value, sm.at, tables + o * 2 * LANES, k);
+    }
+    int any = 0;
+    for (int64_t l = 0; l < LANES; l++) any |= nonfinite[l] != 0;
+    return any;
+}
+
+static int narrow_patch_any(const Patch *p, const Uniform *g, const real *tables, const real *silu_w, int64_t count,
+                            int64_t out, real *sums, int64_t k) {
+    if (k == 3) return narrow_patch(p, g, tables, silu_w, count, out, sums, 3);
+    return narrow_patch(p, g, tables, silu_w, count, out, sums, k);
+}
+
+/* y (rows, out) = F(x) W (see above), W from c (out, in, size), scale, base, mask (out, in); matrix:
+ * M then D (as narrow_product_grad); the other arguments as sparse_product's. Returns 0, 1 if out
+ * of memory, 2 if x holds NaN or inf, 4 if size > 2 LANES or k > MOST_ORDER. */
+int narrow_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows, int64_t in,
+                   int64_t cells, int64_t k, const real *c, const real *scale, const real *base, const real *mask,
+                   int64_t out, real *y, int threads) {
+    const int64_t size = cells - k, patches = (rows + TILE - 1) / TILE;
+    if (size > 2 * LANES || k > MOST_ORDER) return 4;
+    if (in == 0 || out == 0) { /* an empty sum, or no sum */
+        if (rows > 0 && out > 0) memset(y, 0, sizeof(real) * rows * out);
+        return 0;
+    }
+    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    real *steps;
+    if (!uniform_steps(&grid, &steps)) return 1;
+    int failed = 0;
+#pragma omp parallel num_threads(threads) if (rows * in * (k + 2) * (out + 4) > 131072) reduction(| : failed)
+    {
+        Patch p = {0};
+        real *sums = malloc(sizeof(real) * out * (TILE + 2 * LANES + 1)), *tables = sums + out * TILE;
+        real *silu_w = tables + out * 2 * LANES;
+        const int ready = patch_alloc(&p, k) && sums;
+        failed = !ready;
+        Uniform g;
+#pragma omp for schedule(static)
+        for (int64_t patch = 0; patch < patches; patch++) {
+            if (!ready) continue;
+            const int64_t row = patch * TILE, count = rows - row < TILE ? rows - row : TILE;
+            memset(sums, 0, sizeof(real) * out * TILE);
+            for (int64_t i = 0; i < in; i++) {
+                if (narrow_patch_values(x, &grid, row, count, i, 0, &p)) failed |= 2;
+                if (uniform) uniform_of(&grid, i, &g);
+                column_tables(c, scale, base, mask, in, i, size, out, tables, silu_w);
+                if (narrow_patch_any(&p, uniform ? &g : NULL, tables, silu_w, count, out, sums, k)) failed |= 2;
+            }
+            for (int64_t o = 0; o < out; o++) /* (output-major: the reads go along the sums) */
+                for (int64_t s = 0; s < count; s++) y[(row + s) * out + o] = sums[o * TILE + s];
+        }
+        patch_free(&p);
+        free(sums);
+    }
+    free(steps);
+    return failed;
+}
+
+/* dW[i] += the patch's share and, with grad_x, its dx (see above). dy: dY's rows of the patch,
+ * output-major (output o at dy + o * stride), 0 from count to TILE, as the patch's values;
+ * plane: room for the dense basis and silu, size + 1 planes of TILE. Each sum over the patch's
+ * samples runs in four vectors of partial sums, so that the multiply-adds need not wait for each
+ * other. */
+static inline __attribute__((always_inline)) void narrow_patch_grad(const Patch *p, const Uniform *g,
+                                                                    const real *tables, const real *silu_w,
+                                                                    const real *dy, int64_t stride, int64_t count,
+                                                                    int64_t in, int64_t out, int64_t size, real *dw,
+                                                                    real *plane, real *grad_x, const int64_t k) {
+    const int slopes = grad_x != NULL;
+    for (int64_t s = 0; s < TILE; s += LANES) {
+        Samples sm;
+        if (g) uniform_samples(AT(p->x + s), g, slopes, &sm, k);
+        else loaded_samples(p, s, slopes, &sm, k);
+        for (int64_t b = 0; b < size; b++) {
+            ivec basis = {0}; /* the bits of B[b]: at most one q matches */
+            for (int64_t q = 0; q <= k; q++) basis |= (ivec)sm.value[q] & (sm.at[q] == (lane_int)b);
+            AT(plane + b * TILE + s) = (vec)basis;
+        }
+        AT(plane + size * TILE + s) = sm.silu;
+        if (!slopes || s >= count) continue;
+        vec part[2] = {{0}, {0}}; /* two chains of additions, not one */
+        for (int64_t o = 0; o < out; o++)
+            part[o & 1] += AT(dy + o * stride + s) * (sm.silu_slope * silu_w[o]
+                                                      + picked_sum(sm.slope, sm.at, tables + o * 2 * LANES, k));
+        const vec total = part[0] + part[1];
+        const int64_t lanes = count - s < LANES ? count - s : LANES;
+        for (int64_t l = 0; l < lanes; l++) grad_x[(s + l) * in] = total[l];
+    }
+    for (int64_t b = 0; b <= size; b++)
+        for (int64_t o = 0; o < out; o++) {
+            const real *basis = plane + b * TILE, *grad = dy + o * stride;
+            vec sum[4] = {{0}, {0}, {0}, {0}};
+            for (int64_t s = 0; s < TILE; s += 4 * LANES)
+                for (int r = 0; r < 4; r++) sum[r] += AT(basis + s + r * LANES) * AT(grad + s + r * LANES);
+            dw[b * out + o] += horizontal_sum((sum[0] + sum[1]) + (sum[2] + sum[3]));
+        }
+}
+
+static void narrow_patch_grad_any(const Patch *p, const Uniform *g, const real *tables, const real *silu_w,
+                                  const real *dy, int64_t stride, int64_t count, int64_t in, int64_t out,
+                                  int64_t size, real *dw, real *plane, real *grad_x, int64_t k) {
+    if (k == 3) narrow_patch_grad(p, g, tables, silu_w, dy, stride, count, in, out, size, dw, plane, grad_x, 3);
+    else narrow_patch_grad(p, g, tables, silu_w, dy, stride, count, in, out, size, dw, plane, grad_x, k);
+}
+
+/* The gradients of narrow_product from dY (rows, out): of c, scale and base (out, in, size) and
+ * (out, in) as edge_weights_grad gives them, and, if grad_x is not NULL, dx (rows, in); matrix: M
+ * then D. dY is first laid out output-major, each patch padded with zeros to TILE; then a thread
+ * takes whole inputs. Returns 0, 1 if out of memory, 4 if size > 2 LANES or k > MOST_ORDER (it
+ * does not check x: narrow_product has). */
+int narrow_product_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
+                        int64_t in, int64_t cells, int64_t k, const real *c, const real *scale, const real *base,
+                        const real *mask, int64_t out, const real *grad, real *grad_c, real *grad_scale,
+                        real *grad_base, real *grad_x, int threads) {
+    const int64_t size = cells - k, patches = (rows + TILE - 1) / TILE, stride = patches * TILE;
+    if (size > 2 * LANES || k > MOST_ORDER) return 4;
+    if (in == 0) return 0; /* no weights and no dx to take */
+    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    real *steps, *dy = malloc(sizeof(real) * (out * stride + 1)); /* (+ 1: never malloc(0)) */
+    if (!dy || !uniform_steps(&grid, &steps)) {
+        free(dy);
+        return 1;
+    }
+    int failed = 0;
+#pragma omp parallel num_threads(threads) if (in > 1 && rows * in * (k + 2) * (out + 4) > 131072) \
+    reduction(| : failed)
+    {
+        Patch p = {0};
+        real *tables = malloc(sizeof(real) * (out * (2 * LANES + 1) + (size + 1) * (out + TILE) + 1));
+        real *silu_w = tables + out * 2 * LANES, *dw = silu_w + out, *plane = dw + (size + 1) * out;
+        const int ready = patch_alloc(&p, k) && tables;
+        failed = !ready;
+        Uniform g;
+#pragma omp for schedule(static)
+        for (int64_t patch = 0; patch < patches; patch++) {
+            const int64_t row = patch * TILE, count = rows - row < TILE ? rows - row : TILE;
+            for (int64_t o = 0; o < out; o++) {
+                for (int64_t s = 0; s < count; s++) dy[o * stride + row + s] = grad[(row + s) * out + o];
+                for (int64_t s = count; s < TILE; s++) dy[o * stride + row + s] = 0;
+            }
+        }
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < in; i++) {
+            if (!ready) continue;
+            column_tables(c, scale, base, mask, in, i, size, out, tables, silu_w);
+            if (uniform) uniform_of(&grid, i, &g);
+            memset(dw, 0, sizeof(real) * (size + 1) * out);
+            for (int64_t patch = 0; patch < patches; patch++) {
+                const int64_t row = patch * TILE, count = rows - row < TILE ? rows - row : TILE;
+                narrow_patch_values(x, &grid, row, count, i, grad_x != NULL, &p);
+                narrow_patch_grad_any(&p, uniform ? &g : NULL, tables, silu_w, dy + row, stride, count, in, out, size,
+                                      dw, plane, grad_x ? grad_x + row * in + i : NULL, k);
+            }
+            for (int64_t o = 0; o < out; o++) { /* as edge_weights_grad */
+                const int64_t edge = o * in + i;
+                const real live = scale[edge] * mask[edge];
+                real total = 0;
+                for (int64_t b = 0; b < size; b++) {
+                    grad_c[edge * size + b] = dw[b * out + o] * live;
+                    total += dw[b * out + o] * c[edge * size + b];
+                }
+                grad_scale[edge] = total * mask[edge];
+                grad_base[edge] = dw[size * out + o] * mask[edge];
+            }
+        }
+        patch_free(&p);
+        free(tables);
+    }
+    free(steps);
+    free(dy);
     return failed;
 }

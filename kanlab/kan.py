@@ -14,11 +14,14 @@ How it is computed. silu is treated as one more basis function per input, so the
 F[n, i, :] = [B_0(x_i), ..., B_{G+k-1}(x_i), silu(x_i)] (batch, in, G + k + 1) meet the weights
 W[i, :, j] = m_{j,i} [w^s_{j,i} c_{j,i,:}, w^b_{j,i}] in a single matmul  y = F @ W, both
 flattened to in * (G + k + 1) along the shared axis. W is kept out-major, as the parameters lie.
-(On the CPU a layer with fewer than 16 outputs takes the product as (W^T F^T)^T, which MKL
-computes several times faster.) On the CPU, in eager mode, a layer with 16 outputs or more and
-spline order k <= 7 never writes F at all: each input meets only its k + 1 non-zero B-splines and
-silu, so the C kernels add k + 2 rows of W per input and sample, and backward recomputes them
-(`_SparseLayerProduct`, `kanlab.kernels.sparse_product`), with the same numbers to rounding.
+(Where the CPU takes this dense product, a layer with fewer than 16 outputs takes it as
+(W^T F^T)^T, which MKL computes several times faster.) On the CPU, in eager mode, with spline
+order k <= 7, F is never written at all: each input meets only its k + 1 non-zero B-splines and
+silu. A layer with 16 outputs or more adds k + 2 rows of W per input and sample
+(`_SparseLayerProduct`, `kanlab.kernels.sparse_product`); one with fewer outputs vectorises over
+samples instead and picks each sample's k + 1 weights from registers, reading the parameters
+itself (`_NarrowLayerProduct`, `kanlab.kernels.narrow_product`, while G + k <= 32 in float32, 16
+in float64); backward recomputes the values. Both give the dense product's numbers to rounding.
 Memory grows like batch * in * (G + k + 1), never batch * in * out, and no Python loop runs over
 edges. F holds only k + 1 non-zero B-spline values per input; they are computed locally and
 written straight into F, and the gradient with respect to x is their analytic derivative (a
@@ -313,6 +316,18 @@ def _product_grads(x, grid, spline_order, uniform, features, weights, spline_wei
     return grad_x, *_weight_matrix_grad(grad_weights, spline_weight, spline_scale, edge_mask, transposed)
 
 
+def _batched_grads(x, grid, spline_order, uniform, weights, spline_weight, spline_scale, edge_mask, grad,
+                   input_grad):
+    """`_product_grads` for a dL/dy that the C kernels cannot read: the batched gradients of a
+    transform such as vmap (``is_grads_batched=True`` in `kanlab.train.LevenbergMarquardt`), which
+    have no memory of their own. weights: W^T (out, in * (G + k + 1)). Returns what backward
+    returns."""
+    features = _features(x, grid, spline_order, uniform).flatten(1)
+    grad_x, *grads = _product_grads(x, grid, spline_order, uniform, features, weights, spline_weight, spline_scale,
+                                    edge_mask, True, grad, input_grad)
+    return grad_x, None, None, None, *grads, None
+
+
 class _SparseLayerProduct(torch.autograd.Function):
     """The same y = F(x) W as `_LayerProduct`, from the C kernels' sparse product, which never
     writes F: each input meets only its k + 1 non-zero B-splines and silu, k + 2 rows of W
@@ -330,13 +345,9 @@ class _SparseLayerProduct(torch.autograd.Function):
     def backward(ctx, grad):
         _refuse_graph_of_gradients()
         x, grid, weights, spline_weight, spline_scale, edge_mask = ctx.saved_tensors
-        if _wrapped(grad):  # a batched dL/dy (is_grads_batched, as Levenberg-Marquardt's Jacobian takes it)
-            # has no memory of its own for the C kernels: PyTorch's products take it
-            features = _features(x, grid, ctx.spline_order, ctx.uniform).flatten(1)
-            grad_x, *grads = _product_grads(x, grid, ctx.spline_order, ctx.uniform, features, weights.t(),
-                                            spline_weight, spline_scale, edge_mask, True, grad,
-                                            ctx.needs_input_grad[0])
-            return grad_x, None, None, None, *grads, None
+        if _wrapped(grad):  # a batched dL/dy (is_grads_batched) has no memory for the C kernels
+            return _batched_grads(x, grid, ctx.spline_order, ctx.uniform, weights.t(), spline_weight, spline_scale,
+                                  edge_mask, grad, ctx.needs_input_grad[0])
         grad_weights, grad_x = kernels.sparse_product_grad(
             x, grid, ctx.spline_order, ctx.uniform, weights, grad, input_grad=ctx.needs_input_grad[0]
         )
@@ -345,25 +356,54 @@ class _SparseLayerProduct(torch.autograd.Function):
 
 
 # On the CPU a layer with at least this many outputs takes its product from the sparse kernels
-# (`_SparseLayerProduct`); one with fewer takes the dense product, transposed (`_TRANSPOSED_BELOW`).
-# Each of a sample's inputs costs the sparse kernels a fixed amount (its cell, k + 1 values, its
-# place in the backward sort) and saves G - 1 rows of `out` multiply-adds and F's trips to
-# memory, so they win on wide layers only. Measured on one thread, forward and backward of one
-# layer: batch 1024 [64, 64] 0.67 to 0.78 of the dense path's time, batch 512 [784, 64] 0.68 to
-# 0.76; with 10, 5 or 1 outputs (batch 512 [64, 10], batch 4096 [2, 5] and [5, 1]) from 0.75 to
-# 1.2 times from run to run, no clear gain.
+# (`_SparseLayerProduct`), which hold a sample's row of y in vectors of outputs; one with fewer
+# takes it from the narrow kernels (`_NarrowLayerProduct`), which hold vectors of samples. Each of
+# a sample's inputs costs the sparse kernels a fixed amount (its cell, k + 1 values, its place in
+# the backward sort) and saves G - 1 rows of `out` multiply-adds and F's trips to memory, so they
+# win on wide layers: forward and backward of one layer, one thread, batch 1024 [64, 64] 0.67 to
+# 0.78 of the dense path's time, batch 512 [784, 64] 0.68 to 0.76. On layers with 1 to 15 outputs
+# the narrow kernels take 0.6 to 0.9 of the dense path's time (batch 4096 [2, 5] and [5, 1], batch
+# 512 [64, 5] and [64, 10], batch 1024 [16, 15]).
 _SPARSE_FROM_OUTPUTS = _TRANSPOSED_BELOW
 
 
-def _sparse_product_takes(x, grid, spline_order, parameters):
-    """Whether a layer takes its product from `_SparseLayerProduct`: in eager mode on the CPU,
-    where the C kernels take its tensors, for layers with at least _SPARSE_FROM_OUTPUTS (16)
-    outputs and orders up to kernels.SPARSE_MOST_ORDER."""
-    return (
-        parameters[0].shape[0] >= _SPARSE_FROM_OUTPUTS
-        and spline_order <= kernels.SPARSE_MOST_ORDER
-        and _kernels_take(x, grid, *parameters)
-    )
+class _NarrowLayerProduct(torch.autograd.Function):
+    """The same y = F(x) W as `_LayerProduct` for a layer with few outputs, from the C kernels'
+    narrow product, which vectorises over samples and reads the parameters itself: neither F nor W
+    is written (`kanlab.kernels.narrow_product`, `narrow_product_grad`)."""
+
+    @staticmethod
+    def forward(ctx, x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask):
+        ctx.spline_order, ctx.uniform = spline_order, uniform
+        ctx.save_for_backward(x, grid, spline_weight, spline_scale, base_weight, edge_mask)
+        return kernels.narrow_product(x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight,
+                                      edge_mask)
+
+    @staticmethod
+    def backward(ctx, grad):
+        _refuse_graph_of_gradients()
+        x, grid, *parameters = ctx.saved_tensors
+        if _wrapped(grad):  # a batched dL/dy (is_grads_batched) has no memory for the C kernels
+            spline_weight, spline_scale, _, edge_mask = parameters
+            return _batched_grads(x, grid, ctx.spline_order, ctx.uniform, _weight_matrix(*parameters), spline_weight,
+                                  spline_scale, edge_mask, grad, ctx.needs_input_grad[0])
+        *grads, grad_x = kernels.narrow_product_grad(
+            x, grid, ctx.spline_order, ctx.uniform, *parameters, grad, input_grad=ctx.needs_input_grad[0]
+        )
+        return grad_x, None, None, None, *grads, None
+
+
+def _product(x, grid, spline_order, parameters):
+    """The autograd function that takes a layer's product: in eager mode on the CPU, where the C
+    kernels take its tensors and k <= kernels.SPARSE_MOST_ORDER, `_SparseLayerProduct` for layers
+    with at least _SPARSE_FROM_OUTPUTS (16) outputs and `_NarrowLayerProduct` for those with fewer
+    (and G + k <= kernels.narrow_most_basis); else `_LayerProduct`."""
+    out_features, _, size = parameters[0].shape
+    if spline_order > kernels.SPARSE_MOST_ORDER or not _kernels_take(x, grid, *parameters):
+        return _LayerProduct
+    if out_features >= _SPARSE_FROM_OUTPUTS:
+        return _SparseLayerProduct
+    return _NarrowLayerProduct if size <= kernels.narrow_most_basis(x.dtype) else _LayerProduct
 
 
 class KANLayer(nn.Module):
@@ -487,9 +527,7 @@ class KANLayer(nn.Module):
         _check_input(x, self.in_features, finite=False)  # the features check finiteness
         flat = x if x.ndim == 2 else x.reshape(-1, self.in_features)  # (a reshape costs a small layer ~1 us)
         parameters = (self.spline_weight, self.spline_scale, self.base_weight, self.edge_mask)
-        product = _LayerProduct
-        if _sparse_product_takes(flat, self.grid, self.spline_order, parameters):
-            product = _SparseLayerProduct  # F never written (see `_SPARSE_FROM_OUTPUTS`)
+        product = _product(flat, self.grid, self.spline_order, parameters)
         y = product.apply(flat, self.grid, self.spline_order, self.uniform, *parameters)
         return y if x.ndim == 2 else y.reshape(*x.shape[:-1], self.out_features)
 

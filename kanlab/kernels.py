@@ -21,6 +21,13 @@ k + 1 rows of a cell in registers, and stores every row of dL/dW once. On a laye
 outputs this is 5/9 of the dense product's multiply-adds (G = 5, k = 3) and none of F's trips to
 memory; `kanlab.kan` takes it for layers with 16 outputs or more and order k <= 7.
 
+A fourth pair is for layers with fewer outputs (`narrow_product`, `narrow_product_grad`), whose
+row of y is shorter than a vector: it vectorises over samples instead, computes a vector of
+samples' cells, B-splines and silu in registers (on a uniform grid), and picks each sample's k + 1
+weights from input i's G + k spline weights for an output, held in two vectors (G + k <= 32 in
+float32, 16 in float64), by a permutation. It reads the parameters c, w^s, w^b and the mask
+itself, so neither F nor W is ever written, and gives their gradients directly.
+
 The numbers are those of `kanlab.splines` and `torch.nn.functional.silu` (the tests compare them
 to rounding), so the kernels only make things faster. Without a C compiler, on other devices,
 for other dtypes, or with KANLAB_KERNELS=0 in the environment, kanlab computes the same numbers
@@ -60,6 +67,9 @@ __all__ = [
     "edge_weights_grad",
     "sparse_product",
     "sparse_product_grad",
+    "narrow_product",
+    "narrow_product_grad",
+    "narrow_most_basis",
 ]
 
 SOURCE = pathlib.Path(__file__).with_name("bspline_kernels.c")
@@ -208,6 +218,111 @@ def sparse_product_grad(x, grid, spline_order, uniform, weights, grad, input_gra
     return grad_weights, grad_x
 
 
+def narrow_product(x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask):
+    """y = F(x) W (N, out) for a layer with few outputs, from its parameters (W is never formed):
+
+        y[n, j] = sum_i m_{j,i} ( w^b_{j,i} silu(x_{n,i}) + w^s_{j,i} sum_{r=0..k} c_{j,i,c+r} B_{c+r}(x_{n,i}) ),
+
+    vectorised over samples, each sample's k + 1 weights picked from input i's G + k spline weights
+    held in two vectors (so G + k is at most `narrow_most_basis(dtype)`). Shape: x (N, in), grid
+    (in, G + 2k + 1), spline_weight (out, in, G + k), the other parameters (out, in). Raises
+    ValueError if x holds NaN or inf.
+    """
+    x, grid, knots, parameters = _check_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight,
+                                               edge_mask)
+    y = x.new_empty(x.shape[0], spline_weight.shape[0])
+    _call("narrow_product", x.dtype, x, knots, _matrices(spline_order, x.dtype), int(uniform), *x.shape,
+          grid.shape[-1] - 1, spline_order, *parameters, y.shape[1], y, torch.get_num_threads())  # fmt: skip
+    return y
+
+
+def narrow_product_grad(x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask, grad,
+                        input_grad=True):
+    """(dL/dc, dL/dw^s, dL/dw^b, dL/dx) of `narrow_product` from dL/dy (N, out): with
+    dL/dW[i, b, j] = sum_n F[n, i, b] dL/dy[n, j] (the dense basis of each vector of samples, by
+    comparisons), the parameters' gradients as `edge_weights_grad` gives them, and
+
+        dL/dx_{n,i} = sum_j dL/dy[n, j] ( W[i, G + k, j] silu'(x_{n,i}) + sum_r W[i, c + r, j] B'_{c+r}(x_{n,i}) ).
+
+    dL/dx is None unless input_grad.
+    """
+    x, grid, knots, parameters = _check_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight,
+                                               edge_mask)
+    shape = (x.shape[0], spline_weight.shape[0])
+    if grad.shape != shape or grad.dtype != x.dtype:
+        raise ValueError(f"grad must have shape {shape} and dtype {x.dtype}, got {tuple(grad.shape)}, {grad.dtype}")
+    grads = [torch.empty_like(parameters[0]), torch.empty_like(parameters[1]), torch.empty_like(parameters[1])]
+    grad_x = torch.empty_like(x) if input_grad else None
+    _call("narrow_product_grad", x.dtype, x, knots, _matrices(spline_order, x.dtype), int(uniform),
+          *x.shape, grid.shape[-1] - 1, spline_order, *parameters, shape[1], grad.contiguous(), *grads, grad_x,
+          torch.get_num_threads())  # fmt: skip
+    return (*grads, grad_x)
+
+
+def narrow_most_basis(dtype):
+    """The longest basis, G + k B-splines per input, that `narrow_product` takes: 32 in float32,
+    16 in float64 (an input's spline weights for one output must fit in two vectors of 64 bytes)."""
+    return _NARROW_MOST_BASIS.get(dtype, 0)
+
+
+_NARROW_MOST_BASIS = {torch.float32: 32, torch.float64: 16}
+
+
+def _check_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight, edge_mask):
+    """The operands of the narrow kernels, checked (one comparison of all shapes and dtypes, then a
+    message for what differs: these calls run twice per layer and step) and contiguous: x, grid, its
+    knots in x's dtype and the four parameters."""
+    size = grid.shape[-1] - spline_order - 1
+    dtype = x.dtype
+    if (  # (x.shape[1] and spline_weight.shape[0] only where the dimensions are there)
+        x.ndim != 2 or spline_weight.ndim != 3
+        or grid.shape != (x.shape[1], size + spline_order + 1) or spline_order > SPARSE_MOST_ORDER
+        or not spline_order + 1 <= size <= narrow_most_basis(dtype)
+        or spline_weight.shape != (spline_weight.shape[0], x.shape[1], size)
+        or not spline_scale.shape == base_weight.shape == edge_mask.shape == spline_weight.shape[:2]
+        or not spline_weight.dtype == spline_scale.dtype == base_weight.dtype == edge_mask.dtype == dtype
+    ):
+        _explain_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight, edge_mask)
+    parameters = [t.contiguous() for t in (spline_weight, spline_scale, base_weight, edge_mask)]
+    knots = grid if grid.dtype == dtype and grid.is_contiguous() else grid.to(dtype).contiguous()
+    return x.contiguous(), grid, knots, parameters
+
+
+def _explain_narrow(x, grid, spline_order, spline_weight, *others):
+    """Raises the ValueError that says which operand of the narrow kernels is wrong."""
+    if x.ndim != 2 or grid.ndim != 2 or grid.shape[0] != x.shape[1]:
+        raise ValueError(
+            f"x must be (N, in) and grid (in, G + 2k + 1), got x {tuple(x.shape)} and grid {tuple(grid.shape)}"
+        )
+    size = grid.shape[-1] - spline_order - 1
+    if size < spline_order + 1:  # G >= 1: at least one cell inside the range
+        raise ValueError(
+            f"grid must hold at least 2k + 2 = {2 * spline_order + 2} knots per input, got {grid.shape[-1]}"
+        )
+    if spline_order > SPARSE_MOST_ORDER:
+        raise ValueError(f"spline_order must be at most {SPARSE_MOST_ORDER} for the narrow product, got {spline_order}")
+    if x.dtype not in _NARROW_MOST_BASIS:
+        raise ValueError(f"x must be float32 or float64 for the narrow product, got {x.dtype}")
+    if size > narrow_most_basis(x.dtype):
+        raise ValueError(
+            f"the narrow product takes at most {narrow_most_basis(x.dtype)} B-splines per input in {x.dtype} "
+            f"(grid_size + spline_order), got {size}"
+        )
+    _check_edges(spline_weight, *others, out_major=True)
+    raise ValueError(
+        f"spline_weight must be (out, in, G + k) = (out, {x.shape[1]}, {size}) of dtype {x.dtype}, "
+        f"got {tuple(spline_weight.shape)} of dtype {spline_weight.dtype}"
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _matrices(spline_order, dtype):
+    """The power matrices M_k (a uniform grid's values) and D_k (their slopes) as one tensor, M_k
+    first, as the narrow kernels read them (made once per order and dtype)."""
+    matrix, derivative = splines._power_matrices(spline_order, dtype, torch.device("cpu"))
+    return torch.cat([matrix.flatten(), derivative.flatten()])
+
+
 def _check_sparse(x, grid, spline_order, weights):
     if x.ndim != 2 or grid.ndim != 2 or grid.shape[0] != x.shape[1]:
         raise ValueError(
@@ -277,6 +392,8 @@ def _call(name, dtype, *arguments):
         raise MemoryError(f"kanlab.kernels.{name}: out of memory for its scratch buffers")
     if status & 2:
         raise ValueError("x must be finite, but it holds NaN or inf values")
+    if status & 4:  # (the callers check this first)
+        raise ValueError(f"kanlab.kernels.{name}: more B-splines per input than the narrow kernels hold")
 
 
 @functools.lru_cache(maxsize=None)
@@ -359,3 +476,6 @@ def _declare(library):
     library.sparse_product.argtypes = [*head, pointer, size, pointer, flag]
     library.sparse_product_grad.argtypes = [*head, pointer, size, pointer, pointer, pointer, flag]
     library.sparse_product.restype = library.sparse_product_grad.restype = ctypes.c_int
+    library.narrow_product.argtypes = [*head, pointer, pointer, pointer, pointer, size, pointer, flag]
+    library.narrow_product_grad.argtypes = [*head, pointer, pointer, pointer, pointer, size] + [pointer] * 5 + [flag]
+    library.narrow_product.restype = library.narrow_product_grad.restype = ctypes.c_int

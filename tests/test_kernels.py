@@ -385,7 +385,150 @@ def test_sparse_product_rejects_a_grid_too_short_for_its_order():
         kernels.sparse_product_grad(x, grid, 3, True, torch.zeros(0, 16), torch.zeros(4, 16))
 
 
-@pytest.mark.parametrize("out_features", [3, 16])  # the dense product and the sparse one
+# The narrow product: a layer with few outputs, vectorised over samples, from the parameters.
+
+
+def narrow_product_in_pytorch(x, grid, order, parameters, grad):
+    """y = F W with F from Cox-de Boor and W from the parameters (c, w^s, w^b, mask), and autograd's
+    gradients of c, w^s, w^b and x for dL/dy = grad."""
+    x = x.clone().requires_grad_()
+    c, scale, base, mask = (t.clone().requires_grad_(i < 3) for i, t in enumerate(parameters))
+    weights = edge_weights_in_pytorch(c, scale, base, mask, out_major=False)
+    y = features_in_pytorch(x, grid, order).flatten(1) @ weights
+    return y.detach(), *torch.autograd.grad(y, (c, scale, base, x), grad)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("order", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("in_features, out_features", [(3, 1), (2, 5), (6, 15)])
+def test_narrow_product_and_its_gradients_are_those_of_the_dense_product(dtype, uniform, order, in_features,
+                                                                         out_features):
+    grid = grid_for(uniform, in_features, 5, order, dtype, seed=1)
+    x = inputs(300, in_features, dtype, seed=2)  # a patch of 256 samples and part of another
+    x[0] = grid[:, 0]  # the ends of the grid and of its range, and far outside
+    x[1] = grid[:, -1]
+    x[2] = grid[:, order]
+    x[3] = 40 * x[3]
+    parameters = edge_parameters(out_features, in_features, 5 + order, dtype)  # one dead edge
+    grad = torch.randn(300, out_features, generator=torch.Generator().manual_seed(3), dtype=torch.float64).to(dtype)
+    expected = narrow_product_in_pytorch(x, grid, order, parameters, grad)
+    got = kernels.narrow_product(x, grid, order, uniform, *parameters), *kernels.narrow_product_grad(
+        x, grid, order, uniform, *parameters, grad
+    )
+    tolerance = 2e-5 if dtype == torch.float32 else 1e-12  # sums of up to 300 products in another order
+    # (at a knot a B-spline of order <= 2 has a kink, and autograd takes the slope of another side)
+    for name, value, reference in zip(("y", "dL/dc", "dL/dw^s", "dL/dw^b", "dL/dx"), got, expected):
+        if name == "dL/dx":
+            value, reference = value[3:], reference[3:]
+        scale = reference.abs().max().item()
+        torch.testing.assert_close(value, reference, rtol=tolerance, atol=tolerance * scale, msg=name)
+
+
+def test_narrow_product_grad_leaves_out_the_input_gradient_when_asked():
+    grid = grid_for(True, 4, 5, 3, torch.float32)
+    x, grad = inputs(20, 4, torch.float32), torch.randn(20, 3)
+    parameters = edge_parameters(3, 4, 8, torch.float32)
+    *grads, grad_x = kernels.narrow_product_grad(x, grid, 3, True, *parameters, grad, input_grad=False)
+    assert grad_x is None
+    assert all(torch.equal(a, b) for a, b in zip(grads, kernels.narrow_product_grad(x, grid, 3, True, *parameters, grad)))
+
+
+def test_narrow_product_does_not_depend_on_the_number_of_threads():
+    grid = grid_for(True, 8, 5, 3, torch.float32)
+    x, grad = inputs(3000, 8, torch.float32), torch.randn(3000, 5, generator=torch.Generator().manual_seed(6))
+    parameters = edge_parameters(5, 8, 8, torch.float32)
+    threads = torch.get_num_threads()
+    results = []
+    for count in (1, 2):
+        torch.set_num_threads(count)
+        results.append(
+            [kernels.narrow_product(x, grid, 3, True, *parameters), *kernels.narrow_product_grad(x, grid, 3, True, *parameters, grad)]
+        )
+    torch.set_num_threads(threads)
+    assert all(torch.equal(one, two) for one, two in zip(*results))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_narrow_product_reports_a_non_finite_input(value):
+    grid = grid_for(True, 5, 5, 3, torch.float32)
+    x = inputs(4096, 5, torch.float32)
+    x[3001, 4] = value
+    with pytest.raises(ValueError, match="finite"):
+        kernels.narrow_product(x, grid, 3, True, *edge_parameters(1, 5, 8, torch.float32))
+
+
+def test_narrow_product_takes_an_empty_batch_and_no_inputs_or_outputs():
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    parameters = edge_parameters(2, 3, 8, torch.float32)
+    assert kernels.narrow_product(torch.empty(0, 3), grid, 3, True, *parameters).shape == (0, 2)
+    *grads, grad_x = kernels.narrow_product_grad(torch.empty(0, 3), grid, 3, True, *parameters, torch.empty(0, 2))
+    assert all(torch.equal(g, torch.zeros_like(g)) for g in grads) and grad_x.shape == (0, 3)
+    none = [t[:, :0] for t in edge_parameters(2, 3, 8, torch.float32)]  # no inputs: an empty sum
+    assert torch.equal(kernels.narrow_product(torch.rand(4, 0), grid[:0], 3, True, *none), torch.zeros(4, 2))
+    silent = [t[:0] for t in parameters]  # no outputs
+    assert kernels.narrow_product(inputs(4, 3, torch.float32), grid, 3, True, *silent).shape == (4, 0)
+    assert torch.equal(kernels.narrow_product_grad(inputs(4, 3, torch.float32), grid, 3, True, *silent,
+                                                   torch.empty(4, 0))[3], torch.zeros(4, 3))
+
+
+def test_the_lane_by_lane_pick_of_other_compilers_stays_inside_its_table(tmp_path):
+    """Compilers other than GCC pick each sample's weights lane by lane (`pick` in the C source). GCC
+    builds that branch here when told it is Clang, with index checks that stop at the first index
+    outside a vector: the B-splines beyond the basis, on inputs beyond the grid, must not make one."""
+    library = tmp_path / "portable.so"
+    command = ["gcc", "-O1", "-D__clang__", "-fsanitize=bounds", "-fno-sanitize-recover=bounds", "-DREAL=float",
+               "-fPIC", "-shared", str(kernels.SOURCE), "-o", str(library)]
+    try:
+        built = subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    except OSError:
+        built = False
+    if not built:
+        pytest.skip("no gcc with -fsanitize=bounds here")
+    code = (
+        "import ctypes, torch; from kanlab import kernels, splines\n"
+        f"library = ctypes.CDLL({str(library)!r}); kernels._declare(library)\n"
+        "kernels._library = lambda dtype: (library, None)\n"
+        "grid = splines.uniform_grid(29, 3, (-1.0, 1.0), 2)\n"  # G + k = 32: both vectors full
+        "x = torch.linspace(-3, 3, 40).reshape(20, 2)\n"
+        "c, scale, base = torch.ones(1, 2, 32), torch.ones(1, 2), torch.ones(1, 2)\n"
+        "y = kernels.narrow_product(x, grid, 3, True, c, scale, base, torch.ones(1, 2))\n"
+        "print(bool(torch.isfinite(y).all()))"
+    )
+    assert _python(code) == "True"
+
+
+def test_narrow_product_rejects_a_dtype_it_has_no_kernels_for():
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    parameters = [t.half() for t in edge_parameters(2, 3, 8, torch.float32)]
+    with pytest.raises(ValueError, match=r"x must be float32 or float64 for the narrow product, got torch.float16"):
+        kernels.narrow_product(inputs(10, 3, torch.float32).half(), grid, 3, True, *parameters)
+
+
+@pytest.mark.parametrize("x_shape, weight_shape", [((), (2, 3, 8)), ((10, 3), ())])
+def test_narrow_product_rejects_operands_without_their_dimensions_by_name(x_shape, weight_shape):
+    grid = grid_for(True, 3, 5, 3, torch.float32)
+    spline_weight, *others = edge_parameters(2, 3, 8, torch.float32)
+    with pytest.raises(ValueError, match=r"x must be \(N, in\)|spline_weight must be \(out, in, G \+ k\)"):
+        kernels.narrow_product(torch.zeros(x_shape), grid, 3, True, torch.zeros(weight_shape), *others)
+
+
+def test_narrow_product_rejects_a_basis_longer_than_two_vectors():
+    x = inputs(10, 2, torch.float32)
+    grid = grid_for(True, 2, 30, 3, torch.float32)  # G + k = 33 B-splines per input
+    with pytest.raises(ValueError, match=r"at most 32 B-splines per input in torch.float32 .*got 33"):
+        kernels.narrow_product(x, grid, 3, True, *edge_parameters(1, 2, 33, torch.float32))
+
+
+def test_narrow_product_rejects_parameters_of_the_wrong_shape():
+    x, grid = inputs(10, 3, torch.float32), grid_for(True, 3, 5, 3, torch.float32)
+    with pytest.raises(ValueError, match=r"spline_weight must be \(out, in, G \+ k\) = \(out, 3, 8\)"):
+        kernels.narrow_product(x, grid, 3, True, *edge_parameters(2, 3, 9, torch.float32))
+    with pytest.raises(ValueError, match=r"grad must have shape \(10, 2\)"):
+        kernels.narrow_product_grad(x, grid, 3, True, *edge_parameters(2, 3, 8, torch.float32), torch.zeros(10, 3))
+
+
+@pytest.mark.parametrize("out_features", [3, 16])  # the narrow product and the sparse one
 def test_batched_gradients_through_a_layer_are_its_gradients_row_by_row(out_features):
     """Levenberg-Marquardt's Jacobian comes from autograd.grad with is_grads_batched=True: the
     batched dL/dy has no memory of its own, which the C kernels cannot read."""
@@ -450,14 +593,66 @@ def test_a_network_of_wide_layers_computes_the_same_with_the_sparse_kernels_and_
     assert model.layers[1].base_weight.grad[:, 2].abs().max() == 0
 
 
+def adam_steps(model, x, target, steps):
+    """The mean squared error before the first and the last of `steps` steps of Adam, and the
+    parameters after them."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = (model(x) - target).square().mean()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    return [losses[0], losses[-1]] + [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("widths", [[3, 5, 1], [4, 7, 2]])
+def test_a_network_of_narrow_layers_trains_the_same_with_the_narrow_kernels_and_with_pytorch(dtype, widths,
+                                                                                           monkeypatch):
+    x = inputs(500, widths[0], dtype, seed=8, spread=1.3)
+    target = torch.sin(3 * x[:, :1]) * x[:, 1:2] + x[:, -1:] ** 2
+    target = target.expand(-1, widths[-1]).contiguous()
+
+    def trained():
+        model = kanlab.KAN(widths, grid_size=5, seed=0, dtype=dtype)
+        model.update_grid(inputs(300, widths[0], dtype, seed=6, spread=1.0) ** 3, grid_eps=0.02)  # adaptive grids
+        model.layers[0].edge_mask[1, 2] = 0  # pruned edges
+        model.layers[1].edge_mask[0, 0] = 0
+        return adam_steps(model, x, target, 30), model
+
+    result, model = trained()
+    nodes = product_node(model.layers[0], x), product_node(model.layers[1], model.layers[0](x))
+    assert nodes == ("_NarrowLayerProduct", "_NarrowLayerProduct")
+    monkeypatch.setattr(kernels, "supports", lambda *tensors: False)
+    expected, _ = trained()
+    tolerance = 1e-4 if dtype == torch.float32 else 1e-10  # 30 steps of Adam amplify the rounding
+    for got, reference in zip(result, expected):
+        torch.testing.assert_close(got, reference, rtol=tolerance, atol=tolerance)
+    assert result[1] < 0.5 * result[0]  # it learns
+
+
 @pytest.mark.parametrize(
     "out_features, order, expected",
-    [(16, 3, "_SparseLayerProduct"), (64, 1, "_SparseLayerProduct"), (15, 3, "_LayerProduct"), (16, 8, "_LayerProduct")],
+    [(16, 3, "_SparseLayerProduct"), (64, 1, "_SparseLayerProduct"), (15, 3, "_NarrowLayerProduct"),
+     (1, 7, "_NarrowLayerProduct"), (16, 8, "_LayerProduct"), (15, 8, "_LayerProduct")],
 )
-def test_a_layer_takes_the_sparse_product_on_the_cpu_from_sixteen_outputs_and_up_to_order_seven(out_features, order,
-                                                                                               expected):
+def test_a_layer_takes_the_sparse_product_from_sixteen_outputs_and_the_narrow_one_below_up_to_order_seven(
+    out_features, order, expected
+):
     layer = kanlab.KANLayer(4, out_features, grid_size=5, spline_order=order)
     assert product_node(layer, torch.rand(10, 4)) == expected
+
+
+@pytest.mark.parametrize("dtype, grid_size, expected", [(torch.float32, 29, "_NarrowLayerProduct"),
+                                                        (torch.float32, 30, "_LayerProduct"),
+                                                        (torch.float64, 13, "_NarrowLayerProduct"),
+                                                        (torch.float64, 14, "_LayerProduct")])
+def test_a_layer_with_few_outputs_takes_the_narrow_product_while_its_basis_fits_two_vectors(dtype, grid_size,
+                                                                                          expected):
+    layer = kanlab.KANLayer(4, 3, grid_size=grid_size, spline_order=3, dtype=dtype)
+    assert product_node(layer, torch.rand(10, 4, dtype=dtype)) == expected
 
 
 def test_a_layer_takes_the_dense_product_where_the_kernels_cannot(monkeypatch):
