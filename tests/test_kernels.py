@@ -317,24 +317,39 @@ def test_sparse_product_does_not_depend_on_the_number_of_threads():
     x = inputs(2048, 300, torch.float32)
     weights = torch.randn(300 * 9, 70, generator=torch.Generator().manual_seed(5))
     grad = torch.randn(2048, 70, generator=torch.Generator().manual_seed(6))
+    one, two = on_one_and_two_threads(
+        lambda: [kernels.sparse_product(x, grid, 3, True, weights), *kernels.sparse_product_grad(x, grid, 3, True, weights, grad)]
+    )
+    assert all(torch.equal(a, b) for a, b in zip(one, two))
+
+
+def on_one_and_two_threads(run):
+    """run() (a list of tensors) on one thread, then on two."""
     threads = torch.get_num_threads()
     results = []
-    for count in (1, 2):
-        torch.set_num_threads(count)
-        results.append(
-            [kernels.sparse_product(x, grid, 3, True, weights), *kernels.sparse_product_grad(x, grid, 3, True, weights, grad)]
-        )
-    torch.set_num_threads(threads)
-    assert all(torch.equal(one, two) for one, two in zip(*results))
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            results.append(run())
+    finally:
+        torch.set_num_threads(threads)
+    return results
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
-def test_sparse_product_reports_a_non_finite_input(value):
-    grid = grid_for(True, 300, 5, 3, torch.float32)
-    x = inputs(512, 300, torch.float32)
-    x[301, 257] = value
+@pytest.mark.parametrize(  # a sample and an input past the first block of inputs, or the first patch of samples
+    "product, batch, in_features, where",
+    [("sparse", 512, 300, (301, 257)), ("narrow", 4096, 5, (3001, 4))],
+)
+def test_the_sparse_and_narrow_products_report_a_non_finite_input(value, product, batch, in_features, where):
+    grid = grid_for(True, in_features, 5, 3, torch.float32)
+    x = inputs(batch, in_features, torch.float32)
+    x[where] = value
     with pytest.raises(ValueError, match="finite"):
-        kernels.sparse_product(x, grid, 3, True, torch.zeros(300 * 9, 16))
+        if product == "sparse":
+            kernels.sparse_product(x, grid, 3, True, torch.zeros(in_features * 9, 16))
+        else:
+            kernels.narrow_product(x, grid, 3, True, *edge_parameters(1, in_features, 8, torch.float32))
 
 
 def test_kernels_take_samples_with_no_inputs():
@@ -438,24 +453,11 @@ def test_narrow_product_does_not_depend_on_the_number_of_threads():
     grid = grid_for(True, 8, 5, 3, torch.float32)
     x, grad = inputs(3000, 8, torch.float32), torch.randn(3000, 5, generator=torch.Generator().manual_seed(6))
     parameters = edge_parameters(5, 8, 8, torch.float32)
-    threads = torch.get_num_threads()
-    results = []
-    for count in (1, 2):
-        torch.set_num_threads(count)
-        results.append(
-            [kernels.narrow_product(x, grid, 3, True, *parameters), *kernels.narrow_product_grad(x, grid, 3, True, *parameters, grad)]
-        )
-    torch.set_num_threads(threads)
-    assert all(torch.equal(one, two) for one, two in zip(*results))
-
-
-@pytest.mark.parametrize("value", [float("nan"), float("inf")])
-def test_narrow_product_reports_a_non_finite_input(value):
-    grid = grid_for(True, 5, 5, 3, torch.float32)
-    x = inputs(4096, 5, torch.float32)
-    x[3001, 4] = value
-    with pytest.raises(ValueError, match="finite"):
-        kernels.narrow_product(x, grid, 3, True, *edge_parameters(1, 5, 8, torch.float32))
+    one, two = on_one_and_two_threads(
+        lambda: [kernels.narrow_product(x, grid, 3, True, *parameters),
+                 *kernels.narrow_product_grad(x, grid, 3, True, *parameters, grad)]
+    )
+    assert all(torch.equal(a, b) for a, b in zip(one, two))
 
 
 def test_narrow_product_takes_an_empty_batch_and_no_inputs_or_outputs():
