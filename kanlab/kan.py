@@ -374,22 +374,22 @@ class _NarrowLayerProduct(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask):
+        x, knots, parameters = kernels._check_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight,
+                                                     edge_mask)
         ctx.spline_order, ctx.uniform = spline_order, uniform
-        ctx.save_for_backward(x, grid, spline_weight, spline_scale, base_weight, edge_mask)
-        return kernels.narrow_product(x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight,
-                                      edge_mask)
+        ctx.save_for_backward(x, knots, *parameters)
+        return kernels._narrow_product(x, knots, spline_order, uniform, parameters)
 
     @staticmethod
     def backward(ctx, grad):
         _refuse_graph_of_gradients()
-        x, grid, *parameters = ctx.saved_tensors
+        x, knots, *parameters = ctx.saved_tensors  # (checked by forward: backward calls the kernel directly)
         if _wrapped(grad):  # a batched dL/dy (is_grads_batched) has no memory for the C kernels
             spline_weight, spline_scale, _, edge_mask = parameters
-            return _batched_grads(x, grid, ctx.spline_order, ctx.uniform, _weight_matrix(*parameters), spline_weight,
+            return _batched_grads(x, knots, ctx.spline_order, ctx.uniform, _weight_matrix(*parameters), spline_weight,
                                   spline_scale, edge_mask, grad, ctx.needs_input_grad[0])
-        *grads, grad_x = kernels.narrow_product_grad(
-            x, grid, ctx.spline_order, ctx.uniform, *parameters, grad, input_grad=ctx.needs_input_grad[0]
-        )
+        *grads, grad_x = kernels._narrow_product_grad(x, knots, ctx.spline_order, ctx.uniform, parameters,
+                                                      grad.contiguous(), ctx.needs_input_grad[0])
         return grad_x, None, None, None, *grads, None
 
 

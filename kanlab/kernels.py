@@ -228,11 +228,22 @@ def narrow_product(x, grid, spline_order, uniform, spline_weight, spline_scale, 
     (in, G + 2k + 1), spline_weight (out, in, G + k), the other parameters (out, in). Raises
     ValueError if x holds NaN or inf.
     """
-    x, grid, knots, parameters = _check_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight,
-                                               edge_mask)
+    x, knots, parameters = _check_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight, edge_mask)
+    return _narrow_product(x, knots, spline_order, uniform, parameters)
+
+
+def _narrow_product(x, knots, spline_order, uniform, parameters):
+    """`narrow_product` of the operands that `_check_narrow` returned (a layer's forward checks
+    them once, and its backward passes the same tensors to `_narrow_product_grad`)."""
+    spline_weight, spline_scale, base_weight, edge_mask = parameters
     y = x.new_empty(x.shape[0], spline_weight.shape[0])
-    _call("narrow_product", x.dtype, x, knots, _matrices(spline_order, x.dtype), int(uniform), *x.shape,
-          grid.shape[-1] - 1, spline_order, *parameters, y.shape[1], y, torch.get_num_threads())  # fmt: skip
+    rows, in_features = x.shape
+    status = _library(x.dtype)[0].narrow_product(
+        x.data_ptr(), knots.data_ptr(), _matrices(spline_order, x.dtype).data_ptr(), int(uniform), rows, in_features,
+        knots.shape[-1] - 1, spline_order, spline_weight.data_ptr(), spline_scale.data_ptr(), base_weight.data_ptr(),
+        edge_mask.data_ptr(), y.shape[1], y.data_ptr(), torch.get_num_threads(),
+    )  # fmt: skip
+    _raise_for("narrow_product", status)
     return y
 
 
@@ -246,16 +257,27 @@ def narrow_product_grad(x, grid, spline_order, uniform, spline_weight, spline_sc
 
     dL/dx is None unless input_grad.
     """
-    x, grid, knots, parameters = _check_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight,
-                                               edge_mask)
+    x, knots, parameters = _check_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight, edge_mask)
     shape = (x.shape[0], spline_weight.shape[0])
     if grad.shape != shape or grad.dtype != x.dtype:
         raise ValueError(f"grad must have shape {shape} and dtype {x.dtype}, got {tuple(grad.shape)}, {grad.dtype}")
-    grads = [torch.empty_like(parameters[0]), torch.empty_like(parameters[1]), torch.empty_like(parameters[1])]
+    return _narrow_product_grad(x, knots, spline_order, uniform, parameters, grad.contiguous(), input_grad)
+
+
+def _narrow_product_grad(x, knots, spline_order, uniform, parameters, grad, input_grad):
+    """`narrow_product_grad` of the operands that `_check_narrow` returned and of a contiguous
+    dL/dy (rows, out) of their dtype."""
+    spline_weight, spline_scale, base_weight, edge_mask = parameters
+    grads = [torch.empty_like(spline_weight), torch.empty_like(spline_scale), torch.empty_like(spline_scale)]
     grad_x = torch.empty_like(x) if input_grad else None
-    _call("narrow_product_grad", x.dtype, x, knots, _matrices(spline_order, x.dtype), int(uniform),
-          *x.shape, grid.shape[-1] - 1, spline_order, *parameters, shape[1], grad.contiguous(), *grads, grad_x,
-          torch.get_num_threads())  # fmt: skip
+    rows, in_features = x.shape
+    status = _library(x.dtype)[0].narrow_product_grad(
+        x.data_ptr(), knots.data_ptr(), _matrices(spline_order, x.dtype).data_ptr(), int(uniform), rows, in_features,
+        knots.shape[-1] - 1, spline_order, spline_weight.data_ptr(), spline_scale.data_ptr(), base_weight.data_ptr(),
+        edge_mask.data_ptr(), grad.shape[1], grad.data_ptr(), *(g.data_ptr() for g in grads),
+        None if grad_x is None else grad_x.data_ptr(), torch.get_num_threads(),
+    )  # fmt: skip
+    _raise_for("narrow_product_grad", status)
     return (*grads, grad_x)
 
 
@@ -270,7 +292,7 @@ _NARROW_MOST_BASIS = {torch.float32: 32, torch.float64: 16}
 
 def _check_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight, edge_mask):
     """The operands of the narrow kernels, checked (one comparison of all shapes and dtypes, then a
-    message for what differs: these calls run twice per layer and step) and contiguous: x, grid, its
+    message for what differs: this runs once per layer and step) and contiguous: x, the grid's
     knots in x's dtype and the four parameters."""
     size = grid.shape[-1] - spline_order - 1
     dtype = x.dtype
@@ -285,7 +307,7 @@ def _check_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weigh
         _explain_narrow(x, grid, spline_order, spline_weight, spline_scale, base_weight, edge_mask)
     parameters = [t.contiguous() for t in (spline_weight, spline_scale, base_weight, edge_mask)]
     knots = grid if grid.dtype == dtype and grid.is_contiguous() else grid.to(dtype).contiguous()
-    return x.contiguous(), grid, knots, parameters
+    return x.contiguous(), knots, parameters
 
 
 def _explain_narrow(x, grid, spline_order, spline_weight, *others):
@@ -387,7 +409,11 @@ def _grid_operands(grid, spline_order, dtype, slopes):
 
 def _call(name, dtype, *arguments):
     pointers = [a.data_ptr() if isinstance(a, torch.Tensor) else a for a in arguments]
-    status = getattr(_library(dtype)[0], name)(*pointers)
+    _raise_for(name, getattr(_library(dtype)[0], name)(*pointers))
+
+
+def _raise_for(name, status):
+    """The error that a kernel's status bits report, if any."""
     if status & 1:
         raise MemoryError(f"kanlab.kernels.{name}: out of memory for its scratch buffers")
     if status & 2:
