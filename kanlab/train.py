@@ -468,7 +468,9 @@ class LBFGS(torch.optim.LBFGS):
             state["previous_grad"], previous_loss = grad.clone(), loss
             t = min(1.0, 1.0 / float(grad.abs().sum())) * lr if state["n_iter"] == 1 else lr
             slope = grad.dot(direction)
-            if slope > -group["tolerance_change"]:
+            if slope > -group["tolerance_change"]:  # not a descent direction: stop here
+                if state["n_iter"] == 1:  # steepest descent itself, so the gradient is ~0 and no direction was
+                    state["n_iter"] = 0   # taken: the next step starts from steepest descent again
                 break
             start = self._clone_param()
             loss, grad, t, searched = _strong_wolfe(

@@ -402,3 +402,22 @@ def test_fits_lbfgs_forgets_its_curvature_memory_when_the_line_search_finds_no_l
 
     optimizer.step(closure)
     assert optimizer.state[x]["pairs"] == []  # the pairs learnt in the bowl were dropped
+
+
+def test_fits_lbfgs_steps_again_after_a_step_whose_gradient_was_too_small_to_move():
+    # grad . (-grad) = -4e-40 is above -tolerance_change = -1e-32: the first iteration takes no direction
+    x = nn.Parameter(torch.tensor([2e-20], dtype=torch.float64))
+    optimizer = kanlab.train.LBFGS([x])
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (x**2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    assert optimizer.state[x]["n_iter"] == 0  # nothing was learnt: the next step starts from steepest descent
+    with torch.no_grad():
+        x.fill_(1.0)  # far from the minimum again
+    optimizer.step(closure)  # raised KeyError: 'direction' before
+    assert float(x.abs()) < 1e-6
