@@ -74,9 +74,13 @@ __all__ = [
 
 SOURCE = pathlib.Path(__file__).with_name("bspline_kernels.c")
 # tried in turn: tuned for this CPU with OpenMP threads, then more portable builds
-# (-fno-trapping-math lets the compiler vectorise the branch-free selects; it changes no result)
+# (-fno-trapping-math lets the compiler vectorise the branch-free selects; it changes no result.
+# -mprefer-vector-width=512: GCC's tuning for Intel's AVX-512 CPUs vectorises loops 256 bits wide;
+# 512 makes the step of (a) and (c) of benchmarks/kan_layer_speed.py 15-20% shorter on an Intel
+# Xeon, with the same numbers to the bit; CPUs without AVX-512 ignore it)
 FLAG_SETS = (
-    ["-O3", "-fno-trapping-math", "-fno-tree-loop-distribute-patterns", "-march=native", "-fopenmp"],
+    ["-O3", "-fno-trapping-math", "-fno-tree-loop-distribute-patterns", "-march=native", "-mprefer-vector-width=512",
+     "-fopenmp"],
     ["-O3", "-fno-trapping-math", "-fno-tree-loop-distribute-patterns", "-fopenmp"],
     ["-O3", "-fno-trapping-math", "-fno-tree-loop-distribute-patterns"],
 )
