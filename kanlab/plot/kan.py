@@ -298,7 +298,7 @@ def error_against_parameters(results, ax=None, title="Test error against the num
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("trainable parameters (log scale)")
     ax.set_ylabel("test RMSE (log scale)")
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8)  # below the axes: it hides no point
     ax.grid(alpha=0.3, which="both")
     ax.set_title(title)
     return ax
