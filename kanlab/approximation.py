@@ -40,7 +40,7 @@ from kanlab.mlp import MLP
 
 __all__ = [
     "sigmoid_step", "bump", "bump_edges", "bump_weights", "bump_network", "relu_hat", "hat_knots", "hat_weights",
-    "hat_network", "interpolation_bound", "max_error", "loglog_slope",
+    "hat_network", "interpolation_bound", "max_error", "loglog_slope", "fewest_bumps",
 ]
 
 
@@ -199,6 +199,25 @@ def loglog_slope(sizes: Sequence[float], errors: Sequence[float]) -> float:
     log_error = torch.tensor([math.log(e) for e in errors], dtype=torch.float64)
     centred = log_size - log_size.mean()
     return float((centred * (log_error - log_error.mean())).sum() / (centred**2).sum())
+
+
+def fewest_bumps(f: Callable[[Tensor], Tensor], error: float, lipschitz: float) -> int:
+    r"""The fewest bumps N for which ``max_error(bump_network(f, N), f) < error``.
+
+    The search starts at N = ceil(L / (2 error)), where the bound L / (2N) reaches error, and moves
+    down while N - 1 bumps still do and up while N do not: the construction's error of an
+    L-Lipschitz f is close to L / (2N), so it takes a few steps. The network has 2N neurons.
+    """
+    if not error > 0:
+        raise ValueError(f"error must be > 0, got {error!r}")
+    if not lipschitz > 0:
+        raise ValueError(f"lipschitz (a bound on |f'|) must be > 0, got {lipschitz!r}")
+    n_bumps = math.ceil(lipschitz / (2 * error))
+    while n_bumps > 1 and max_error(bump_network(f, n_bumps - 1), f) < error:
+        n_bumps -= 1
+    while max_error(bump_network(f, n_bumps), f) >= error:
+        n_bumps += 1
+    return n_bumps
 
 
 def _check_n_bumps(n_bumps) -> None:

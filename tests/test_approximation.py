@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from kanlab.approximation import (bump, bump_edges, bump_network, bump_weights, hat_knots, hat_network, hat_weights,
-                                  interpolation_bound, loglog_slope, max_error, relu_hat, sigmoid_step)
+from kanlab.approximation import (bump, bump_edges, bump_network, bump_weights, fewest_bumps, hat_knots, hat_network,
+                                  hat_weights, interpolation_bound, loglog_slope, max_error, relu_hat, sigmoid_step)
 from kanlab.mlp import MLP
 from kanlab.splines import basis, uniform_grid
 
@@ -65,6 +65,19 @@ def test_the_network_reproduces_a_constant_function():
 def test_max_error_stays_below_half_the_lipschitz_constant_over_n(n_bumps):
     error = max_error(bump_network(target, n_bumps), target)
     assert error <= TARGET_LIPSCHITZ / (2 * n_bumps) * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("error", [0.5, 0.1, 0.03])
+def test_fewest_bumps_reach_the_error_and_one_bump_fewer_do_not(error):
+    n_bumps = fewest_bumps(target, error, TARGET_LIPSCHITZ)
+    assert max_error(bump_network(target, n_bumps), target) < error
+    assert n_bumps == 1 or max_error(bump_network(target, n_bumps - 1), target) >= error
+
+
+@pytest.mark.parametrize("error, lipschitz", [(0.0, 1.0), (-0.1, 1.0), (0.1, 0.0)])
+def test_fewest_bumps_rejects_a_non_positive_error_or_lipschitz_constant(error, lipschitz):
+    with pytest.raises(ValueError, match="error|lipschitz"):
+        fewest_bumps(target, error, lipschitz)
 
 
 def test_max_error_of_a_lipschitz_target_falls_like_one_over_n():
