@@ -40,11 +40,13 @@ typedef REAL real;
 /* e^x, to about 1 ulp, written so that loops over it vectorise (no branches, no library call):
  * x = n ln 2 + r with n = round(x / ln 2) (adding 1.5 * 2^m rounds), e^r by the published
  * minimax polynomial (float) or Pade form (double) of Moshier's Cephes library, then 2^n from the
- * exponent bits. */
+ * exponent bits. x is clamped by one select, not two in a row: after two, GCC threads the path on
+ * which the first one clamped through everything after it, so a loop over silu multiplies every
+ * lane by the constant 1 / (1 + e^88) too, and those products, below the smallest normal float,
+ * cost a microcode assist per vector (the silu loops took ten times as long on an Intel Xeon). */
 static inline real exponential(real x) {
 #if REAL_IS_DOUBLE
-    x = x > -708.0 ? x : -708.0;
-    x = x < 709.0 ? x : 709.0;
+    x = x > -708.0 ? (x < 709.0 ? x : 709.0) : -708.0;
     double shifted = x * 1.4426950408889634074 + 6755399441055744.0; /* 1.5 * 2^52 */
     int64_t whole;
     memcpy(&whole, &shifted, sizeof whole);
@@ -59,8 +61,7 @@ static inline real exponential(real x) {
     memcpy(&power, &bits, sizeof power);
     return (1.0 + 2.0 * p / (q - p)) * power;
 #else
-    x = x > -87.0f ? x : -87.0f;
-    x = x < 88.0f ? x : 88.0f;
+    x = x > -87.0f ? (x < 88.0f ? x : 88.0f) : -87.0f;
     float shifted = x * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23 */
     int32_t whole;
     memcpy(&whole, &shifted, sizeof whole);
