@@ -872,11 +872,11 @@ int sparse_product(const real *x, const real *knots, const real *matrix, int uni
         for (int64_t block = 0; block < blocks; block++) {
             const int64_t column = block * width, wide = in - column < width ? in - column : width;
             const real *wb = w + column * width_w;
+            if (ready) patch_steps(&grid, column, wide, per, &p); /* (a shorter patch reads the first rows) */
 #pragma omp for schedule(static) nowait
             for (int64_t patch = 0; patch < patches; patch++) {
                 if (!ready) continue;
                 const int64_t row = patch * per, count = rows - row < per ? rows - row : per;
-                patch_steps(&grid, column, wide, count, &p);
                 if (patch_values(x, in, &grid, row, count, column, wide, 0, &p)) failed |= 2;
                 add_rows_any(y + row * out, wb, width_w, &p, count, wide, out, size, k);
             }
@@ -888,11 +888,70 @@ int sparse_product(const real *x, const real *knots, const real *matrix, int uni
     return failed;
 }
 
+/* The samples 0 .. rows - 1 sorted by their bin b = first[n] + k (cells where that is not in
+ * 0 .. cells - 1: outside the grid), each bin's in increasing order: order[bins[b] .. bins[b + 1])
+ * are the samples of bin b (bins: cells + 2 entries; order: room for 16 past its end). With
+ * AVX-512 a pass per bin present compresses each vector of 16 samples' numbers into place; else a
+ * counting sort, which counts and places samples n = s (mod WAYS) apart (consecutive samples,
+ * often in one bin, then do not wait for each other's count; start: (cells + 2) WAYS counts). */
+#define WAYS 4
+static void sort_by_cell(const int32_t *first, int64_t rows, int64_t k, int64_t cells, int32_t *order, int64_t *bins,
+                         int64_t *start) {
+#if defined(__AVX512F__)
+    (void)start;
+    const __m512i shift = _mm512_set1_epi32((int32_t)k), outside = _mm512_set1_epi32((int32_t)cells);
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#define BIN_OF(n, live)                                                                           \
+    const __mmask16 live = rows - (n) >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (rows - (n))) - 1); \
+    __m512i bin = _mm512_add_epi32(_mm512_maskz_loadu_epi32(live, first + (n)), shift);             \
+    bin = _mm512_mask_mov_epi32(bin, _mm512_cmplt_epi32_mask(bin, _mm512_setzero_si512())           \
+                                         | _mm512_cmpge_epi32_mask(bin, outside), outside)
+    __m512i low = outside, high = _mm512_setzero_si512();
+    for (int64_t n = 0; n < rows; n += 16) {
+        BIN_OF(n, live);
+        low = _mm512_mask_min_epi32(low, live, low, bin);
+        high = _mm512_mask_max_epi32(high, live, high, bin);
+    }
+    const int64_t lowest = rows ? _mm512_reduce_min_epi32(low) : cells, highest = _mm512_reduce_max_epi32(high);
+    int64_t at = 0;
+    for (int64_t b = 0; b <= cells + 1; b++) bins[b] = b <= lowest ? 0 : rows;
+    for (int64_t b = lowest; b <= highest; b++) {
+        bins[b] = at;
+        const __m512i wanted = _mm512_set1_epi32((int32_t)b);
+        for (int64_t n = 0; n < rows; n += 16) {
+            BIN_OF(n, live);
+            const __mmask16 here = _mm512_mask_cmpeq_epi32_mask(live, bin, wanted);
+            const __m512i numbers = _mm512_add_epi32(lanes, _mm512_set1_epi32((int32_t)n));
+            _mm512_storeu_si512(order + at, _mm512_maskz_compress_epi32(here, numbers));
+            at += __builtin_popcount((unsigned)here);
+        }
+    }
+#undef BIN_OF
+#else
+    for (int64_t b = 0; b < (cells + 2) * WAYS; b++) start[b] = 0;
+    for (int64_t n = 0; n < rows; n++) {
+        const int64_t b = first[n] + k;
+        start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++;
+    }
+    int64_t total = 0;
+    for (int64_t b = 0; b < (cells + 1) * WAYS; b++) {
+        const int64_t here = start[b];
+        start[b] = total;
+        total += here;
+    }
+    for (int64_t b = 0; b <= cells; b++) bins[b] = start[b * WAYS];
+    bins[cells + 1] = rows;
+    for (int64_t n = 0; n < rows; n++) {
+        const int64_t b = first[n] + k;
+        order[start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++] = (int32_t)n;
+    }
+#endif
+}
+
 /* dW (in, size + 1, out) and, if grad_x is not NULL, dx (rows, in) from dY (rows, out); W, matrix
  * as for sparse_product, then D. Input by input (a thread takes whole inputs): the values of all
  * samples in patches of TILE (and dx from the slopes), then the samples sorted by cell (a counting
  * sort) and dW swept (`sweep`). Returns 0, or 1 if out of memory. */
-#define WAYS 4
 int sparse_product_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                         int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, const real *grad,
                         real *grad_w, real *grad_x, int threads) {
@@ -914,7 +973,7 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
     {
         Patch p = {0};
         real *value = malloc(sizeof(real) * ((k + 2) * rows + 1)); /* (+ 1: never malloc(0)) */
-        int32_t *first = malloc(sizeof(int32_t) * (2 * rows + 1));
+        int32_t *first = malloc(sizeof(int32_t) * (2 * rows + 16)); /* (order: 16 past its end) */
         int64_t *start = malloc(sizeof(int64_t) * ((cells + 2) * WAYS + cells + 2)), *bins = start + (cells + 2) * WAYS;
         const int ready = patch_alloc(&p, k) && value && first && start;
         failed = !ready;
@@ -934,25 +993,7 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
                 if (want_x)
                     input_grads_any(wi, width_w, grad + row * out, &p, count, 1, in, out, size, grad_x + row * in + i, k);
             }
-            /* a counting sort, samples n = s (mod WAYS) counted and placed apart, so that
-             * consecutive samples, often in one cell, do not wait for each other's count */
-            for (int64_t b = 0; b < (cells + 2) * WAYS; b++) start[b] = 0;
-            for (int64_t n = 0; n < rows; n++) {
-                const int64_t b = first[n] + k;
-                start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++;
-            }
-            int64_t total = 0;
-            for (int64_t b = 0; b < (cells + 1) * WAYS; b++) {
-                const int64_t here = start[b];
-                start[b] = total;
-                total += here;
-            }
-            for (int64_t b = 0; b <= cells; b++) bins[b] = start[b * WAYS];
-            bins[cells + 1] = rows;
-            for (int64_t n = 0; n < rows; n++) {
-                const int64_t b = first[n] + k;
-                order[start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++] = (int32_t)n;
-            }
+            sort_by_cell(first, rows, k, cells, order, bins, start);
             sweep_any(grad_w + i * width_w, grad, order, bins, value, silu, rows, out, cells, k);
         }
         patch_free(&p); /* ready or not: the patch may be whole while another buffer failed */
