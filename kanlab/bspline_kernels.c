@@ -454,6 +454,25 @@ int edge_weights(const real *c, const real *scale, const real *base, const real 
     return 0;
 }
 
+/* The parameters' gradients of inputs first .. last - 1 from their rows of dW, dw (last - first,
+ * size + 1, out), as edge_weights_grad takes them (output by output, along the rows of dL/dc). */
+static void edge_grads_of(const real *dw, const real *c, const real *scale, const real *mask, int64_t in,
+                          int64_t size, int64_t out, int64_t first, int64_t last, real *grad_c, real *grad_scale,
+                          real *grad_base) {
+    for (int64_t j = 0; j < out; j++)
+        for (int64_t i = first; i < last; i++) {
+            const int64_t edge = j * in + i;
+            const real *g = dw + (i - first) * (size + 1) * out + j, live = scale[edge] * mask[edge];
+            real total = 0;
+            for (int64_t b = 0; b < size; b++) {
+                grad_c[edge * size + b] = g[b * out] * live;
+                total += g[b * out] * c[edge * size + b];
+            }
+            grad_scale[edge] = total * mask[edge];
+            grad_base[edge] = g[size * out] * mask[edge];
+        }
+}
+
 /* The parameters' gradients from dL/dW^T (out, in, size + 1) with out_major, else from dL/dW
  * (in, size + 1, out), as edge_weights lays W out:
  *     dL/dc[j, i, b] = dL/dW[i, b, j] scale[j, i] mask[j, i],
@@ -480,19 +499,9 @@ int edge_weights_grad(const real *grad, const real *c, const real *scale, const 
         return 0;
     }
 #pragma omp parallel for num_threads(threads) if (out * in * size > 65536) schedule(static)
-    for (int64_t first = 0; first < in; first += EDGE_TILE) /* (output by output: grad_c is written along its rows) */
-        for (int64_t j = 0; j < out; j++)
-            for (int64_t i = first; i < in && i < first + EDGE_TILE; i++) {
-                const int64_t edge = j * in + i;
-                const real *g = grad + i * width * out + j, live = scale[edge] * mask[edge];
-                real total = 0;
-                for (int64_t b = 0; b < size; b++) {
-                    grad_c[edge * size + b] = g[b * out] * live;
-                    total += g[b * out] * c[edge * size + b];
-                }
-                grad_scale[edge] = total * mask[edge];
-                grad_base[edge] = g[size * out] * mask[edge];
-            }
+    for (int64_t first = 0; first < in; first += EDGE_TILE)
+        edge_grads_of(grad + first * width * out, c, scale, mask, in, size, out, first,
+                      in - first < EDGE_TILE ? in : first + EDGE_TILE, grad_c, grad_scale, grad_base);
     return 0;
 }
 
@@ -983,16 +992,28 @@ static void sort_by_cell(const int32_t *first, int64_t rows, int64_t k, int64_t 
 
 /* dW (in, size + 1, out) and, if grad_x is not NULL, dx (rows, in) from dY (rows, out); W, matrix
  * as for sparse_product, then D. Input by input (a thread takes whole inputs): the values of all
- * samples in patches of TILE (and dx from the slopes), then the samples sorted by cell (a counting
- * sort) and dW swept (`sweep`). Returns 0, or 1 if out of memory. */
+ * samples in patches of TILE (and dx from the slopes), then the samples sorted by cell
+ * (sort_by_cell) and dW swept (`sweep`). If c is not NULL, grad_w is not written: the inputs go in
+ * blocks of at most EDGE_TILE, each block's dW in a thread's scratch, from which the parameters'
+ * gradients follow at once (c, scale, mask and their gradients as for edge_weights_grad, in-major),
+ * so that dW never goes to memory. Returns 0, or 1 if out of memory. */
 int sparse_product_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                         int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, const real *grad,
-                        real *grad_w, real *grad_x, int threads) {
+                        real *grad_w, real *grad_x, const real *c, const real *scale, const real *mask, real *grad_c,
+                        real *grad_scale, real *grad_base, int threads) {
     Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
     const int64_t size = cells - k, width_w = (size + 1) * out;
     const int want_x = grad_x != NULL;
     if (k > MOST_ORDER) return 1;
     if (in == 0) return 0; /* dW and dx are empty */
+    /* inputs per block: EDGE_TILE when the parameters' gradients are taken here (but blocks enough
+     * for every thread), else 1 */
+    int64_t block = 1;
+    if (c) {
+        block = (in + threads - 1) / (threads > 0 ? threads : 1);
+        block = block < 1 ? 1 : block > EDGE_TILE ? EDGE_TILE : block;
+    }
+    const int64_t blocks = (in + block - 1) / block;
     real *steps, *copy_w, *copy_grad;
     const int whole = padded(&w, in * width_w, out, &copy_w) & padded(&grad, rows * out, out, &copy_grad);
     if (!whole || !uniform_steps(&grid, &steps)) {
@@ -1005,29 +1026,36 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
     reduction(| : failed)
     {
         Patch p = {0};
-        real *value = malloc(sizeof(real) * ((k + 2) * rows + 1)); /* (+ 1: never malloc(0)) */
+        real *value = malloc(sizeof(real) * ((k + 2) * rows + (c ? block * width_w : 0) + 1)); /* (never malloc(0)) */
         int32_t *first = malloc(sizeof(int32_t) * (2 * rows + 16)); /* (order: 16 past its end) */
         int64_t *start = malloc(sizeof(int64_t) * ((cells + 2) * WAYS + cells + 2)), *bins = start + (cells + 2) * WAYS;
         const int ready = patch_alloc(&p, k) && value && first && start;
+        real *silu = value + (k + 1) * rows, *dw_block = silu + rows;
+        int32_t *order = first + rows;
         failed = !ready;
 #pragma omp for schedule(static)
-        for (int64_t i = 0; i < in; i++) {
+        for (int64_t b = 0; b < blocks; b++) {
             if (!ready) continue;
-            const real *wi = w + i * width_w;
-            real *silu = value + (k + 1) * rows;
-            int32_t *order = first + rows;
-            for (int64_t row = 0; row < rows; row += TILE) {
-                const int64_t count = rows - row < TILE ? rows - row : TILE;
-                if (row == 0) patch_steps(&grid, i, 1, count, &p);
-                patch_values(x, in, &grid, row, count, i, 1, want_x, &p);
-                memcpy(first + row, p.first, sizeof(int32_t) * count);
-                memcpy(silu + row, p.silu, sizeof(real) * count);
-                for (int64_t q = 0; q <= k; q++) memcpy(value + q * rows + row, p.values + q * TILE, sizeof(real) * count);
-                if (want_x)
-                    input_grads_any(wi, width_w, grad + row * out, &p, count, 1, in, out, size, grad_x + row * in + i, k);
+            const int64_t low = b * block, high = in - low < block ? in : low + block;
+            for (int64_t i = low; i < high; i++) {
+                const real *wi = w + i * width_w;
+                for (int64_t row = 0; row < rows; row += TILE) {
+                    const int64_t count = rows - row < TILE ? rows - row : TILE;
+                    if (row == 0) patch_steps(&grid, i, 1, count, &p);
+                    patch_values(x, in, &grid, row, count, i, 1, want_x, &p);
+                    memcpy(first + row, p.first, sizeof(int32_t) * count);
+                    memcpy(silu + row, p.silu, sizeof(real) * count);
+                    for (int64_t q = 0; q <= k; q++)
+                        memcpy(value + q * rows + row, p.values + q * TILE, sizeof(real) * count);
+                    if (want_x)
+                        input_grads_any(wi, width_w, grad + row * out, &p, count, 1, in, out, size,
+                                        grad_x + row * in + i, k);
+                }
+                sort_by_cell(first, rows, k, cells, order, bins, start);
+                sweep_any(c ? dw_block + (i - low) * width_w : grad_w + i * width_w, grad, order, bins, value, silu,
+                          rows, out, cells, k);
             }
-            sort_by_cell(first, rows, k, cells, order, bins, start);
-            sweep_any(grad_w + i * width_w, grad, order, bins, value, silu, rows, out, cells, k);
+            if (c) edge_grads_of(dw_block, c, scale, mask, in, size, out, low, high, grad_c, grad_scale, grad_base);
         }
         patch_free(&p); /* ready or not: the patch may be whole while another buffer failed */
         free(value);

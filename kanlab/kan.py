@@ -331,8 +331,9 @@ def _batched_grads(x, grid, spline_order, uniform, weights, spline_weight, splin
 class _SparseLayerProduct(torch.autograd.Function):
     """The same y = F(x) W as `_LayerProduct`, from the C kernels' sparse product, which never
     writes F: each input meets only its k + 1 non-zero B-splines and silu, k + 2 rows of W
-    (`kanlab.kernels.sparse_product`). Backward recomputes them for dL/dW and dL/dx
-    (`kanlab.kernels.sparse_product_grad`). W is kept in-major here, (in * (G + k + 1), out)."""
+    (`kanlab.kernels.sparse_product`). Backward recomputes them for dL/dx and for dL/dW, from which
+    the parameters' gradients follow in the same pass (`kanlab.kernels.sparse_product_edge_grads`).
+    W is kept in-major here, (in * (G + k + 1), out)."""
 
     @staticmethod
     def forward(ctx, x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask):
@@ -348,10 +349,10 @@ class _SparseLayerProduct(torch.autograd.Function):
         if _wrapped(grad):  # a batched dL/dy (is_grads_batched) has no memory for the C kernels
             return _batched_grads(x, grid, ctx.spline_order, ctx.uniform, weights.t(), spline_weight, spline_scale,
                                   edge_mask, grad, ctx.needs_input_grad[0])
-        grad_weights, grad_x = kernels.sparse_product_grad(
-            x, grid, ctx.spline_order, ctx.uniform, weights, grad, input_grad=ctx.needs_input_grad[0]
+        *grads, grad_x = kernels.sparse_product_edge_grads(
+            x, grid, ctx.spline_order, ctx.uniform, weights, grad, spline_weight, spline_scale, edge_mask,
+            input_grad=ctx.needs_input_grad[0],
         )
-        grads = kernels.edge_weights_grad(grad_weights, spline_weight, spline_scale, edge_mask, out_major=False)
         return grad_x, None, None, None, *grads, None
 
 

@@ -323,6 +323,53 @@ def test_sparse_product_does_not_depend_on_the_number_of_threads():
     assert all(torch.equal(a, b) for a, b in zip(one, two))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("threads", [1, 2])
+# one block of inputs and a part one; a few outputs, a vector and a rest, several groups of vectors
+@pytest.mark.parametrize("in_features, out_features", [(3, 1), (21, 10), (40, 70)])
+def test_sparse_product_edge_grads_are_the_edge_weights_grad_of_the_sparse_products_dw(dtype, uniform, threads,
+                                                                                      in_features, out_features):
+    grid = grid_for(uniform, in_features, 5, 3, dtype, seed=1)
+    x = inputs(300, in_features, dtype, seed=2)
+    spline_weight, scale, base, mask = edge_parameters(out_features, in_features, 8, dtype)
+    weights = kernels.edge_weights(spline_weight, scale, base, mask, out_major=False)
+    grad = torch.randn(300, out_features, generator=torch.Generator().manual_seed(3), dtype=dtype)
+    grad_weights, grad_x = kernels.sparse_product_grad(x, grid, 3, uniform, weights, grad)
+    expected = (*kernels.edge_weights_grad(grad_weights, spline_weight, scale, mask, out_major=False), grad_x)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        got = kernels.sparse_product_edge_grads(x, grid, 3, uniform, weights, grad, spline_weight, scale, mask)
+    finally:
+        torch.set_num_threads(previous)
+    for name, value, reference in zip(("dL/dc", "dL/dw^s", "dL/dw^b", "dL/dx"), got, expected):
+        assert torch.equal(value, reference), name  # the same sums in the same order
+
+
+def test_sparse_product_edge_grads_leave_out_the_input_gradient_when_asked():
+    grid = grid_for(True, 4, 5, 3, torch.float32)
+    x, grad = inputs(20, 4, torch.float32), torch.randn(20, 9)
+    spline_weight, scale, base, mask = edge_parameters(9, 4, 8, torch.float32)
+    weights = kernels.edge_weights(spline_weight, scale, base, mask, out_major=False)
+    *grads, grad_x = kernels.sparse_product_edge_grads(x, grid, 3, True, weights, grad, spline_weight, scale, mask,
+                                                       input_grad=False)
+    assert grad_x is None
+    expected = kernels.sparse_product_edge_grads(x, grid, 3, True, weights, grad, spline_weight, scale, mask)
+    assert all(torch.equal(a, b) for a, b in zip(grads, expected))
+
+
+def test_sparse_product_edge_grads_reject_parameters_that_do_not_match_the_weights():
+    grid = grid_for(True, 4, 5, 3, torch.float32)
+    x, grad = inputs(20, 4, torch.float32), torch.randn(20, 9)
+    spline_weight, scale, base, mask = edge_parameters(9, 4, 8, torch.float32)
+    weights = kernels.edge_weights(spline_weight, scale, base, mask, out_major=False)
+    with pytest.raises(ValueError, match=r"spline_weight must be \(out, in, G \+ k\) = \(9, 4, 8\), got \(8, 4, 8\)"):
+        kernels.sparse_product_edge_grads(x, grid, 3, True, weights, grad, spline_weight[:8], scale[:8], mask[:8])
+    with pytest.raises(ValueError, match=r"grad must have shape \(20, 9\)"):
+        kernels.sparse_product_edge_grads(x, grid, 3, True, weights, grad[:, :8], spline_weight, scale, mask)
+
+
 def on_one_and_two_threads(run):
     """run() (a list of tensors) on one thread, then on two."""
     threads = torch.get_num_threads()
