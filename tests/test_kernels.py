@@ -2,6 +2,7 @@
 torch's silu, on uniform and adaptive grids, inside and outside them, for any order; they build,
 cache and fall back cleanly."""
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -545,6 +546,47 @@ def test_the_lane_by_lane_pick_of_other_compilers_stays_inside_its_table(tmp_pat
         "print(bool(torch.isfinite(y).all()))"
     )
     assert _python(code) == "True"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_build_without_the_cpus_own_instructions_computes_what_the_native_build_does(tmp_path, monkeypatch, dtype):
+    """The build for CPUs without AVX-512 (FLAG_SETS' second, no -march=native) takes other code paths:
+    a counting sort by cell, loads and sums value by value. Its numbers are the native build's, to
+    rounding (the native build contracts multiply-adds)."""
+    library = tmp_path / "portable.so"
+    command = ["gcc", *kernels.FLAG_SETS[1], *kernels._REAL[dtype], "-fPIC", "-shared", str(kernels.SOURCE), "-o",
+               str(library)]
+    try:
+        built = subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    except OSError:
+        built = False
+    if not built:
+        pytest.skip("no gcc with OpenMP here")
+    grid = grid_for(True, 40, 5, 3, dtype)
+    x = inputs(50, 40, dtype, seed=2, spread=3.0)  # a part vector of samples; inputs beyond the grid
+    spline_weight, scale, base, mask = edge_parameters(20, 40, 8, dtype)
+    narrow = [t[:3] for t in (spline_weight, scale, base, mask)]
+    weights = kernels.edge_weights(spline_weight, scale, base, mask, out_major=False)
+    generator = torch.Generator().manual_seed(3)
+    grad, grad_narrow = (torch.randn(50, n, generator=generator, dtype=torch.float64).to(dtype) for n in (20, 3))
+
+    def everything():
+        return [
+            kernels.write_features(x, grid, 3, True),
+            kernels.sparse_product(x, grid, 3, True, weights),
+            *kernels.sparse_product_edge_grads(x, grid, 3, True, weights, grad, spline_weight, scale, mask),
+            kernels.narrow_product(x, grid, 3, True, *narrow),
+            *kernels.narrow_product_grad(x, grid, 3, True, *narrow, grad_narrow),
+        ]
+
+    native = everything()
+    portable = ctypes.CDLL(str(library))
+    kernels._declare(portable)
+    monkeypatch.setattr(kernels, "_library", lambda dtype: (portable, None))
+    tolerance = 1e-5 if dtype == torch.float32 else 1e-13
+    for number, (value, reference) in enumerate(zip(everything(), native)):
+        scale_of = reference.abs().max().item()
+        torch.testing.assert_close(value, reference, rtol=tolerance, atol=tolerance * scale_of, msg=str(number))
 
 
 def test_narrow_product_rejects_a_dtype_it_has_no_kernels_for():
