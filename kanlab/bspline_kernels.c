@@ -454,23 +454,28 @@ int edge_weights(const real *c, const real *scale, const real *base, const real 
     return 0;
 }
 
+/* Edge (j, i)'s gradients from its size + 1 values of dL/dW, `step` apart from g. */
+static inline void edge_grad(const real *g, int64_t step, const real *c, const real *scale, const real *mask,
+                             int64_t edge, int64_t size, real *grad_c, real *grad_scale, real *grad_base) {
+    const real live = scale[edge] * mask[edge];
+    real total = 0;
+    for (int64_t b = 0; b < size; b++) {
+        grad_c[edge * size + b] = g[b * step] * live;
+        total += g[b * step] * c[edge * size + b];
+    }
+    grad_scale[edge] = total * mask[edge];
+    grad_base[edge] = g[size * step] * mask[edge];
+}
+
 /* The parameters' gradients of inputs first .. last - 1 from their rows of dW, dw (last - first,
  * size + 1, out), as edge_weights_grad takes them (output by output, along the rows of dL/dc). */
 static void edge_grads_of(const real *dw, const real *c, const real *scale, const real *mask, int64_t in,
                           int64_t size, int64_t out, int64_t first, int64_t last, real *grad_c, real *grad_scale,
                           real *grad_base) {
     for (int64_t j = 0; j < out; j++)
-        for (int64_t i = first; i < last; i++) {
-            const int64_t edge = j * in + i;
-            const real *g = dw + (i - first) * (size + 1) * out + j, live = scale[edge] * mask[edge];
-            real total = 0;
-            for (int64_t b = 0; b < size; b++) {
-                grad_c[edge * size + b] = g[b * out] * live;
-                total += g[b * out] * c[edge * size + b];
-            }
-            grad_scale[edge] = total * mask[edge];
-            grad_base[edge] = g[size * out] * mask[edge];
-        }
+        for (int64_t i = first; i < last; i++)
+            edge_grad(dw + (i - first) * (size + 1) * out + j, out, c, scale, mask, j * in + i, size, grad_c,
+                      grad_scale, grad_base);
 }
 
 /* The parameters' gradients from dL/dW^T (out, in, size + 1) with out_major, else from dL/dW
@@ -484,18 +489,8 @@ int edge_weights_grad(const real *grad, const real *c, const real *scale, const 
     const int64_t width = size + 1;
     if (out_major) {
 #pragma omp parallel for num_threads(threads) if (out * in * size > 65536) schedule(static)
-        for (int64_t j = 0; j < out; j++)
-            for (int64_t i = 0; i < in; i++) {
-                const int64_t edge = j * in + i;
-                const real *g = grad + edge * width, live = scale[edge] * mask[edge];
-                real total = 0;
-                for (int64_t b = 0; b < size; b++) {
-                    grad_c[edge * size + b] = g[b] * live;
-                    total += g[b] * c[edge * size + b];
-                }
-                grad_scale[edge] = total * mask[edge];
-                grad_base[edge] = g[size] * mask[edge];
-            }
+        for (int64_t edge = 0; edge < out * in; edge++)
+            edge_grad(grad + edge * width, 1, c, scale, mask, edge, size, grad_c, grad_scale, grad_base);
         return 0;
     }
 #pragma omp parallel for num_threads(threads) if (out * in * size > 65536) schedule(static)
@@ -1008,11 +1003,8 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
     if (in == 0) return 0; /* dW and dx are empty */
     /* inputs per block: EDGE_TILE when the parameters' gradients are taken here (but blocks enough
      * for every thread), else 1 */
-    int64_t block = 1;
-    if (c) {
-        block = (in + threads - 1) / (threads > 0 ? threads : 1);
-        block = block < 1 ? 1 : block > EDGE_TILE ? EDGE_TILE : block;
-    }
+    const int64_t workers = threads > 1 ? threads : 1, even = (in + workers - 1) / workers;
+    const int64_t block = !c ? 1 : even > EDGE_TILE ? EDGE_TILE : even;
     const int64_t blocks = (in + block - 1) / block;
     real *steps, *copy_w, *copy_grad;
     const int whole = padded(&w, in * width_w, out, &copy_w) & padded(&grad, rows * out, out, &copy_grad);

@@ -16,7 +16,7 @@ broadcasting products over the short G + k axis take several slow passes.
 A third pair skips F altogether (`sparse_product`, `sparse_product_grad`). Each input has only
 k + 1 non-zero B-splines, so y = F W adds k + 2 rows of W (in-major, the rows of an input side by
 side) per input and sample instead of G + k + 1, and backward recomputes the values instead of
-reading F back: dL/dW sums each input's samples cell by cell, after a counting sort, with the
+reading F back: dL/dW sums each input's samples cell by cell, once they are sorted by cell, with the
 k + 1 rows of a cell in registers, and stores every row of dL/dW once
 (`sparse_product_edge_grads` turns a block of inputs' rows of dL/dW into the parameters'
 gradients while they are in the cache, so dL/dW never goes to memory). On a layer with many
@@ -206,22 +206,9 @@ def sparse_product_grad(x, grid, spline_order, uniform, weights, grad, input_gra
     dL/dW is in-major like weights; dL/dx is None unless input_grad.
     """
     _check_sparse(x, grid, spline_order, weights)
-    if grad.shape != (x.shape[0], weights.shape[1]) or grad.dtype != x.dtype:
-        raise ValueError(
-            f"grad must have shape {(x.shape[0], weights.shape[1])} and dtype {x.dtype}, "
-            f"got {tuple(grad.shape)}, {grad.dtype}"
-        )
-    x = x.contiguous()
     grad_weights = torch.empty_like(weights, memory_format=torch.contiguous_format)
-    grad_x = torch.empty_like(x) if input_grad else None
-    knots = grid.to(x.dtype).contiguous()
-    matrices = splines._power_matrices(spline_order, x.dtype, torch.device("cpu"))
-    matrix = torch.cat([m.flatten() for m in matrices])  # M_k, then D_k, as the kernel reads them
-    _call(
-        "sparse_product_grad", x.dtype, x, knots, matrix, int(uniform), x.shape[0], x.shape[1],
-        grid.shape[-1] - 1, spline_order, weights.contiguous(), weights.shape[1], grad.contiguous(),
-        grad_weights, grad_x, None, None, None, None, None, None, torch.get_num_threads(),
-    )  # fmt: skip
+    grad_x = torch.empty_like(x, memory_format=torch.contiguous_format) if input_grad else None
+    _sparse_product_grad(x, grid, spline_order, uniform, weights, grad, grad_weights, grad_x)
     return grad_weights, grad_x
 
 
@@ -240,21 +227,27 @@ def sparse_product_edge_grads(x, grid, spline_order, uniform, weights, grad, spl
             f"spline_weight must be (out, in, G + k) = ({weights.shape[1]}, {x.shape[1]}, "
             f"{grid.shape[-1] - spline_order - 1}), got {tuple(spline_weight.shape)}"
         )
+    grads = torch.empty_like(edges[0]), torch.empty_like(edges[1]), torch.empty_like(edges[1])
+    grad_x = torch.empty_like(x, memory_format=torch.contiguous_format) if input_grad else None
+    _sparse_product_grad(x, grid, spline_order, uniform, weights, grad, None, grad_x, edges, grads)
+    return (*grads, grad_x)
+
+
+def _sparse_product_grad(x, grid, spline_order, uniform, weights, grad, grad_weights, grad_x, edges=(None,) * 3,
+                         edge_grads=(None,) * 3):
+    """The kernel behind `sparse_product_grad` and `sparse_product_edge_grads`: dL/dW into
+    grad_weights, or, with the edges (c, w^s, m) given, their gradients into edge_grads; dL/dx into
+    grad_x unless it is None. Checks grad against x and weights."""
     if grad.shape != (x.shape[0], weights.shape[1]) or grad.dtype != x.dtype:
         raise ValueError(
             f"grad must have shape {(x.shape[0], weights.shape[1])} and dtype {x.dtype}, "
             f"got {tuple(grad.shape)}, {grad.dtype}"
         )
-    x = x.contiguous()
-    grads = torch.empty_like(edges[0]), torch.empty_like(edges[1]), torch.empty_like(edges[1])
-    grad_x = torch.empty_like(x) if input_grad else None
-    knots = grid.to(x.dtype).contiguous()
     _call(
-        "sparse_product_grad", x.dtype, x, knots, _matrices(spline_order, x.dtype), int(uniform), x.shape[0],
-        x.shape[1], grid.shape[-1] - 1, spline_order, weights.contiguous(), weights.shape[1], grad.contiguous(),
-        None, grad_x, *edges, *grads, torch.get_num_threads(),
+        "sparse_product_grad", x.dtype, x.contiguous(), grid.to(x.dtype).contiguous(), _matrices(spline_order, x.dtype),
+        int(uniform), x.shape[0], x.shape[1], grid.shape[-1] - 1, spline_order, weights.contiguous(), weights.shape[1],
+        grad.contiguous(), grad_weights, grad_x, *edges, *edge_grads, torch.get_num_threads(),
     )  # fmt: skip
-    return (*grads, grad_x)
 
 
 def narrow_product(x, grid, spline_order, uniform, spline_weight, spline_scale, base_weight, edge_mask):
