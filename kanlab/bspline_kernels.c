@@ -510,26 +510,18 @@ int edge_weights_grad(const real *grad, const real *c, const real *scale, const 
  *     dW[i, f + q, :] += B_{f+q}(x[n, i]) dY[n, :],   dW[i, size, :] += silu(x[n, i]) dY[n, :],
  *     dx[n, i] = sum_q B'_{f+q}(x[n, i]) <W[i, f + q, :], dY[n, :]> + silu'(x[n, i]) <W[i, size, :], dY[n, :]>.
  * The cells and values come from the vectorised passes above, a patch of samples and inputs
- * (at most TILE of them) at a time. Forward: the inputs go in blocks whose rows of W fit in the L1
- * cache, the samples in patches of TILE / width; each thread owns its samples' rows of y, which sum
- * the blocks in order, a row's values held in registers across a block. Backward: a thread takes
- * whole inputs; for each, the values of all samples (patches of TILE samples), dx from W's rows,
- * then the samples sorted by cell and dW summed cell by cell in registers (`sweep`): adding into
- * dW in memory instead, sample after sample, was as slow as the dense product (one store per
- * multiply-add). No result depends on the number of threads.
+ * (at most TILE of them) at a time. Both passes sort samples by cell (`sort_by_cell`), so that the
+ * k + 2 rows of W (or dW) that a cell's samples meet stay in registers while the samples go by.
+ * Forward: a thread takes whole chunks of samples, whose rows of y stay in the L1 cache; for each
+ * input in turn, the chunk's values, its samples sorted by cell, and each cell's rows of W added
+ * into its samples' rows of y (`add_groups`). Gathering each sample's rows of W from memory instead,
+ * the rows of y in registers, took a third longer: a load per multiply-add. Backward: a thread
+ * takes whole inputs; for each, the values of all samples (patches of TILE samples), dx from W's
+ * rows, then the samples sorted by cell and dW summed cell by cell in registers (`sweep`): adding
+ * into dW in memory instead, sample after sample, was as slow as the dense product (one store per
+ * multiply-add). Each sample's row of y sums the inputs in order, each input's dW the samples in
+ * order of cell and number, so no result depends on the number of threads.
  */
-
-/* bytes of W (or dW) rows that one block of inputs may hold */
-#define BLOCK_BYTES (24 * 1024)
-
-/* The inputs' blocks: `blocks` of `width` inputs each (the last one shorter). */
-static void input_blocks(int64_t in, int64_t size, int64_t out, int64_t *blocks, int64_t *width) {
-    int64_t most = BLOCK_BYTES / ((size + 1) * out * (int64_t)sizeof(real));
-    most = most < 1 ? 1 : most > TILE ? TILE : most;
-    *blocks = (in + most - 1) / most;
-    *width = (in + *blocks - 1) / *blocks;
-    *blocks = (in + *width - 1) / *width;
-}
 
 /* Per-thread scratch of the sparse product: the patch's x, its grid steps, values (or slopes) and
  * their rows of W. */
@@ -676,77 +668,10 @@ static inline void store_part(real *p, vec v, int64_t n) {
 }
 #endif
 
-/* total plus one vector of columns (w: their first) of the rows that samples j0 .. j0 + wide - 1
-   reach: sum over c of silu_c W[c, silu] + sum_q B_q W[c, index_q] (see add_rows). */
-static inline __attribute__((always_inline)) vec add_vector(vec total, const real *restrict w, int64_t width_w,
-                                                            const Patch *p, int64_t j0, int64_t wide, int64_t out,
-                                                            int64_t size, const int64_t k) {
-    for (int64_t c = 0; c < wide; c++) {
-        const int64_t j = j0 + c;
-        const real *rows = w + c * width_w;
-        vec sum = p->silu[j] * AT(rows + size * out);
-        for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out);
-        total += sum;
-    }
-    return total;
-}
-
-/* y[0 .. out) += sum over the block's inputs c of sum_q value_q W_c[row_q] + silu W_c[size], for
- * one sample whose inputs are j0 .. j0 + wide - 1 of the patch (inlined with constant k). GROUP
- * vectors of y at a time, then one, then the tail value by value. */
+/* vectors of columns taken at a time (the forward's and the sweep's sums in registers), and the
+ * columns at most that input_grads takes value by value rather than as a vector read past them */
 #define GROUP 4
 #define FEW 2
-static inline __attribute__((always_inline)) void add_rows(real *restrict y, const real *restrict w,
-                                                           int64_t width_w, const Patch *p, int64_t j0,
-                                                           int64_t wide, int64_t out, int64_t size,
-                                                           const int64_t k) {
-    int64_t o = 0;
-    for (; o + GROUP * LANES <= out; o += GROUP * LANES) {
-        vec total[GROUP];
-        for (int g = 0; g < GROUP; g++) total[g] = AT(y + o + g * LANES);
-        for (int64_t c = 0; c < wide; c++) {
-            const int64_t j = j0 + c;
-            const real *rows = w + c * width_w + o, *silu_row = rows + size * out;
-            vec sum[GROUP];
-            for (int g = 0; g < GROUP; g++) sum[g] = p->silu[j] * AT(silu_row + g * LANES);
-            for (int64_t q = 0; q <= k; q++) {
-                const real *row = rows + p->index[q * TILE + j] * out;
-                const real value = p->values[q * TILE + j];
-                for (int g = 0; g < GROUP; g++) sum[g] += value * AT(row + g * LANES);
-            }
-            for (int g = 0; g < GROUP; g++) total[g] += sum[g];
-        }
-        for (int g = 0; g < GROUP; g++) AT(y + o + g * LANES) = total[g];
-    }
-    for (; o + LANES <= out; o += LANES) AT(y + o) = add_vector(AT(y + o), w + o, width_w, p, j0, wide, out, size, k);
-    if (out - o <= FEW) /* a few columns: value by value */
-        for (; o < out; o++) {
-            real total = y[o];
-            for (int64_t c = 0; c < wide; c++) {
-                const int64_t j = j0 + c;
-                const real *rows = w + c * width_w + o;
-                real sum = p->silu[j] * rows[size * out];
-                for (int64_t q = 0; q <= k; q++) sum += p->values[q * TILE + j] * rows[p->index[q * TILE + j] * out];
-                total += sum;
-            }
-            y[o] = total;
-        }
-    if (o < out) { /* the last out - o < LANES columns: one vector, read past them (W is padded) */
-        const int64_t rest = out - o;
-        store_part(y + o, add_vector(load_part(y + o, rest), w + o, width_w, p, j0, wide, out, size, k), rest);
-    }
-}
-
-/* add_rows for `count` samples in a row (y their first row), with copies for the common orders. */
-static void add_rows_any(real *y, const real *w, int64_t width_w, const Patch *p, int64_t count, int64_t wide,
-                         int64_t out, int64_t size, int64_t k) {
-#define EACH(K) for (int64_t r = 0; r < count; r++) add_rows(y + r * out, w, width_w, p, r * wide, wide, out, size, K)
-    if (k == 3) EACH(3);
-    else if (k == 2) EACH(2);
-    else if (k == 1) EACH(1);
-    else EACH(k);
-#undef EACH
-}
 
 /* dx for one sample (dY = dy) and the block's inputs c (patch entries j0 + c):
  * grad_x[c] = sum_q slope_q <W_c[row_q], dY> + silu' <W_c[size], dY>. */
@@ -875,64 +800,15 @@ static int padded(const real **values, int64_t count, int64_t out, real **copy) 
     return 1;
 }
 
-/* y (rows, out) = F(x) W for W (in, size + 1, out); matrix: M then D, as the features' kernels
- * take them. Returns 0, or as `run` says. */
-int sparse_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
-                   int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, real *y, int threads) {
-    if (in == 0 || out == 0) { /* an empty sum, or no sum (and no blocks of inputs to make) */
-        if (rows > 0 && out > 0) memset(y, 0, sizeof(real) * rows * out);
-        return 0;
-    }
-    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
-    const int64_t size = cells - k, width_w = (size + 1) * out;
-    int64_t blocks, width;
-    input_blocks(in, size, out, &blocks, &width);
-    const int64_t per = TILE / width, patches = (rows + per - 1) / per;
-    real *steps, *copy;
-    if (!padded(&w, in * width_w, out, &copy)) return 1;
-    if (!uniform_steps(&grid, &steps)) {
-        free(copy);
-        return 1;
-    }
-    int failed = 0;
-#pragma omp parallel num_threads(threads) if (rows * in * (k + 2) * (out + 4) > 131072) reduction(| : failed)
-    {
-        Patch p = {0};
-        const int ready = patch_alloc(&p, k);
-        failed = !ready;
-        /* the same static schedule for every loop over patches: a thread keeps its samples */
-#pragma omp for schedule(static) nowait
-        for (int64_t patch = 0; patch < patches; patch++) {
-            const int64_t row = patch * per, count = rows - row < per ? rows - row : per;
-            memset(y + row * out, 0, sizeof(real) * count * out);
-        }
-        for (int64_t block = 0; block < blocks; block++) {
-            const int64_t column = block * width, wide = in - column < width ? in - column : width;
-            const real *wb = w + column * width_w;
-            if (ready) patch_steps(&grid, column, wide, per, &p); /* (a shorter patch reads the first rows) */
-#pragma omp for schedule(static) nowait
-            for (int64_t patch = 0; patch < patches; patch++) {
-                if (!ready) continue;
-                const int64_t row = patch * per, count = rows - row < per ? rows - row : per;
-                if (patch_values(x, in, &grid, row, count, column, wide, 0, &p)) failed |= 2;
-                add_rows_any(y + row * out, wb, width_w, &p, count, wide, out, size, k);
-            }
-        }
-        patch_free(&p);
-    }
-    free(steps);
-    free(copy);
-    return failed;
-}
-
 /* The samples 0 .. rows - 1 sorted by their bin b = first[n] + k (cells where that is not in
  * 0 .. cells - 1: outside the grid), each bin's in increasing order: order[bins[b] .. bins[b + 1])
- * are the samples of bin b (bins: cells + 2 entries; order: room for 16 past its end). With
- * AVX-512 a pass per bin present compresses each vector of 16 samples' numbers into place; else a
+ * are the samples of bin b (bins: cells + 2 entries; order: room for 16 past its end). first is
+ * scratch: with AVX-512 it is overwritten by the bins, found in one pass, and then a pass per bin
+ * present compresses each vector of 16 samples' numbers into place; without, a
  * counting sort, which counts and places samples n = s (mod WAYS) apart (consecutive samples,
  * often in one bin, then do not wait for each other's count; start: (cells + 2) WAYS counts). */
 #define WAYS 4
-static void sort_by_cell(const int32_t *first, int64_t rows, int64_t k, int64_t cells, int32_t *order, int64_t *bins,
+static void sort_by_cell(int32_t *first, int64_t rows, int64_t k, int64_t cells, int32_t *order, int64_t *bins,
                          int64_t *start) {
 #if defined(__AVX512F__)
     (void)start;
@@ -944,10 +820,11 @@ static void sort_by_cell(const int32_t *first, int64_t rows, int64_t k, int64_t 
     bin = _mm512_mask_mov_epi32(bin, _mm512_cmplt_epi32_mask(bin, _mm512_setzero_si512())           \
                                          | _mm512_cmpge_epi32_mask(bin, outside), outside)
     __m512i low = outside, high = _mm512_setzero_si512();
-    for (int64_t n = 0; n < rows; n += 16) {
+    for (int64_t n = 0; n < rows; n += 16) { /* each sample's bin, in place of its first */
         BIN_OF(n, live);
         low = _mm512_mask_min_epi32(low, live, low, bin);
         high = _mm512_mask_max_epi32(high, live, high, bin);
+        _mm512_mask_storeu_epi32(first + n, live, bin);
     }
     const int64_t lowest = rows ? _mm512_reduce_min_epi32(low) : cells, highest = _mm512_reduce_max_epi32(high);
     int64_t at = 0;
@@ -956,8 +833,8 @@ static void sort_by_cell(const int32_t *first, int64_t rows, int64_t k, int64_t 
         bins[b] = at;
         const __m512i wanted = _mm512_set1_epi32((int32_t)b);
         for (int64_t n = 0; n < rows; n += 16) {
-            BIN_OF(n, live);
-            const __mmask16 here = _mm512_mask_cmpeq_epi32_mask(live, bin, wanted);
+            const __mmask16 live = rows - n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (rows - n)) - 1);
+            const __mmask16 here = _mm512_mask_cmpeq_epi32_mask(live, _mm512_loadu_si512(first + n), wanted);
             const __m512i numbers = _mm512_add_epi32(lanes, _mm512_set1_epi32((int32_t)n));
             _mm512_storeu_si512(order + at, _mm512_maskz_compress_epi32(here, numbers));
             at += __builtin_popcount((unsigned)here);
@@ -983,6 +860,122 @@ static void sort_by_cell(const int32_t *first, int64_t rows, int64_t k, int64_t 
         order[start[(b >= 0 && b < cells ? b : cells) * WAYS + n % WAYS]++] = (int32_t)n;
     }
 #endif
+}
+
+/* y[n, :] += silu[n] W_i[size] + sum_q value_q[n] W_i[b - k + q] for the samples n of each bin b
+ * of one input (order and bins as sort_by_cell gives them; value and silu as a patch of width 1
+ * holds them), the bin's k + 2 rows of W_i in registers: GROUP vectors of columns at a time, then
+ * single vectors, then the rest (W read past its end: it is padded). Rows b - k + q outside
+ * 0 .. size - 1 are zero (their values are), and so are all k + 1 rows of the bin past the grid. */
+static inline __attribute__((always_inline)) void add_groups(real *restrict y, const real *restrict wi,
+                                                             const int32_t *restrict order,
+                                                             const int64_t *restrict bins,
+                                                             const real *restrict value,
+                                                             const real *restrict silu, int64_t out,
+                                                             int64_t cells, const int64_t k) {
+    const int64_t size = cells - k;
+    int64_t o = 0;
+#define GROUPS(WIDE, YLOAD, YSTORE)                                                                 \
+    for (int64_t b = 0; b <= cells; b++) {                                                          \
+        if (bins[b] == bins[b + 1]) continue;                                                       \
+        vec rows[MOST_ORDER + 1][WIDE], base[WIDE];                                                 \
+        for (int g = 0; g < WIDE; g++) base[g] = AT(wi + size * out + o + g * LANES);               \
+        for (int64_t q = 0; q <= k; q++) {                                                          \
+            const int64_t at = b - k + q;                                                           \
+            const int live = b < cells && at >= 0 && at < size;                                     \
+            for (int g = 0; g < WIDE; g++) rows[q][g] = live ? AT(wi + at * out + o + g * LANES) : (vec){0}; \
+        }                                                                                           \
+        for (int64_t at = bins[b]; at < bins[b + 1]; at++) {                                        \
+            const int64_t n = order[at];                                                            \
+            real *row = y + n * out + o;                                                            \
+            vec acc[WIDE];                                                                          \
+            for (int g = 0; g < WIDE; g++) acc[g] = YLOAD(row, g);                                  \
+            const real s = silu[n];                                                                 \
+            for (int g = 0; g < WIDE; g++) acc[g] += s * base[g];                                   \
+            for (int64_t q = 0; q <= k; q++) {                                                      \
+                const real v = value[q * TILE + n];                                                 \
+                for (int g = 0; g < WIDE; g++) acc[g] += v * rows[q][g];                            \
+            }                                                                                       \
+            for (int g = 0; g < WIDE; g++) YSTORE(row, g, acc[g]);                                  \
+        }                                                                                           \
+    }
+#define VLOAD(pointer, g) AT((pointer) + (g) * LANES)
+#define VSTORE(pointer, g, x) (AT((pointer) + (g) * LANES) = (x))
+#define PLOAD(pointer, g) load_part((pointer), out - o)
+#define PSTORE(pointer, g, x) store_part((pointer), (x), out - o)
+    for (; o + GROUP * LANES <= out; o += GROUP * LANES) GROUPS(GROUP, VLOAD, VSTORE)
+    for (; o + LANES <= out; o += LANES) GROUPS(1, VLOAD, VSTORE)
+    if (o < out) GROUPS(1, PLOAD, PSTORE)
+#undef GROUPS
+#undef VLOAD
+#undef VSTORE
+#undef PLOAD
+#undef PSTORE
+}
+
+static void add_groups_any(real *y, const real *wi, const int32_t *order, const int64_t *bins, const real *value,
+                           const real *silu, int64_t out, int64_t cells, int64_t k) {
+    if (k == 3) add_groups(y, wi, order, bins, value, silu, out, cells, 3);
+    else if (k == 2) add_groups(y, wi, order, bins, value, silu, out, cells, 2);
+    else if (k == 1) add_groups(y, wi, order, bins, value, silu, out, cells, 1);
+    else add_groups(y, wi, order, bins, value, silu, out, cells, k);
+}
+
+/* bytes of a chunk's rows of y, GROUP vectors of columns of them: they stay in the L1 cache (16 and
+ * 64 KiB made the [784, 64] layer's forward pass 1% and 9% slower on an Intel Xeon) */
+#define CHUNK_BYTES (32 * 1024)
+
+/* y (rows, out) = F(x) W for W (in, size + 1, out); matrix: M then D, as the features' kernels
+ * take them. The samples go in chunks of CHUNK_BYTES (fewer when there would not be one for every
+ * thread, but at least LANES). Returns 0, 1 if out of memory or k > MOST_ORDER, 2 if x holds NaN
+ * or inf. */
+int sparse_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
+                   int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, real *y, int threads) {
+    if (k > MOST_ORDER) return 1;
+    if (in == 0 || out == 0) { /* an empty sum, or no sum */
+        if (rows > 0 && out > 0) memset(y, 0, sizeof(real) * rows * out);
+        return 0;
+    }
+    Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
+    const int64_t size = cells - k, width_w = (size + 1) * out;
+    const int64_t workers = threads > 1 ? threads : 1, even = (rows + workers - 1) / workers;
+    int64_t per = CHUNK_BYTES / (GROUP * 64);
+    per = per > TILE ? TILE : per;
+    per = even < per ? (even > LANES ? even : LANES) : per;
+    const int64_t chunks = (rows + per - 1) / per;
+    real *steps, *copy;
+    if (!padded(&w, in * width_w, out, &copy)) return 1;
+    if (!uniform_steps(&grid, &steps)) {
+        free(copy);
+        return 1;
+    }
+    int failed = 0;
+#pragma omp parallel num_threads(threads) if (rows * in * (k + 2) * (out + 4) > 131072) reduction(| : failed)
+    {
+        Patch p = {0};
+        int32_t *order = malloc(sizeof(int32_t) * (TILE + 16));
+        int64_t *start = malloc(sizeof(int64_t) * ((cells + 2) * WAYS + cells + 2)), *bins = start + (cells + 2) * WAYS;
+        const int ready = patch_alloc(&p, k) && order && start;
+        failed = !ready;
+#pragma omp for schedule(static)
+        for (int64_t chunk = 0; chunk < chunks; chunk++) {
+            if (!ready) continue;
+            const int64_t row = chunk * per, count = rows - row < per ? rows - row : per;
+            memset(y + row * out, 0, sizeof(real) * count * out);
+            for (int64_t i = 0; i < in; i++) {
+                patch_steps(&grid, i, 1, count, &p);
+                if (patch_values(x, in, &grid, row, count, i, 1, 0, &p)) failed |= 2;
+                sort_by_cell(p.first, count, k, cells, order, bins, start);
+                add_groups_any(y + row * out, w + i * width_w, order, bins, p.values, p.silu, out, cells, k);
+            }
+        }
+        patch_free(&p);
+        free(order);
+        free(start);
+    }
+    free(steps);
+    free(copy);
+    return failed;
 }
 
 /* dW (in, size + 1, out) and, if grad_x is not NULL, dx (rows, in) from dY (rows, out); W, matrix
