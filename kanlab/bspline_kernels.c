@@ -557,34 +557,32 @@ static void patch_free(Patch *p) {
     free(p->first);
 }
 
-/* The patch's grid steps (a uniform grid's t_0 and 1/h of inputs column .. column + width - 1,
- * repeated for `rows` samples), so that the passes above read them like the patch's x. */
-static void patch_steps(const Grid *grid, int64_t column, int64_t width, int64_t rows, Patch *p) {
+/* The patch's grid steps (a uniform grid's t_0 and 1/h of input `column`, repeated for `rows`
+ * samples), so that the passes above read them like the patch's x. */
+static void patch_steps(const Grid *grid, int64_t column, int64_t rows, Patch *p) {
     if (!grid->uniform) return;
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < width; c++) {
-            p->start[r * width + c] = grid->start[column + c];
-            p->scale[r * width + c] = grid->scale[column + c];
-        }
+    for (int64_t r = 0; r < rows; r++) {
+        p->start[r] = grid->start[column];
+        p->scale[r] = grid->scale[column];
+    }
 }
 
-/* Cells, values (with `slopes`, slopes too) and silu (silu') of samples row .. row + rows - 1 on
- * inputs column .. column + width - 1: p->values[q * TILE + j] = B_{f+q}(x) for j = r * width + c,
- * and p->index[q * TILE + j] = f + q, both with f + q clamped into 0 .. size - 1 and the value 0
- * where B_{f+q} does not exist. Returns 1 if x holds NaN or inf there. */
+/* Cells, values (with `slopes`, slopes too) and silu (silu') of samples row .. row + rows - 1 of
+ * input `column`: p->values[q * TILE + r] = B_{f+q}(x) for sample row + r. With `indexed`, also
+ * p->index[q * TILE + r] = f + q, both with f + q clamped into 0 .. size - 1 and the value (and
+ * slope) 0 where B_{f+q} does not exist; without, such values are left as the power form gives
+ * them, for kernels that skip the rows outside 0 .. size - 1 (add_groups, sweep: a pass over the
+ * patch less). Returns 1 if x holds NaN or inf there. */
 static int patch_values(const real *x, int64_t in, const Grid *grid, int64_t row, int64_t rows,
-                        int64_t column, int64_t width, int slopes, Patch *p) {
-    const int64_t count = rows * width, k = grid->k, size = grid->cells - k;
-    if (width == 1) /* one input: a column of x */
-        for (int64_t r = 0; r < rows; r++) p->x[r] = x[(row + r) * in + column];
-    else
-        for (int64_t r = 0; r < rows; r++) memcpy(p->x + r * width, x + (row + r) * in + column, sizeof(real) * width);
-    /* the patch as a tile of its own: its inputs 0 .. width - 1 are those from `column` on */
+                        int64_t column, int slopes, int indexed, Patch *p) {
+    const int64_t k = grid->k, size = grid->cells - k;
+    for (int64_t r = 0; r < rows; r++) p->x[r] = x[(row + r) * in + column];
+    /* the patch as a tile of its own: its input 0 is input `column` */
     Grid local = *grid;
     local.knots = grid->knots + column * (grid->cells + 1);
     local.start = p->start;
     local.scale = p->scale;
-    Tile tile = {0, rows, 0, width};
+    Tile tile = {0, rows, 0, 1};
     if (slopes) {
         local.matrix = grid->matrix + (k + 1) * (k + 1); /* D follows M */
         tile_values(p->x, &local, &tile, 1, p->slopes, p->first, p->u, p->work);
@@ -599,23 +597,24 @@ static int patch_values(const real *x, int64_t in, const Grid *grid, int64_t row
     real *restrict silu = p->silu, *restrict silu_slope = p->silu_slope;
     int nonfinite = 0;
     if (slopes) {
-        for (int64_t j = 0; j < count; j++) {
+        for (int64_t j = 0; j < rows; j++) {
             const real v = xs[j], sigmoid = 1 / (1 + exponential(-v));
             silu[j] = v * sigmoid;
             silu_slope[j] = sigmoid;
             nonfinite |= v - v != 0;
         }
-        for (int64_t j = 0; j < count; j++) silu_slope[j] *= 1 + xs[j] * (1 - silu_slope[j]);
+        for (int64_t j = 0; j < rows; j++) silu_slope[j] *= 1 + xs[j] * (1 - silu_slope[j]);
     } else
-        for (int64_t j = 0; j < count; j++) {
+        for (int64_t j = 0; j < rows; j++) {
             const real v = xs[j];
             silu[j] = v * (1 / (1 + exponential(-v)));
             nonfinite |= v - v != 0;
         }
+    if (!indexed) return nonfinite;
     for (int64_t q = 0; q <= k; q++) {
         real *restrict value = p->values + q * TILE, *restrict slope = p->slopes + q * TILE;
         int32_t *restrict index = p->index + q * TILE;
-        for (int64_t j = 0; j < count; j++) {
+        for (int64_t j = 0; j < rows; j++) {
             const int32_t at = p->first[j] + (int32_t)q;
             const int inside = (at >= 0) & (at < size);
             index[j] = inside ? at : 0;
@@ -866,7 +865,8 @@ static void sort_by_cell(int32_t *first, int64_t rows, int64_t k, int64_t cells,
  * of one input (order and bins as sort_by_cell gives them; value and silu as a patch of width 1
  * holds them), the bin's k + 2 rows of W_i in registers: GROUP vectors of columns at a time, then
  * single vectors, then the rest (W read past its end: it is padded). Rows b - k + q outside
- * 0 .. size - 1 are zero (their values are), and so are all k + 1 rows of the bin past the grid. */
+ * 0 .. size - 1 are taken as zero (their values need not be), and the bin past the grid meets the
+ * silu row alone. */
 static inline __attribute__((always_inline)) void add_groups(real *restrict y, const real *restrict wi,
                                                              const int32_t *restrict order,
                                                              const int64_t *restrict bins,
@@ -882,7 +882,7 @@ static inline __attribute__((always_inline)) void add_groups(real *restrict y, c
         for (int g = 0; g < WIDE; g++) base[g] = AT(wi + size * out + o + g * LANES);               \
         for (int64_t q = 0; q <= k; q++) {                                                          \
             const int64_t at = b - k + q;                                                           \
-            const int live = b < cells && at >= 0 && at < size;                                     \
+            const int live = at >= 0 && at < size;                                                  \
             for (int g = 0; g < WIDE; g++) rows[q][g] = live ? AT(wi + at * out + o + g * LANES) : (vec){0}; \
         }                                                                                           \
         for (int64_t at = bins[b]; at < bins[b + 1]; at++) {                                        \
@@ -892,10 +892,11 @@ static inline __attribute__((always_inline)) void add_groups(real *restrict y, c
             for (int g = 0; g < WIDE; g++) acc[g] = YLOAD(row, g);                                  \
             const real s = silu[n];                                                                 \
             for (int g = 0; g < WIDE; g++) acc[g] += s * base[g];                                   \
-            for (int64_t q = 0; q <= k; q++) {                                                      \
-                const real v = value[q * TILE + n];                                                 \
-                for (int g = 0; g < WIDE; g++) acc[g] += v * rows[q][g];                            \
-            }                                                                                       \
+            if (b < cells) /* (past the grid, de Boor's scheme sets no values) */                  \
+                for (int64_t q = 0; q <= k; q++) {                                                  \
+                    const real v = value[q * TILE + n];                                             \
+                    for (int g = 0; g < WIDE; g++) acc[g] += v * rows[q][g];                        \
+                }                                                                                   \
             for (int g = 0; g < WIDE; g++) YSTORE(row, g, acc[g]);                                  \
         }                                                                                           \
     }
@@ -975,8 +976,8 @@ int sparse_product(const real *x, const real *knots, const real *matrix, int uni
                 if (!ready) continue;
                 const int64_t row = chunk * per, count = rows - row < per ? rows - row : per;
                 for (int64_t i = low; i < high; i++) {
-                    patch_steps(&grid, i, 1, count, &p);
-                    if (patch_values(x, in, &grid, row, count, i, 1, 0, &p)) failed |= 2;
+                    patch_steps(&grid, i, count, &p);
+                    if (patch_values(x, in, &grid, row, count, i, 0, 0, &p)) failed |= 2;
                     sort_by_cell(p.first, count, k, cells, order, bins, start);
                     add_groups_any(y + row * out, w + i * width_w, order, bins, p.values, p.silu, out, cells, k);
                 }
@@ -1039,8 +1040,8 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
                 const real *wi = w + i * width_w;
                 for (int64_t row = 0; row < rows; row += TILE) {
                     const int64_t count = rows - row < TILE ? rows - row : TILE;
-                    if (row == 0) patch_steps(&grid, i, 1, count, &p);
-                    patch_values(x, in, &grid, row, count, i, 1, want_x, &p);
+                    if (row == 0) patch_steps(&grid, i, count, &p);
+                    patch_values(x, in, &grid, row, count, i, want_x, want_x, &p);
                     memcpy(first + row, p.first, sizeof(int32_t) * count);
                     memcpy(silu + row, p.silu, sizeof(real) * count);
                     for (int64_t q = 0; q <= k; q++)
@@ -1228,7 +1229,7 @@ static int narrow_patch_values(const real *x, const Grid *grid, int64_t row, int
         for (int64_t s = count; s < TILE; s++) p->x[s] = 0;
         return 0;
     }
-    const int nonfinite = patch_values(x, grid->in, grid, row, count, i, 1, slopes, p);
+    const int nonfinite = patch_values(x, grid->in, grid, row, count, i, slopes, 1, p);
     for (int64_t s = count; s < TILE; s++) { /* (the sums over the patch run over all of it) */
         for (int64_t q = 0; q <= grid->k; q++) {
             p->values[q * TILE + s] = p->slopes[q * TILE + s] = 0;

@@ -305,6 +305,26 @@ def test_sparse_product_and_its_gradients_are_those_of_the_dense_product(dtype, 
         torch.testing.assert_close(value, reference, rtol=tolerance, atol=tolerance * scale, msg=name)
 
 
+@pytest.mark.parametrize("uniform", [True, False])
+def test_sparse_product_ignores_what_earlier_calls_left_in_its_scratch_for_samples_beyond_the_grid(uniform):
+    # A call on infinite x and a uniform grid fails after filling its scratch with infinite values;
+    # the kernels' next call, made the same way, gets that memory back. Its samples far beyond the
+    # grid have no B-spline values (on a grid that is not uniform nothing computes them), so nothing
+    # may read them.
+    grid, inf_grid = grid_for(uniform, 6, 5, 3, torch.float32, seed=1), grid_for(True, 6, 5, 3, torch.float32)
+    x = inputs(40, 6, torch.float32, seed=2)
+    x[::3] *= 50
+    weights, grad = torch.randn(6 * 9, 20), torch.randn(40, 20)
+    expected = dense_product_in_pytorch(x, grid, 3, weights, grad)
+    for input_grad in (False, True):
+        with pytest.raises(ValueError, match="finite"):
+            kernels.sparse_product(torch.full_like(x, float("inf")), inf_grid, 3, True, weights)
+        y = kernels.sparse_product(x, grid, 3, uniform, weights)
+        grad_weights, _ = kernels.sparse_product_grad(x, grid, 3, uniform, weights, grad, input_grad=input_grad)
+        torch.testing.assert_close(y, expected[0], rtol=1e-5, atol=1e-5 * expected[0].abs().max().item())
+        torch.testing.assert_close(grad_weights, expected[1], rtol=1e-5, atol=1e-5 * expected[1].abs().max().item())
+
+
 def test_sparse_product_grad_leaves_out_the_input_gradient_when_asked():
     grid = grid_for(True, 4, 5, 3, torch.float32)
     x, weights, grad = inputs(20, 4, torch.float32), torch.randn(36, 9), torch.randn(20, 9)
