@@ -417,6 +417,111 @@ int features_grad(const real *x, const real *knots, const real *matrix, int unif
  * output, along the rows of dL/dc. Either is 5-25% faster than the plain loops. */
 #define EDGE_TILE 16
 
+/* With AVX-512 and floats, whole tiles of EDGE_TILE inputs and EDGE_TILE outputs (one vector each
+ * way) are turned in registers, 16 x 16 values at a time: edge_tile_weights and edge_tile_grads
+ * compute what the loops below compute value by value, with the same operations in the same order
+ * (the same numbers to the bit, so that no result depends on which path a tile takes), faster than
+ * those loops' strided reads. */
+#if defined(__AVX512F__) && !REAL_IS_DOUBLE
+#include <immintrin.h>
+#define EDGE_VECTORS 1
+
+/* r[0 .. 16), 16 rows of 16 floats, becomes its transpose: r[c] holds what was column c. */
+static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) { /* pairs of rows interleaved, then pairs of pairs */
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        u[4 * i] = (__m512)_mm512_unpacklo_pd((__m512d)t[4 * i], (__m512d)t[4 * i + 2]);
+        u[4 * i + 1] = (__m512)_mm512_unpackhi_pd((__m512d)t[4 * i], (__m512d)t[4 * i + 2]);
+        u[4 * i + 2] = (__m512)_mm512_unpacklo_pd((__m512d)t[4 * i + 1], (__m512d)t[4 * i + 3]);
+        u[4 * i + 3] = (__m512)_mm512_unpackhi_pd((__m512d)t[4 * i + 1], (__m512d)t[4 * i + 3]);
+    }
+    for (int i = 0; i < 4; i++) { /* then the 128-bit lanes */
+        t[i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0xDD);
+        t[8 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0xDD);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[4 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+        r[12 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0xDD);
+    }
+}
+
+/* W (in-major, as edge_weights) for inputs first .. first + 15 and outputs j0 .. j0 + 15. The
+ * coefficients of 16 outputs for the tile's inputs lie in 16 runs of 16 size values; each 16 x 16
+ * block of them, turned, gives 16 rows of W (input i = f / size, b = f % size for f = 16 s + t). */
+static void edge_tile_weights(const real *c, const real *scale, const real *base, const real *mask, int64_t in,
+                              int64_t size, int64_t out, int64_t first, int64_t j0, real *w) {
+    const int64_t width = size + 1;
+    __m512 live[16], silu[16], v[16];
+    for (int jj = 0; jj < 16; jj++) {
+        const int64_t edge = (j0 + jj) * in + first;
+        const __m512 m = _mm512_loadu_ps(mask + edge);
+        live[jj] = _mm512_mul_ps(_mm512_loadu_ps(scale + edge), m);
+        silu[jj] = _mm512_mul_ps(_mm512_loadu_ps(base + edge), m);
+    }
+    transpose16(live); /* live[ii]: input first + ii's over the 16 outputs */
+    transpose16(silu);
+    for (int ii = 0; ii < 16; ii++) _mm512_storeu_ps(w + ((first + ii) * width + size) * out + j0, silu[ii]);
+    for (int64_t s = 0; s < size; s++) {
+        for (int jj = 0; jj < 16; jj++) v[jj] = _mm512_loadu_ps(c + ((j0 + jj) * in + first) * size + 16 * s);
+        transpose16(v);
+        for (int t = 0; t < 16; t++) {
+            const int64_t f = 16 * s + t, ii = f / size;
+            _mm512_storeu_ps(w + ((first + ii) * width + f % size) * out + j0, _mm512_mul_ps(v[t], live[ii]));
+        }
+    }
+}
+
+/* edge_grads_of for the same tile, dw holding the 16 inputs' rows of dW (16, size + 1, out): dL/dc
+ * row by row of the outputs (dW's 16 x 16 blocks turned), the sums for dL/dscale over the outputs
+ * (c's blocks turned), b after b as edge_grad adds them, then turned back. */
+static void edge_tile_grads(const real *dw, const real *c, const real *scale, const real *mask, int64_t in,
+                            int64_t size, int64_t out, int64_t first, int64_t j0, real *grad_c, real *grad_scale,
+                            real *grad_base) {
+    const int64_t width = size + 1;
+    __m512 live[16], masks[16], total[16], base[16], d[16], v[16];
+    for (int jj = 0; jj < 16; jj++) {
+        const int64_t edge = (j0 + jj) * in + first;
+        masks[jj] = _mm512_loadu_ps(mask + edge);
+        live[jj] = _mm512_mul_ps(_mm512_loadu_ps(scale + edge), masks[jj]); /* over the 16 inputs */
+        total[jj] = _mm512_setzero_ps();
+        base[jj] = _mm512_loadu_ps(dw + (jj * width + size) * out + j0); /* input first + jj's silu row */
+    }
+    for (int64_t s = 0; s < size; s++) {
+        __m512i which = _mm512_setzero_si512(); /* the input of each of the block's 16 values */
+        for (int t = 0; t < 16; t++) {
+            const int64_t f = 16 * s + t;
+            d[t] = _mm512_loadu_ps(dw + ((f / size) * width + f % size) * out + j0);
+            which = _mm512_mask_set1_epi32(which, (__mmask16)(1u << t), (int)(f / size));
+        }
+        for (int jj = 0; jj < 16; jj++) v[jj] = _mm512_loadu_ps(c + ((j0 + jj) * in + first) * size + 16 * s);
+        transpose16(v);
+        for (int t = 0; t < 16; t++) {
+            const int64_t ii = (16 * s + t) / size;
+            total[ii] = _mm512_fmadd_ps(d[t], v[t], total[ii]);
+        }
+        transpose16(d); /* d[jj]: output j0 + jj's values of dW for these 16 (input, b) */
+        for (int jj = 0; jj < 16; jj++)
+            _mm512_storeu_ps(grad_c + ((j0 + jj) * in + first) * size + 16 * s,
+                             _mm512_mul_ps(d[jj], _mm512_permutexvar_ps(which, live[jj])));
+    }
+    transpose16(total); /* total[jj]: output j0 + jj's sums over the 16 inputs */
+    transpose16(base);
+    for (int jj = 0; jj < 16; jj++) {
+        const int64_t edge = (j0 + jj) * in + first;
+        _mm512_storeu_ps(grad_scale + edge, _mm512_mul_ps(total[jj], masks[jj]));
+        _mm512_storeu_ps(grad_base + edge, _mm512_mul_ps(base[jj], masks[jj]));
+    }
+}
+#endif
+
 /* A layer's edge weights from its parameters (kanlab.kan._weight_matrix), c (out, in, size) the
  * spline coefficients, scale, base and mask (out, in). With out_major, W^T (out, in, size + 1) as the
  * parameters lie:
@@ -442,6 +547,12 @@ int edge_weights(const real *c, const real *scale, const real *base, const real 
 #pragma omp parallel for num_threads(threads) if (out * in * size > 65536) schedule(static)
     for (int64_t first = 0; first < in; first += EDGE_TILE)
         for (int64_t j0 = 0; j0 < out; j0 += EDGE_TILE) {
+#if EDGE_VECTORS
+            if (first + EDGE_TILE <= in && j0 + EDGE_TILE <= out) {
+                edge_tile_weights(c, scale, base, mask, in, size, out, first, j0, w);
+                continue;
+            }
+#endif
             const int64_t j1 = out - j0 < EDGE_TILE ? out : j0 + EDGE_TILE;
             for (int64_t i = first; i < in && i < first + EDGE_TILE; i++) {
                 real *rows = w + i * width * out, live[EDGE_TILE];
@@ -454,6 +565,14 @@ int edge_weights(const real *c, const real *scale, const real *base, const real 
     return 0;
 }
 
+/* a b + c rounded once: a fused multiply-add, whether or not the compiler would have fused a b + c
+ * (GCC fuses some of a loop's and not others), so that the vector tiles above give the same sums */
+#if REAL_IS_DOUBLE
+#define FUSED __builtin_fma
+#else
+#define FUSED __builtin_fmaf
+#endif
+
 /* Edge (j, i)'s gradients from its size + 1 values of dL/dW, `step` apart from g. */
 static inline void edge_grad(const real *g, int64_t step, const real *c, const real *scale, const real *mask,
                              int64_t edge, int64_t size, real *grad_c, real *grad_scale, real *grad_base) {
@@ -461,7 +580,7 @@ static inline void edge_grad(const real *g, int64_t step, const real *c, const r
     real total = 0;
     for (int64_t b = 0; b < size; b++) {
         grad_c[edge * size + b] = g[b * step] * live;
-        total += g[b * step] * c[edge * size + b];
+        total = FUSED(g[b * step], c[edge * size + b], total);
     }
     grad_scale[edge] = total * mask[edge];
     grad_base[edge] = g[size * step] * mask[edge];
@@ -472,7 +591,13 @@ static inline void edge_grad(const real *g, int64_t step, const real *c, const r
 static void edge_grads_of(const real *dw, const real *c, const real *scale, const real *mask, int64_t in,
                           int64_t size, int64_t out, int64_t first, int64_t last, real *grad_c, real *grad_scale,
                           real *grad_base) {
-    for (int64_t j = 0; j < out; j++)
+    int64_t j = 0;
+#if EDGE_VECTORS
+    if (last - first == EDGE_TILE)
+        for (; j + EDGE_TILE <= out; j += EDGE_TILE)
+            edge_tile_grads(dw, c, scale, mask, in, size, out, first, j, grad_c, grad_scale, grad_base);
+#endif
+    for (; j < out; j++)
         for (int64_t i = first; i < last; i++)
             edge_grad(dw + (i - first) * (size + 1) * out + j, out, c, scale, mask, j * in + i, size, grad_c,
                       grad_scale, grad_base);

@@ -211,6 +211,25 @@ def test_edge_weights_grad_is_the_gradient_autograd_takes_through_them(dtype, ou
     assert torch.equal(got[0][0, -1], torch.zeros_like(got[0][0, -1])) and got[1][0, -1] == got[2][0, -1] == 0
 
 
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+# whole tiles of 16 inputs and 16 outputs (turned in registers with AVX-512) and the rest around them
+@pytest.mark.parametrize("out_features, in_features, size", [(16, 16, 8), (40, 35, 8), (33, 48, 13), (16, 32, 3)])
+def test_edge_weights_and_their_gradients_are_the_same_numbers_in_either_layout(dtype, out_features, in_features,
+                                                                                size):
+    parameters = edge_parameters(out_features, in_features, size, dtype)
+    in_major = kernels.edge_weights(*parameters, out_major=False)
+    out_major = kernels.edge_weights(*parameters, out_major=True)
+    as_out_major = lambda w: w.view(in_features, size + 1, out_features).permute(2, 0, 1).reshape(out_features, -1)
+    assert torch.equal(as_out_major(in_major), out_major)
+    grad = torch.randn(in_major.shape, generator=torch.Generator().manual_seed(6), dtype=torch.float64).to(dtype)
+    spline_weight, spline_scale, _, mask = parameters
+    from_in_major = kernels.edge_weights_grad(grad, spline_weight, spline_scale, mask, out_major=False)
+    from_out_major = kernels.edge_weights_grad(as_out_major(grad).contiguous(), spline_weight, spline_scale, mask,
+                                               out_major=True)
+    for name, a, b in zip(("spline_weight", "spline_scale", "base_weight"), from_in_major, from_out_major):
+        assert torch.equal(a, b), name
+
 def test_edge_weights_with_mismatched_parameters_are_rejected_with_a_clear_error():
     spline_weight, spline_scale, base_weight, mask = edge_parameters(3, 4, 8, torch.float32)
     with pytest.raises(ValueError, match=r"spline_weight must be \(out, in, G \+ k\)"):
