@@ -634,17 +634,17 @@ int edge_weights_grad(const real *grad, const real *c, const real *scale, const 
  * values (and slopes) and takes
  *     dW[i, f + q, :] += B_{f+q}(x[n, i]) dY[n, :],   dW[i, size, :] += silu(x[n, i]) dY[n, :],
  *     dx[n, i] = sum_q B'_{f+q}(x[n, i]) <W[i, f + q, :], dY[n, :]> + silu'(x[n, i]) <W[i, size, :], dY[n, :]>.
- * The cells and values come from the vectorised passes above, a patch of samples and inputs
- * (at most TILE of them) at a time. Both passes sort samples by cell (`sort_by_cell`), so that the
- * k + 2 rows of W (or dW) that a cell's samples meet stay in registers while the samples go by.
- * Forward: a thread takes whole chunks of samples, whose rows of y stay in the L1 cache; for each
- * input in turn, the chunk's values, its samples sorted by cell, and each cell's rows of W added
- * into its samples' rows of y (`add_groups`). Gathering each sample's rows of W from memory instead,
- * the rows of y in registers, made the multiply-adds take a third longer: a load for each.
- * Backward: a thread takes whole inputs; for each, the values of all samples (patches of TILE
- * samples), dx from W's rows, then the samples sorted by cell and dW summed cell by cell in
- * registers (`sweep`): adding into dW in memory instead, sample after sample, was as slow as the
- * dense product (one store per multiply-add). Each sample's row of y sums the inputs in order, each input's dW the samples in
+ * The cells and values come from the vectorised passes above, a patch of at most TILE samples of
+ * one input at a time. Both passes sort samples by cell (`sort_by_cell`), so that the k + 2 rows of
+ * W (or dW) that a cell's samples meet stay in registers while the samples go by. Forward: a thread
+ * takes whole chunks of samples, whose rows of y stay in the L1 cache; for each input in turn, the
+ * chunk's values, its samples sorted by cell, and each cell's rows of W added into its samples'
+ * rows of y (`add_groups`). Gathering each sample's rows of W from memory instead, the rows of y in
+ * registers, made the multiply-adds take a third longer: a load for each. Backward: a thread takes
+ * whole inputs; for each, the values of all samples (patches of TILE samples), dx from W's rows,
+ * then the samples sorted by cell and dW summed cell by cell in registers (`sweep`): adding into
+ * dW in memory instead, sample after sample, was as slow as the dense product (one store per
+ * multiply-add). Each sample's row of y sums the inputs in order, each input's dW the samples in
  * order of cell and number, so no result depends on the number of threads.
  */
 
@@ -1057,8 +1057,8 @@ static void add_groups_any(real *y, const real *wi, const int32_t *order, const 
 
 /* y (rows, out) = F(x) W for W (in, size + 1, out); matrix: M then D, as the features' kernels
  * take them. The samples go in chunks of CHUNK_BYTES (fewer when there would not be one for every
- * thread, but at least LANES), the inputs in blocks of BLOCK_BYTES. Returns 0, 1 if out of memory or k > MOST_ORDER, 2 if x holds NaN
- * or inf. */
+ * thread, but at least LANES), the inputs in blocks of BLOCK_BYTES. Returns 0, 1 if out of memory
+ * or k > MOST_ORDER, 2 if x holds NaN or inf. */
 int sparse_product(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                    int64_t in, int64_t cells, int64_t k, const real *w, int64_t out, real *y, int threads) {
     if (k > MOST_ORDER) return 1;
