@@ -29,6 +29,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #ifndef REAL
 #define REAL double
@@ -423,7 +426,6 @@ int features_grad(const real *x, const real *knots, const real *matrix, int unif
  * (the same numbers to the bit, so that no result depends on which path a tile takes), faster than
  * those loops' strided reads. */
 #if defined(__AVX512F__) && !REAL_IS_DOUBLE
-#include <immintrin.h>
 #define EDGE_VECTORS 1
 
 /* r[0 .. 16), 16 rows of 16 floats, becomes its transpose: r[c] holds what was column c. */
@@ -761,7 +763,6 @@ typedef real vec __attribute__((vector_size(64), aligned(sizeof(real)), may_alia
  * values: masked loads and stores and AVX-512's reduction where the CPU has them, else value by
  * value (through memory, several times slower). */
 #if defined(__AVX512F__)
-#include <immintrin.h>
 #if REAL_IS_DOUBLE
 #define MASKED_LOAD(mask, p) ((vec)_mm512_maskz_loadu_pd((__mmask8)(mask), (p)))
 #define MASKED_STORE(p, mask, v) _mm512_mask_storeu_pd((p), (__mmask8)(mask), (__m512d)(v))
@@ -797,48 +798,41 @@ static inline void store_part(real *p, vec v, int64_t n) {
 #define GROUP 4
 #define FEW 2
 
-/* dx for one sample (dY = dy) and the block's inputs c (patch entries j0 + c):
- * grad_x[c] = sum_q slope_q <W_c[row_q], dY> + silu' <W_c[size], dY>. */
-static inline __attribute__((always_inline)) void input_grads(const real *restrict w, int64_t width_w,
-                                                              const real *restrict dy, const Patch *p,
-                                                              int64_t j0, int64_t wide, int64_t out,
-                                                              int64_t size, real *restrict grad_x,
-                                                              const int64_t k) {
+/* dx of one sample (dY = dy, patch entry j) and the patch's input (its rows of W from w):
+ * grad_x = sum_q slope_q <W[row_q], dY> + silu' <W[size], dY>. */
+static inline __attribute__((always_inline)) real input_grad(const real *restrict w, const real *restrict dy,
+                                                             const Patch *p, int64_t j, int64_t out, int64_t size,
+                                                             const int64_t k) {
     const int64_t vectors = out / LANES;
-    for (int64_t c = 0; c < wide; c++) {
-        const int64_t j = j0 + c;
-        const real *rows = w + c * width_w;
-        vec dot = {0};
-        real tail = 0;
-        for (int64_t v = 0; v < vectors; v++) {
-            vec sum = p->silu_slope[j] * AT(rows + size * out + v * LANES);
-            for (int64_t q = 0; q <= k; q++)
-                sum += p->slopes[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out + v * LANES);
-            dot += sum * AT(dy + v * LANES);
-        }
-        if (out - vectors * LANES <= FEW) /* a few columns: value by value */
-            for (int64_t o = vectors * LANES; o < out; o++) {
-                real sum = p->silu_slope[j] * rows[size * out + o];
-                for (int64_t q = 0; q <= k; q++) sum += p->slopes[q * TILE + j] * rows[p->index[q * TILE + j] * out + o];
-                tail += sum * dy[o];
-            }
-        else { /* the rest: one vector read past them (W and dY are padded) */
-            const int64_t o = vectors * LANES;
-            vec sum = p->silu_slope[j] * AT(rows + size * out + o);
-            for (int64_t q = 0; q <= k; q++) sum += p->slopes[q * TILE + j] * AT(rows + p->index[q * TILE + j] * out + o);
-            sum *= load_part(dy + o, out - o); /* 0 beyond the row */
-            dot += sum;
-        }
-        if (vectors || out > FEW) tail += horizontal_sum(dot);
-        grad_x[c] = tail;
+    vec dot = {0};
+    real tail = 0;
+    for (int64_t v = 0; v < vectors; v++) {
+        vec sum = p->silu_slope[j] * AT(w + size * out + v * LANES);
+        for (int64_t q = 0; q <= k; q++)
+            sum += p->slopes[q * TILE + j] * AT(w + p->index[q * TILE + j] * out + v * LANES);
+        dot += sum * AT(dy + v * LANES);
     }
+    if (out - vectors * LANES <= FEW) /* a few columns: value by value */
+        for (int64_t o = vectors * LANES; o < out; o++) {
+            real sum = p->silu_slope[j] * w[size * out + o];
+            for (int64_t q = 0; q <= k; q++) sum += p->slopes[q * TILE + j] * w[p->index[q * TILE + j] * out + o];
+            tail += sum * dy[o];
+        }
+    else { /* the rest: one vector read past them (W and dY are padded) */
+        const int64_t o = vectors * LANES;
+        vec sum = p->silu_slope[j] * AT(w + size * out + o);
+        for (int64_t q = 0; q <= k; q++) sum += p->slopes[q * TILE + j] * AT(w + p->index[q * TILE + j] * out + o);
+        sum *= load_part(dy + o, out - o); /* 0 beyond the row */
+        dot += sum;
+    }
+    if (vectors || out > FEW) tail += horizontal_sum(dot);
+    return tail;
 }
 
-/* input_grads for `count` samples in a row (dy and grad_x their first rows). */
-static void input_grads_any(const real *w, int64_t width_w, const real *dy, const Patch *p, int64_t count,
-                            int64_t wide, int64_t in, int64_t out, int64_t size, real *grad_x, int64_t k) {
-#define EACH(K) \
-    for (int64_t r = 0; r < count; r++) input_grads(w, width_w, dy + r * out, p, r * wide, wide, out, size, grad_x + r * in, K)
+/* input_grad for the patch's `count` samples (dy and grad_x their first rows). */
+static void input_grads(const real *w, const real *dy, const Patch *p, int64_t count, int64_t in, int64_t out,
+                        int64_t size, real *grad_x, int64_t k) {
+#define EACH(K) for (int64_t r = 0; r < count; r++) grad_x[r * in] = input_grad(w, dy + r * out, p, r, out, size, K)
     if (k == 3) EACH(3);
     else EACH(k);
 #undef EACH
@@ -938,8 +932,9 @@ static void sort_by_cell(int32_t *first, int64_t rows, int64_t k, int64_t cells,
     (void)start;
     const __m512i shift = _mm512_set1_epi32((int32_t)k), outside = _mm512_set1_epi32((int32_t)cells);
     const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#define LIVE(n) (rows - (n) >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (rows - (n))) - 1))
 #define BIN_OF(n, live)                                                                           \
-    const __mmask16 live = rows - (n) >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (rows - (n))) - 1); \
+    const __mmask16 live = LIVE(n);                                                                 \
     __m512i bin = _mm512_add_epi32(_mm512_maskz_loadu_epi32(live, first + (n)), shift);             \
     bin = _mm512_mask_mov_epi32(bin, _mm512_cmplt_epi32_mask(bin, _mm512_setzero_si512())           \
                                          | _mm512_cmpge_epi32_mask(bin, outside), outside)
@@ -957,14 +952,14 @@ static void sort_by_cell(int32_t *first, int64_t rows, int64_t k, int64_t cells,
         bins[b] = at;
         const __m512i wanted = _mm512_set1_epi32((int32_t)b);
         for (int64_t n = 0; n < rows; n += 16) {
-            const __mmask16 live = rows - n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (rows - n)) - 1);
-            const __mmask16 here = _mm512_mask_cmpeq_epi32_mask(live, _mm512_loadu_si512(first + n), wanted);
+            const __mmask16 here = _mm512_mask_cmpeq_epi32_mask(LIVE(n), _mm512_loadu_si512(first + n), wanted);
             const __m512i numbers = _mm512_add_epi32(lanes, _mm512_set1_epi32((int32_t)n));
             _mm512_storeu_si512(order + at, _mm512_maskz_compress_epi32(here, numbers));
             at += __builtin_popcount((unsigned)here);
         }
     }
 #undef BIN_OF
+#undef LIVE
 #else
     for (int64_t b = 0; b < (cells + 2) * WAYS; b++) start[b] = 0;
     for (int64_t n = 0; n < rows; n++) {
@@ -987,8 +982,8 @@ static void sort_by_cell(int32_t *first, int64_t rows, int64_t k, int64_t cells,
 }
 
 /* y[n, :] += silu[n] W_i[size] + sum_q value_q[n] W_i[b - k + q] for the samples n of each bin b
- * of one input (order and bins as sort_by_cell gives them; value and silu as a patch of width 1
- * holds them), the bin's k + 2 rows of W_i in registers: GROUP vectors of columns at a time, then
+ * of one input (order and bins as sort_by_cell gives them; value and silu as patch_values leaves
+ * them), the bin's k + 2 rows of W_i in registers: GROUP vectors of columns at a time, then
  * single vectors, then the rest (W read past its end: it is padded). Rows b - k + q outside
  * 0 .. size - 1 are taken as zero (their values need not be), and the bin past the grid meets the
  * silu row alone. */
@@ -1172,8 +1167,7 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
                     for (int64_t q = 0; q <= k; q++)
                         memcpy(value + q * rows + row, p.values + q * TILE, sizeof(real) * count);
                     if (want_x)
-                        input_grads_any(wi, width_w, grad + row * out, &p, count, 1, in, out, size,
-                                        grad_x + row * in + i, k);
+                        input_grads(wi, grad + row * out, &p, count, in, out, size, grad_x + row * in + i, k);
                 }
                 sort_by_cell(first, rows, k, cells, order, bins, start);
                 sweep_any(c ? dw_block + (i - low) * width_w : grad_w + i * width_w, grad, order, bins, value, silu,
