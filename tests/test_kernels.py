@@ -211,7 +211,6 @@ def test_edge_weights_grad_is_the_gradient_autograd_takes_through_them(dtype, ou
     assert torch.equal(got[0][0, -1], torch.zeros_like(got[0][0, -1])) and got[1][0, -1] == got[2][0, -1] == 0
 
 
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 # whole tiles of 16 inputs and 16 outputs (turned in registers with AVX-512) and the rest around them
 @pytest.mark.parametrize("out_features, in_features, size", [(16, 16, 8), (40, 35, 8), (33, 48, 13), (16, 32, 3)])
@@ -229,6 +228,7 @@ def test_edge_weights_and_their_gradients_are_the_same_numbers_in_either_layout(
                                                out_major=True)
     for name, a, b in zip(("spline_weight", "spline_scale", "base_weight"), from_in_major, from_out_major):
         assert torch.equal(a, b), name
+
 
 def test_edge_weights_with_mismatched_parameters_are_rejected_with_a_clear_error():
     spline_weight, spline_scale, base_weight, mask = edge_parameters(3, 4, 8, torch.float32)
