@@ -5,7 +5,9 @@
     python benchmarks/kan_layer_speed.py --no-compile    # skip torch.compile (slow to compile)
 
 One training step is forward, mean squared error against random targets, backward and an Adam step
-(the floor has no optimiser step). Contenders:
+(the floor has no optimiser step): `kanlab.train.adam`, as `kanlab.fit` takes it, fused where PyTorch
+has the kernel, for every contender alike (`--adam for-loop`: PyTorch's default implementation, whose
+Python loop over parameter tensors costs a small network a third of its step on the CPU). Contenders:
 
 - floor: for every layer, the dense matmul of its spline part, (batch, in*(G+k)) @ (in*(G+k), out),
   forward and backward (the gradient of the left operand only where the layer's input needs one,
@@ -74,11 +76,15 @@ def make_floor(batch, widths, device, transposed=False):
     return step
 
 
-def make_training_step(model, batch, widths, device):
-    """One training step of model: forward, mean squared error, backward and an Adam step."""
+def make_training_step(model, batch, widths, device, adam):
+    """One training step of model: forward, mean squared error, backward and an Adam step; adam:
+    "fused" (`kanlab.train.adam`, as `kanlab.fit` takes it) or "for-loop" (PyTorch's default on the CPU)."""
     x = torch.rand(batch, widths[0], device=device) * 2 - 1
     y = torch.rand(batch, widths[-1], device=device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    if adam == "fused":
+        optimizer = kanlab.train.adam(model.parameters(), lr=1e-4)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -96,26 +102,26 @@ def same_parameter_mlp(widths, parameters, device):
     return nn.Sequential(nn.Linear(n_in, hidden), nn.SiLU(), nn.Linear(hidden, n_out)).to(device)
 
 
-def contenders(batch, widths, device, compile_model):
+def contenders(batch, widths, device, compile_model, adam):
     """(name, step closure, number of parameters) for everything importable."""
     model = kanlab.KAN(widths, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER, seed=0, device=device)
     count = sum(p.numel() for p in model.parameters())
     found = [
         ("floor", make_floor(batch, widths, device), None),
         ("floor, transposed", make_floor(batch, widths, device, transposed=True), None),
-        ("kanlab eager", make_training_step(model, batch, widths, device), count),
+        ("kanlab eager", make_training_step(model, batch, widths, device, adam), count),
     ]
     if compile_model:
         compiled = torch.compile(model)
-        found.append(("kanlab compiled", make_training_step(compiled, batch, widths, device), count))
+        found.append(("kanlab compiled", make_training_step(compiled, batch, widths, device, adam), count))
     if compile_model and device.type == "cuda":  # whole steps replayed as CUDA graphs: no launch cost
         graphs = torch.compile(model, mode="reduce-overhead")
-        found += optional("kanlab compiled, CUDA graphs", lambda: graphs, batch, widths, device, count)
+        found += optional("kanlab compiled, CUDA graphs", lambda: graphs, batch, widths, device, adam, count)
     mlp = same_parameter_mlp(widths, count, device)
     mlp_count = sum(p.numel() for p in mlp.parameters())
-    found.append(("MLP, same #params", make_training_step(mlp, batch, widths, device), mlp_count))
+    found.append(("MLP, same #params", make_training_step(mlp, batch, widths, device, adam), mlp_count))
     if compile_model:  # what torch.compile makes of the simplest network of this size, for scale
-        found.append(("MLP compiled", make_training_step(torch.compile(mlp), batch, widths, device), mlp_count))
+        found.append(("MLP compiled", make_training_step(torch.compile(mlp), batch, widths, device, adam), mlp_count))
     try:
         from efficient_kan import KAN as EfficientKAN
     except ImportError:
@@ -124,7 +130,7 @@ def contenders(batch, widths, device, compile_model):
         def build_efficient_kan():
             return EfficientKAN(widths, grid_size=GRID_SIZE, spline_order=SPLINE_ORDER).to(device)
 
-        found += optional("efficient-kan", build_efficient_kan, batch, widths, device)
+        found += optional("efficient-kan", build_efficient_kan, batch, widths, device, adam)
     try:
         from kan import KAN as PyKAN
     except ImportError:
@@ -143,15 +149,15 @@ def contenders(batch, widths, device, compile_model):
                     other.speed()
                 return other
 
-            found += optional(f"pykan {mode}", build_pykan, batch, widths, device)
+            found += optional(f"pykan {mode}", build_pykan, batch, widths, device, adam)
     return found
 
 
-def optional(label, build, batch, widths, device, count=None):
+def optional(label, build, batch, widths, device, adam, count=None):
     """[(label, step closure, count)] for a model that build() returns (another library's KAN, say),
     or [] (saying why) if it fails to run."""
     try:
-        step = make_training_step(build(), batch, widths, device)
+        step = make_training_step(build(), batch, widths, device, adam)
         step()
     except Exception as error:  # another library's bug or a memory limit must not end the run
         print(f"{label} left out on batch {batch}, widths {widths}: {type(error).__name__}: {error}"[:300])
@@ -206,8 +212,8 @@ def peak_memory(step, device):
     return peak
 
 
-def benchmark(name, batch, widths, device, rounds, compile_model, clock):
-    entries = contenders(batch, widths, device, compile_model)
+def benchmark(name, batch, widths, device, rounds, compile_model, clock, adam):
+    entries = contenders(batch, widths, device, compile_model, adam)
     repeats = {}
     for label, step, _ in entries:  # warm up (and compile), then pick repeats for ~20 ms per sample
         for _ in range(3):
@@ -244,6 +250,13 @@ def main():
         help="time with the process's CPU time instead of the wall clock: with --threads 1 on a busy "
         "machine this leaves out the time other processes hold the core",
     )
+    parser.add_argument(
+        "--adam",
+        choices=("fused", "for-loop"),
+        default="fused",
+        help="every contender's Adam: fused, as kanlab.fit's (default), or PyTorch's default, which on the CPU "
+        "runs about ten operations per parameter tensor from Python",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -251,11 +264,11 @@ def main():
     clock = time.process_time if args.cpu_time else time.perf_counter
     print(
         f"torch {torch.__version__}, {args.threads} threads, {args.rounds} interleaved rounds, "
-        f"{'CPU time' if args.cpu_time else 'wall clock'}"
+        f"{'CPU time' if args.cpu_time else 'wall clock'}, {args.adam} Adam"
     )
     for name, (batch, widths) in shapes.items():
         if args.shapes is None or name in args.shapes:
-            benchmark(name, batch, widths, device, args.rounds, args.compile_model, clock)
+            benchmark(name, batch, widths, device, args.rounds, args.compile_model, clock, args.adam)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from kanlab import distributed, kan, regularization
 from kanlab.data import check_dataset
 from kanlab.loss import mean_squared_error
 
-__all__ = ["History", "objective", "fit", "LBFGS", "LevenbergMarquardt", "grid_extension", "fit_in_turn",
+__all__ = ["History", "objective", "fit", "adam", "LBFGS", "LevenbergMarquardt", "grid_extension", "fit_in_turn",
            "loglog_slope", "seconds_per_step"]
 
 
@@ -405,11 +405,24 @@ def _loss_for(model, lamb, lamb_l1, lamb_entropy, penalty):
     return objective, network_penalty if penalty is not None or lamb else None
 
 
+def adam(parameters, lr):
+    """torch.optim.Adam, fused where the parameters' device and dtype allow it (CPU and CUDA, floating
+    point): one kernel per tensor updates m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2 and
+    theta <- theta - lr m_hat / (sqrt(v_hat) + eps), where the default implementation runs about ten
+    operations per tensor from Python. The updates agree to rounding. A small KAN's step feels the
+    difference: batch 4096 [2, 5, 1] trains about a quarter faster (`benchmarks/README.md`)."""
+    parameters = list(parameters)
+    try:
+        return torch.optim.Adam(parameters, lr=lr, fused=True)
+    except RuntimeError:  # "`fused=True` requires all the params to be floating point Tensors of supported devices"
+        return torch.optim.Adam(parameters, lr=lr)
+
+
 def _make_optimizer(model, name, lr, replicas=None):
     if name == "lm":
         return LevenbergMarquardt(model, replicas=replicas)
     if name == "adam":
-        return torch.optim.Adam(model.parameters(), lr=1e-2 if lr is None else lr)
+        return adam(model.parameters(), lr=1e-2 if lr is None else lr)
     return LBFGS(model.parameters(), lr=1.0 if lr is None else lr)
 
 

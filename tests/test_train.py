@@ -313,6 +313,44 @@ def test_adam_steps_read_nothing_on_the_host_between_checks(monkeypatch):
     assert counts[1] - counts[0] <= 2 * 2  # two more checks, two reads each
 
 
+def test_adam_is_pytorchs_fused_adam_on_the_cpu():
+    model = kanlab.KAN([2, 3, 1], grid_size=3, seed=0)
+    optimizer = kanlab.train.adam(model.parameters(), lr=0.01)
+    assert isinstance(optimizer, torch.optim.Adam)
+    assert optimizer.defaults["fused"] is True and optimizer.defaults["lr"] == 0.01
+    assert sum(len(group["params"]) for group in optimizer.param_groups) == len(list(model.parameters()))
+
+
+def test_adam_takes_the_default_implementation_where_the_fused_kernel_refuses_the_parameters(monkeypatch):
+    original = torch.optim.Adam
+
+    def without_fused_kernel(parameters, fused=None, **options):
+        if fused:
+            raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported devices")
+        return original(parameters, **options)
+
+    monkeypatch.setattr(torch.optim, "Adam", without_fused_kernel)
+    parameters = list(kanlab.KAN([2, 3, 1], grid_size=3, seed=0).parameters())  # a generator is read only once
+    optimizer = kanlab.train.adam(iter(parameters), lr=0.01)
+    assert not optimizer.defaults["fused"]
+    assert sum(len(group["params"]) for group in optimizer.param_groups) == len(parameters)
+
+
+def test_fit_with_adam_takes_the_same_steps_as_the_default_adam_to_rounding():
+    data = small_problem()
+    models = [kanlab.KAN([2, 3, 1], grid_size=3, seed=0, dtype=torch.float64) for _ in range(2)]
+    kanlab.fit(models[0], data, steps=20, optimizer="adam", update_grid=False, progress=False)
+    optimizer = torch.optim.Adam(models[1].parameters(), lr=1e-2)
+    for _ in range(20):
+        optimizer.zero_grad()
+        torch.mean((models[1](data.x_train) - data.y_train) ** 2).backward()
+        optimizer.step()
+    start = kanlab.KAN([2, 3, 1], grid_size=3, seed=0, dtype=torch.float64)
+    assert not torch.equal(models[0].layers[0].spline_weight, start.layers[0].spline_weight)  # it trained
+    for fused, default in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(fused, default, rtol=1e-12, atol=1e-12)
+
+
 def test_the_history_holds_the_errors_of_the_model_after_each_step():
     data = small_problem()
     model = kanlab.KAN([2, 2, 1], grid_size=3, seed=0, dtype=torch.float64)
