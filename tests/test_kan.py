@@ -568,3 +568,76 @@ def test_a_graph_of_a_layers_gradients_is_refused_rather_than_silently_cut_from_
     x = torch.rand(8, 3, requires_grad=True)
     with pytest.raises(RuntimeError, match="create_graph=True"):
         torch.autograd.grad(layer(x).sum(), x, create_graph=True)
+
+
+def _layer_by_layer(model, x):
+    """model(x) as the layers compute it one by one (each its own autograd node)."""
+    for layer in model.layers:
+        x = layer(x)
+    return x
+
+
+def _outputs_and_gradients(model, forward, x):
+    x = x.detach().requires_grad_(x.requires_grad)
+    y = forward(model, x)
+    (y * torch.linspace(-1, 1, y.numel(), dtype=y.dtype).view_as(y)).sum().backward()
+    gradients = [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    return y.detach(), gradients, x.grad
+
+
+def _same(a, b):
+    """Both None (a parameter without a gradient), or equal to the bit."""
+    return a is b is None or (a is not None and b is not None and torch.equal(a, b))
+
+
+needs_kernels = pytest.mark.skipif(not kernels.available(), reason="the C kernels are not available here")
+
+
+@needs_kernels
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("input_grad", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("widths", [[2, 5, 1], [3, 4, 2, 1]])
+def test_a_kan_of_narrow_layers_gives_the_numbers_of_its_layers_one_by_one_to_the_bit(widths, dtype, input_grad,
+                                                                                    threads):
+    saved = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        model = KAN(widths, grid_size=5, seed=0, dtype=dtype)
+        x = (torch.rand(700, widths[0], dtype=dtype, generator=torch.Generator().manual_seed(1)) * 2 - 1)
+        x.requires_grad_(input_grad)
+        whole = _outputs_and_gradients(model, lambda m, v: m(v), x)
+        one_by_one = _outputs_and_gradients(model, _layer_by_layer, x)
+    finally:
+        torch.set_num_threads(saved)
+    assert torch.equal(whole[0], one_by_one[0])
+    assert all(_same(a, b) for a, b in zip(whole[1], one_by_one[1], strict=True))
+    assert (whole[2] is None) == (not input_grad) and _same(whole[2], one_by_one[2])
+
+
+@needs_kernels
+def test_a_kan_of_narrow_layers_is_one_autograd_node():
+    y = KAN([2, 5, 1], seed=0)(torch.rand(10, 2))
+    assert type(y.grad_fn).__name__ == "_NarrowNetworkProductBackward"
+    assert y.grad_fn.next_functions[0] == (None, 0)  # x needs no gradient; the parameters' come next
+
+
+@needs_kernels
+def test_a_frozen_first_layer_gets_no_gradients_and_the_next_layer_the_same_ones():
+    model = KAN([2, 5, 1], seed=0)
+    x = torch.rand(50, 2) * 2 - 1
+    _, expected, _ = _outputs_and_gradients(model, _layer_by_layer, x)
+    model.layers[0].requires_grad_(False)
+    _, gradients, _ = _outputs_and_gradients(model, lambda m, v: m(v), x)
+    first = len(list(model.layers[0].parameters()))
+    assert all(g is None for g in gradients[:first])
+    assert all(_same(a, b) for a, b in zip(gradients[first:], expected[first:], strict=True))
+
+
+def test_a_hook_on_a_layer_still_runs_in_every_forward_pass():
+    model = KAN([2, 5, 1], seed=0)
+    seen = []
+    model.layers[1].register_forward_hook(lambda module, inputs, output: seen.append(output.shape))
+    y = model(torch.rand(10, 2))
+    assert seen == [(10, 1)] and y.shape == (10, 1)
