@@ -1200,9 +1200,10 @@ int sparse_product_grad(const real *x, const real *knots, const real *matrix, in
  * dW goes the other way, from the samples to the weights: the dense basis of each vector of samples,
  * B[b] = sum_q [f + q = b] B_{f+q}(x_si), by comparisons, then dW[i, b, o] = sum_s B[b][s] dY[s, o],
  * and from it the parameters' gradients (as edge_weights_grad). Forward: a thread takes whole
- * patches of TILE samples and adds the inputs in order. Backward: a thread takes whole inputs (their
- * weights' gradients and their column of dx are its own) and sums the patches in order. No result
- * depends on the number of threads. */
+ * patches of TILE samples and adds the inputs in order. Backward: a thread takes whole patches too
+ * (their rows of dx are its own), each patch's share of dW in a slot of its own, and then whole
+ * inputs, whose slots it sums in the order of the patches. No result depends on the number of
+ * threads. */
 
 /* integers as wide as real, LANES of them: the indices of a vector of samples */
 #if REAL_IS_DOUBLE
@@ -1498,59 +1499,67 @@ static void narrow_patch_grad_any(const Patch *p, const Uniform *g, const real *
 
 /* The gradients of narrow_product from dY (rows, out): of c, scale and base (out, in, size) and
  * (out, in) as edge_weights_grad gives them, and, if grad_x is not NULL, dx (rows, in); matrix: M
- * then D. dY is first laid out output-major, each patch padded with zeros to TILE; then a thread
- * takes whole inputs. Returns 0, 1 if out of memory, 4 if size > 2 LANES or k > MOST_ORDER (it
- * does not check x: narrow_product has). */
+ * then D. A thread takes whole patches of TILE samples: it lays out their rows of dY output-major
+ * (padded with zeros to TILE) and, input by input, adds each patch's share of dW[i] into a slot of
+ * its own. Then a thread takes whole inputs and sums their slots in the order of the patches, as one
+ * thread would add them, so that no result depends on the number of threads; from each input's dW
+ * follow its parameters' gradients. Returns 0, 1 if out of memory, 4 if size > 2 LANES or
+ * k > MOST_ORDER (it does not check x: narrow_product has). */
 int narrow_product_grad(const real *x, const real *knots, const real *matrix, int uniform, int64_t rows,
                         int64_t in, int64_t cells, int64_t k, const real *c, const real *scale, const real *base,
                         const real *mask, int64_t out, const real *grad, real *grad_c, real *grad_scale,
                         real *grad_base, real *grad_x, int threads) {
-    const int64_t size = cells - k, patches = (rows + TILE - 1) / TILE, stride = patches * TILE;
+    const int64_t size = cells - k, patches = (rows + TILE - 1) / TILE, width = (size + 1) * out;
     if (size > 2 * LANES || k > MOST_ORDER) return 4;
     if (in == 0) return 0; /* no weights and no dx to take */
     Grid grid = {knots, NULL, NULL, matrix, in, cells, k, uniform};
-    real *steps, *dy = malloc(sizeof(real) * (out * stride + 1)); /* (+ 1: never malloc(0)) */
-    if (!dy || !uniform_steps(&grid, &steps)) {
-        free(dy);
+    const int64_t slot_count = (patches > 0 ? patches : 1) * in * width; /* (an empty batch: one slot of zeros) */
+    real *steps, *slots = malloc(sizeof(real) * (slot_count + 1)); /* (+ 1: never malloc(0)) */
+    if (!slots || !uniform_steps(&grid, &steps)) {
+        free(slots);
         return 1;
     }
+    if (patches == 0) memset(slots, 0, sizeof(real) * slot_count);
     int failed = 0;
-#pragma omp parallel num_threads(threads) if (in > 1 && rows * in * (k + 2) * (out + 4) > 131072) \
-    reduction(| : failed)
+#pragma omp parallel num_threads(threads) if (rows * in * (k + 2) * (out + 4) > 131072) reduction(| : failed)
     {
         Patch p = {0};
-        real *tables = malloc(sizeof(real) * (out * (2 * LANES + 1) + (size + 1) * (out + TILE) + 1));
-        real *silu_w = tables + out * 2 * LANES, *dw = silu_w + out, *plane = dw + (size + 1) * out;
+        real *tables = malloc(sizeof(real) * (out * (2 * LANES + 1) + (size + 1 + out) * TILE + 1));
+        real *silu_w = tables + out * 2 * LANES, *plane = silu_w + out, *dy = plane + (size + 1) * TILE;
         const int ready = patch_alloc(&p, k) && tables;
         failed = !ready;
         Uniform g;
 #pragma omp for schedule(static)
         for (int64_t patch = 0; patch < patches; patch++) {
+            if (!ready) continue;
             const int64_t row = patch * TILE, count = rows - row < TILE ? rows - row : TILE;
             for (int64_t o = 0; o < out; o++) {
-                for (int64_t s = 0; s < count; s++) dy[o * stride + row + s] = grad[(row + s) * out + o];
-                for (int64_t s = count; s < TILE; s++) dy[o * stride + row + s] = 0;
+                for (int64_t s = 0; s < count; s++) dy[o * TILE + s] = grad[(row + s) * out + o];
+                for (int64_t s = count; s < TILE; s++) dy[o * TILE + s] = 0;
+            }
+            for (int64_t i = 0; i < in; i++) {
+                real *dw = slots + (patch * in + i) * width;
+                column_tables(c, scale, base, mask, in, i, size, out, tables, silu_w);
+                if (uniform) uniform_of(&grid, i, &g);
+                memset(dw, 0, sizeof(real) * width);
+                narrow_patch_values(x, &grid, row, count, i, grad_x != NULL, &p);
+                narrow_patch_grad_any(&p, uniform ? &g : NULL, tables, silu_w, dy, TILE, count, in, out, size, dw,
+                                      plane, grad_x ? grad_x + row * in + i : NULL, k);
             }
         }
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < in; i++) {
             if (!ready) continue;
-            column_tables(c, scale, base, mask, in, i, size, out, tables, silu_w);
-            if (uniform) uniform_of(&grid, i, &g);
-            memset(dw, 0, sizeof(real) * (size + 1) * out);
-            for (int64_t patch = 0; patch < patches; patch++) {
-                const int64_t row = patch * TILE, count = rows - row < TILE ? rows - row : TILE;
-                narrow_patch_values(x, &grid, row, count, i, grad_x != NULL, &p);
-                narrow_patch_grad_any(&p, uniform ? &g : NULL, tables, silu_w, dy + row, stride, count, in, out, size,
-                                      dw, plane, grad_x ? grad_x + row * in + i : NULL, k);
-            }
+            real *dw = slots + i * width; /* patch 0's slot takes the sum over the patches */
+            for (int64_t patch = 1; patch < patches; patch++)
+                for (int64_t at = 0; at < width; at++) dw[at] += slots[(patch * in + i) * width + at];
             for (int64_t o = 0; o < out; o++) { /* as edge_weights_grad */
                 const int64_t edge = o * in + i;
                 const real live = scale[edge] * mask[edge];
                 real total = 0;
                 for (int64_t b = 0; b < size; b++) {
                     grad_c[edge * size + b] = dw[b * out + o] * live;
-                    total += dw[b * out + o] * c[edge * size + b];
+                    total = FUSED(dw[b * out + o], c[edge * size + b], total); /* as edge_grad */
                 }
                 grad_scale[edge] = total * mask[edge];
                 grad_base[edge] = dw[size * out + o] * mask[edge];
@@ -1560,6 +1569,6 @@ int narrow_product_grad(const real *x, const real *knots, const real *matrix, in
         free(tables);
     }
     free(steps);
-    free(dy);
+    free(slots);
     return failed;
 }
