@@ -787,8 +787,8 @@ class KAN(nn.Module):
         so it reads the modules' tensors from their dictionaries: nn.Module.__getattr__ costs about
         a microsecond a name in a training step, and a small network's step felt the thirteen names
         of each layer (batch 4096 [2, 5, 1]: 30 us of 720 on two threads)."""
-        if not isinstance(x, Tensor) or x.ndim != 2 or _hooks_anywhere(self) or torch.compiler.is_compiling():
-            return None
+        if torch.compiler.is_compiling() or not isinstance(x, Tensor) or x.ndim != 2 or _hooks_anywhere(self):
+            return None  # (torch.compile traces the layers one by one)
         layers, operands = [], []
         modules = self._modules
         pairs = zip(modules["layers"]._modules.values(), modules["symbolic"]._modules.values(), self.products[1:])
