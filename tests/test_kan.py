@@ -599,13 +599,17 @@ needs_kernels = pytest.mark.skipif(not kernels.available(), reason="the C kernel
 @pytest.mark.parametrize("input_grad", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("widths", [[2, 5, 1], [3, 4, 2, 1]])
-def test_a_kan_of_narrow_layers_gives_the_numbers_of_its_layers_one_by_one_to_the_bit(widths, dtype, input_grad,
-                                                                                    threads):
+@pytest.mark.parametrize("grid_eps", [None, 0.02])  # the initial uniform grids, or grids near the quantiles
+def test_a_kan_of_narrow_layers_gives_the_numbers_of_its_layers_one_by_one_to_the_bit(grid_eps, widths, dtype,
+                                                                                    input_grad, threads):
     saved = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         model = KAN(widths, grid_size=5, seed=0, dtype=dtype)
         x = (torch.rand(700, widths[0], dtype=dtype, generator=torch.Generator().manual_seed(1)) * 2 - 1)
+        if grid_eps is not None:
+            model.update_grid(x**3, grid_eps=grid_eps)
+            assert not any(layer.uniform for layer in model.layers)
         x.requires_grad_(input_grad)
         whole = _outputs_and_gradients(model, lambda m, v: m(v), x)
         one_by_one = _outputs_and_gradients(model, _layer_by_layer, x)
