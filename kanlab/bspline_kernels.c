@@ -1559,7 +1559,7 @@ int narrow_product_grad(const real *x, const real *knots, const real *matrix, in
                 real total = 0;
                 for (int64_t b = 0; b < size; b++) {
                     grad_c[edge * size + b] = dw[b * out + o] * live;
-                    total = FUSED(dw[b * out + o], c[edge * size + b], total); /* as edge_grad */
+                    total += dw[b * out + o] * c[edge * size + b];
                 }
                 grad_scale[edge] = total * mask[edge];
                 grad_base[edge] = dw[size * out + o] * mask[edge];
