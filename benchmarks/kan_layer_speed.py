@@ -81,10 +81,7 @@ def make_training_step(model, batch, widths, device, adam):
     "fused" (`kanlab.train.adam`, as `kanlab.fit` takes it) or "for-loop" (PyTorch's default on the CPU)."""
     x = torch.rand(batch, widths[0], device=device) * 2 - 1
     y = torch.rand(batch, widths[-1], device=device)
-    if adam == "fused":
-        optimizer = kanlab.train.adam(model.parameters(), lr=1e-4)
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimizer = (kanlab.train.adam if adam == "fused" else torch.optim.Adam)(model.parameters(), lr=1e-4)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
