@@ -5,8 +5,10 @@
     python benchmarks/kan_layer_speed.py --no-compile    # skip torch.compile (slow to compile)
 
 One training step is forward, mean squared error against random targets, backward and an Adam step
-(the floor has no optimiser step): `kanlab.train.adam`, as `kanlab.fit` takes it, fused where PyTorch
-has the kernel, for every contender alike (`--adam for-loop`: PyTorch's default implementation, whose
+(the floor has no optimiser step): `kanlab.train.adam`, as `kanlab.fit` takes it (`FusedAdam` where
+PyTorch has the fused kernel), for every contender alike (`--adam torch-fused`:
+torch.optim.Adam(fused=True), the same kernel behind PyTorch's profiler range and checks;
+`--adam for-loop`: PyTorch's default implementation, whose
 Python loop over parameter tensors costs a small network a third of its step on the CPU). Contenders:
 
 - floor: for every layer, the dense matmul of its spline part, (batch, in*(G+k)) @ (in*(G+k), out),
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import os
 import statistics
@@ -48,6 +51,11 @@ from torch import nn
 
 import kanlab
 
+ADAMS = {
+    "fused": kanlab.train.adam,
+    "torch-fused": functools.partial(torch.optim.Adam, fused=True),
+    "for-loop": torch.optim.Adam,
+}
 SHAPES = {"a": (1024, [64, 64]), "b": (4096, [2, 5, 1]), "c": (512, [784, 64, 10])}
 GPU_SHAPES = {"d": (65536, [256, 256, 256])}
 GRID_SIZE, SPLINE_ORDER = 5, 3
@@ -78,10 +86,11 @@ def make_floor(batch, widths, device, transposed=False):
 
 def make_training_step(model, batch, widths, device, adam):
     """One training step of model: forward, mean squared error, backward and an Adam step; adam:
-    "fused" (`kanlab.train.adam`, as `kanlab.fit` takes it) or "for-loop" (PyTorch's default on the CPU)."""
+    "fused" (`kanlab.train.adam`, as `kanlab.fit` takes it), "torch-fused" (torch.optim.Adam(fused=True))
+    or "for-loop" (PyTorch's default on the CPU)."""
     x = torch.rand(batch, widths[0], device=device) * 2 - 1
     y = torch.rand(batch, widths[-1], device=device)
-    optimizer = (kanlab.train.adam if adam == "fused" else torch.optim.Adam)(model.parameters(), lr=1e-4)
+    optimizer = ADAMS[adam](model.parameters(), lr=1e-4)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -249,10 +258,10 @@ def main():
     )
     parser.add_argument(
         "--adam",
-        choices=("fused", "for-loop"),
+        choices=tuple(ADAMS),
         default="fused",
-        help="every contender's Adam: fused, as kanlab.fit's (default), or PyTorch's default, which on the CPU "
-        "runs about ten operations per parameter tensor from Python",
+        help="every contender's Adam: fused, as kanlab.fit's (default); torch-fused, torch.optim.Adam(fused=True); "
+        "or for-loop, PyTorch's default, which on the CPU runs about ten operations per parameter tensor from Python",
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -21,14 +21,15 @@ from dataclasses import dataclass, field
 
 import torch
 from torch.optim.lbfgs import _strong_wolfe
+from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
 from tqdm.auto import tqdm
 
 from kanlab import distributed, kan, regularization
 from kanlab.data import check_dataset
 from kanlab.loss import mean_squared_error
 
-__all__ = ["History", "objective", "fit", "adam", "LBFGS", "LevenbergMarquardt", "grid_extension", "fit_in_turn",
-           "loglog_slope", "seconds_per_step"]
+__all__ = ["History", "objective", "fit", "adam", "FusedAdam", "LBFGS", "LevenbergMarquardt", "grid_extension",
+           "fit_in_turn", "loglog_slope", "seconds_per_step"]
 
 
 @dataclass
@@ -406,16 +407,99 @@ def _loss_for(model, lamb, lamb_l1, lamb_entropy, penalty):
 
 
 def adam(parameters, lr):
-    """torch.optim.Adam, fused where the parameters' device and dtype allow it (CPU and CUDA, floating
-    point): one kernel per tensor updates m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2 and
-    theta <- theta - lr m_hat / (sqrt(v_hat) + eps), where the default implementation runs about ten
-    operations per tensor from Python. The updates agree to rounding. A small KAN's step feels the
-    difference: batch 4096 [2, 5, 1] trains about a quarter faster (`benchmarks/README.md`)."""
+    """`FusedAdam` where PyTorch has the fused kernel for the parameters' device and dtype (CPU and
+    CUDA, floating point), else torch.optim.Adam, whose default implementation runs about ten
+    operations per parameter tensor from Python. Both take the same steps, to rounding."""
     parameters = list(parameters)
     try:
-        return torch.optim.Adam(parameters, lr=lr, fused=True)
+        return FusedAdam(parameters, lr=lr)
     except RuntimeError:  # "`fused=True` requires all the params to be floating point Tensors of supported devices"
         return torch.optim.Adam(parameters, lr=lr)
+
+
+class FusedAdam(torch.optim.Adam):
+    r"""torch.optim.Adam(fused=True) with a short path from `step` to its kernel. At step t, one kernel
+    per parameter tensor makes
+
+        m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
+        theta <- theta - lr m_hat / (sqrt(v_hat) + eps),   m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)
+
+    (with weight_decay, g + weight_decay theta in place of g). That is torch.optim.Adam(fused=True)'s
+    kernel on its state (step, exp_avg, exp_avg_sq), so the parameters agree with it to the bit, and
+    either optimizer loads the other's state dict. What goes is Python around the kernel:
+    torch.optim.Adam's checks for options this class does not take (amsgrad, maximize, capturable,
+    differentiable, sparse or complex gradients, unscaling inside the kernel: GradScaler unscales the
+    gradients before `step` instead), and the profiler ranges that torch.optim.Optimizer opens around
+    every `step` and `zero_grad`, which cost more than the kernel itself. This class opens them only
+    while a profiler runs, and step hooks run as for any optimizer. A small network's training step
+    on the CPU gets shorter: batch 4096 [2, 5, 1], about 100 us (a quarter) on two threads
+    (`benchmarks/README.md`)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, fused=True)
+        self._step_supports_amp_scaling = False  # GradScaler: unscale, then call step as for any optimizer
+
+    def step(self, closure=None):
+        """One Adam step of every parameter that has a gradient; returns closure()'s loss if given."""
+        if _profiling_or_hooked(self):
+            return self._step_in_profiler_range_and_hooks(closure)
+        return self._step(closure)
+
+    step.hooked = True  # (torch.optim.Optimizer wraps any other step in its profiler range and hooks)
+
+    @torch.no_grad()
+    def _step(self, closure):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            kinds = {}  # the kernel takes tensors of one device and dtype at a time
+            for parameter in group["params"]:
+                if parameter.grad is not None:
+                    kinds.setdefault((parameter.device, parameter.dtype), []).append(parameter)
+            for parameters in kinds.values():
+                self._update(parameters, group)
+        return loss
+
+    _step_in_profiler_range_and_hooks = torch.optim.Optimizer.profile_hook_step(_step)
+
+    def _update(self, parameters, group):
+        states = [self._state(parameter) for parameter in parameters]
+        steps = [state["step"] for state in states]
+        torch._foreach_add_(steps, 1)
+        beta1, beta2 = group["betas"]
+        torch._fused_adam_(
+            parameters, [parameter.grad for parameter in parameters], [state["exp_avg"] for state in states],
+            [state["exp_avg_sq"] for state in states], [], steps, amsgrad=False, lr=group["lr"], beta1=beta1,
+            beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"], maximize=False,
+        )  # fmt: skip
+
+    def _state(self, parameter):
+        """The parameter's state, laid out as torch.optim.Adam(fused=True) lays it out at its first step."""
+        state = self.state[parameter]
+        if not state:
+            state["step"] = torch.zeros((), dtype=torch.float32, device=parameter.device)
+            state["exp_avg"] = torch.zeros_like(parameter, memory_format=torch.preserve_format)
+            state["exp_avg_sq"] = torch.zeros_like(parameter, memory_format=torch.preserve_format)
+        return state
+
+    def zero_grad(self, set_to_none=True):
+        """Sets every parameter's gradient to None (with set_to_none=False, or while a profiler runs,
+        torch.optim.Optimizer.zero_grad does the work)."""
+        if not set_to_none or torch._C._autograd._profiler_enabled():
+            return super().zero_grad(set_to_none)
+        for group in self.param_groups:
+            for parameter in group["params"]:
+                parameter.grad = None
+
+
+def _profiling_or_hooked(optimizer):
+    """Whether a profiler runs, or step hooks are registered for optimizer or for every optimizer."""
+    return bool(
+        torch._C._autograd._profiler_enabled() or optimizer._optimizer_step_pre_hooks
+        or optimizer._optimizer_step_post_hooks or _global_optimizer_pre_hooks or _global_optimizer_post_hooks
+    )
 
 
 def _make_optimizer(model, name, lr, replicas=None):

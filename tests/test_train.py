@@ -313,26 +313,23 @@ def test_adam_steps_read_nothing_on_the_host_between_checks(monkeypatch):
     assert counts[1] - counts[0] <= 2 * 2  # two more checks, two reads each
 
 
-def test_adam_is_pytorchs_fused_adam_on_the_cpu():
+def test_adam_is_the_fused_adam_on_the_cpu():
     model = kanlab.KAN([2, 3, 1], grid_size=3, seed=0)
     optimizer = kanlab.train.adam(model.parameters(), lr=0.01)
-    assert isinstance(optimizer, torch.optim.Adam)
+    assert isinstance(optimizer, kanlab.train.FusedAdam) and isinstance(optimizer, torch.optim.Adam)
     assert optimizer.defaults["fused"] is True and optimizer.defaults["lr"] == 0.01
     assert sum(len(group["params"]) for group in optimizer.param_groups) == len(list(model.parameters()))
 
 
 def test_adam_takes_the_default_implementation_where_the_fused_kernel_refuses_the_parameters(monkeypatch):
-    original = torch.optim.Adam
+    def without_fused_kernel(parameters, **options):
+        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported devices")
 
-    def without_fused_kernel(parameters, fused=None, **options):
-        if fused:
-            raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported devices")
-        return original(parameters, **options)
-
-    monkeypatch.setattr(torch.optim, "Adam", without_fused_kernel)
+    monkeypatch.setattr(kanlab.train, "FusedAdam", without_fused_kernel)
     parameters = list(kanlab.KAN([2, 3, 1], grid_size=3, seed=0).parameters())  # a generator is read only once
     optimizer = kanlab.train.adam(iter(parameters), lr=0.01)
-    assert not optimizer.defaults["fused"]
+    assert type(optimizer) is torch.optim.Adam and not optimizer.defaults["fused"]
+    assert optimizer.defaults["lr"] == 0.01
     assert sum(len(group["params"]) for group in optimizer.param_groups) == len(parameters)
 
 
