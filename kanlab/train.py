@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 
 import torch
 from torch.optim.lbfgs import _strong_wolfe
-from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
+from torch.optim.optimizer import (
+    _device_dtype_check_for_fused,
+    _global_optimizer_post_hooks,
+    _global_optimizer_pre_hooks,
+)
 from tqdm.auto import tqdm
 
 from kanlab import distributed, kan, regularization
@@ -407,9 +411,10 @@ def _loss_for(model, lamb, lamb_l1, lamb_entropy, penalty):
 
 
 def adam(parameters, lr):
-    """`FusedAdam` where PyTorch has the fused kernel for the parameters' device and dtype (CPU and
-    CUDA, floating point), else torch.optim.Adam, whose default implementation runs about ten
-    operations per parameter tensor from Python. Both take the same steps, to rounding."""
+    """`FusedAdam` where PyTorch's fused kernel takes the parameters (floating point, on a device
+    that has it, such as the CPU, CUDA or MPS), else torch.optim.Adam (complex parameters, say), whose
+    default implementation runs about ten operations per parameter tensor from Python. Both take the
+    same steps, to rounding."""
     parameters = list(parameters)
     try:
         return FusedAdam(parameters, lr=lr)
@@ -418,62 +423,98 @@ def adam(parameters, lr):
 
 
 class FusedAdam(torch.optim.Adam):
-    r"""torch.optim.Adam(fused=True) with a short path from `step` to its kernel. At step t, one kernel
-    per parameter tensor makes
+    """torch.optim.Adam(fused=True) with a short path from `step` to its kernel. At step t the kernel
+    makes, for every parameter with a gradient g (g + weight_decay theta where weight_decay is set),
 
         m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
-        theta <- theta - lr m_hat / (sqrt(v_hat) + eps),   m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)
+        theta <- theta - lr m_hat / (sqrt(v_hat) + eps),   m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t),
 
-    (with weight_decay, g + weight_decay theta in place of g). That is torch.optim.Adam(fused=True)'s
-    kernel on its state (step, exp_avg, exp_avg_sq), so the parameters agree with it to the bit, and
-    either optimizer loads the other's state dict. What goes is Python around the kernel:
-    torch.optim.Adam's checks for options this class does not take (amsgrad, maximize, capturable,
-    differentiable, sparse or complex gradients, unscaling inside the kernel: GradScaler unscales the
-    gradients before `step` instead), and the profiler ranges that torch.optim.Optimizer opens around
-    every `step` and `zero_grad`, which cost more than the kernel itself. This class opens them only
-    while a profiler runs, and step hooks run as for any optimizer. A small network's training step
-    on the CPU gets shorter: batch 4096 [2, 5, 1], about 100 us (a quarter) on two threads
-    (`benchmarks/README.md`)."""
+    in one call for all the tensors of a device and dtype. That is torch.optim.Adam(fused=True)'s
+    kernel on its state (step, exp_avg, exp_avg_sq), with GradScaler's unscaling inside it, so the
+    parameters agree with it to the bit. What goes is Python around the kernel: torch.optim.Adam's
+    per-parameter checks for options this class refuses (amsgrad, maximize, capturable,
+    differentiable, decoupled weight decay: ValueError) and the profiler ranges that
+    torch.optim.Optimizer opens around every `step` and `zero_grad`, even with no profiler running.
+    This class opens them, and runs the step hooks, only when a profiler runs or a hook is
+    registered. In a training step of batch 4096 [2, 5, 1] on the CPU the ranges took about 40 us
+    and the kernel 14 us, and the step got about a quarter shorter (`benchmarks/README.md`)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, fused=True)
-        self._step_supports_amp_scaling = False  # GradScaler: unscale, then call step as for any optimizer
 
-    def step(self, closure=None):
-        """One Adam step of every parameter that has a gradient; returns closure()'s loss if given."""
-        if _profiling_or_hooked(self):
-            return self._step_in_profiler_range_and_hooks(closure)
-        return self._step(closure)
+    def add_param_group(self, param_group):
+        """torch.optim.Adam's, for groups without the refused options (ValueError) and with floating
+        point parameters on a device that has the fused kernel (RuntimeError, which torch.optim.Adam
+        raises only at its first step)."""
+        _check_options(param_group, fused=param_group.get("fused", True))
+        super().add_param_group(param_group)
+        try:
+            for parameter in self.param_groups[-1]["params"]:
+                _device_dtype_check_for_fused(parameter)
+        except RuntimeError:
+            self.param_groups.pop()
+            raise
+
+    def load_state_dict(self, state_dict):
+        """torch.optim.Adam's, for the state dict of any Adam without the refused options (ValueError);
+        the step counts of a non-fused one come back as the fused kernel reads them (float32, on the
+        parameter's device)."""
+        for group in state_dict["param_groups"]:
+            _check_options(group)
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["fused"] = True
+            for parameter in group["params"]:
+                if parameter in self.state:
+                    state = self.state[parameter]
+                    state["step"] = state["step"].to(dtype=torch.float32, device=parameter.device)
+
+    def step(self, *args, **kwargs):
+        """One Adam step of every parameter that has a gradient, step(closure=None): returns
+        closure()'s loss if given, computed with gradients on."""
+        hooked = (torch._C._autograd._profiler_enabled() or self._optimizer_step_pre_hooks
+                  or self._optimizer_step_post_hooks or _global_optimizer_pre_hooks or _global_optimizer_post_hooks)
+        return (self._hooked_step if hooked else self._step)(*args, **kwargs)
 
     step.hooked = True  # (torch.optim.Optimizer wraps any other step in its profiler range and hooks)
 
     @torch.no_grad()
-    def _step(self, closure):
+    def _step(self, closure=None):
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            kinds = {}  # the kernel takes tensors of one device and dtype at a time
+            kinds = {}  # the kernel takes the tensors of one device and dtype at a time
             for parameter in group["params"]:
                 if parameter.grad is not None:
                     kinds.setdefault((parameter.device, parameter.dtype), []).append(parameter)
-            for parameters in kinds.values():
-                self._update(parameters, group)
+            for (device, _), parameters in kinds.items():
+                self._update(parameters, group, device)
         return loss
 
-    _step_in_profiler_range_and_hooks = torch.optim.Optimizer.profile_hook_step(_step)
+    _hooked_step = torch.optim.Optimizer.profile_hook_step(_step)
 
-    def _update(self, parameters, group):
+    def _update(self, parameters, group, device):
+        if device.type == "cuda" and torch.cuda.is_current_stream_capturing():
+            raise RuntimeError("FusedAdam's step cannot be captured in a CUDA graph (its lr and step count would "
+                               "be those of the capture): use torch.optim.Adam(fused=True, capturable=True)")
         states = [self._state(parameter) for parameter in parameters]
         steps = [state["step"] for state in states]
-        torch._foreach_add_(steps, 1)
+        lr = group["lr"]  # (a tensor lr off the CPU goes to the parameters' device, as in torch.optim.Adam)
+        lr = lr.to(device) if isinstance(lr, torch.Tensor) and lr.device.type != "cpu" else lr
+        grad_scale, found_inf = (None if t is None else t.to(device) for t in (getattr(self, "grad_scale", None),
+                                                                              getattr(self, "found_inf", None)))
         beta1, beta2 = group["betas"]
+        torch._foreach_add_(steps, 1)
         torch._fused_adam_(
             parameters, [parameter.grad for parameter in parameters], [state["exp_avg"] for state in states],
-            [state["exp_avg_sq"] for state in states], [], steps, amsgrad=False, lr=group["lr"], beta1=beta1,
-            beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"], maximize=False,
+            [state["exp_avg_sq"] for state in states], [], steps, amsgrad=False, lr=lr, beta1=beta1, beta2=beta2,
+            weight_decay=group["weight_decay"], eps=group["eps"], maximize=False, grad_scale=grad_scale,
+            found_inf=found_inf,
         )  # fmt: skip
+        if found_inf is not None:  # a step GradScaler skipped does not count
+            torch._foreach_sub_(steps, [found_inf] * len(steps))
 
     def _state(self, parameter):
         """The parameter's state, laid out as torch.optim.Adam(fused=True) lays it out at its first step."""
@@ -494,12 +535,16 @@ class FusedAdam(torch.optim.Adam):
                 parameter.grad = None
 
 
-def _profiling_or_hooked(optimizer):
-    """Whether a profiler runs, or step hooks are registered for optimizer or for every optimizer."""
-    return bool(
-        torch._C._autograd._profiler_enabled() or optimizer._optimizer_step_pre_hooks
-        or optimizer._optimizer_step_post_hooks or _global_optimizer_pre_hooks or _global_optimizer_post_hooks
-    )
+# options of torch.optim.Adam that FusedAdam refuses (each changes the update or how it runs)
+_REFUSED_OPTIONS = ("amsgrad", "maximize", "capturable", "differentiable", "decoupled_weight_decay")
+
+
+def _check_options(group, fused=True):
+    """ValueError unless a parameter group's options are FusedAdam's: none of _REFUSED_OPTIONS, fused."""
+    refused = [name for name in _REFUSED_OPTIONS if group.get(name)] + ([] if fused is True else [f"fused={fused}"])
+    if refused:
+        raise ValueError(f"FusedAdam takes lr, betas, eps and weight_decay only, got {', '.join(refused)}: "
+                         "use torch.optim.Adam for the others")
 
 
 def _make_optimizer(model, name, lr, replicas=None):

@@ -1,5 +1,5 @@
 """kanlab.train.FusedAdam: torch.optim.Adam(fused=True)'s steps to the bit, its state dict, hooks,
-the profiler's ranges, zero_grad and GradScaler."""
+the profiler's ranges, zero_grad, GradScaler, and the options and parameters it refuses."""
 
 import copy
 
@@ -46,23 +46,52 @@ def test_fused_adam_takes_torchs_fused_steps_to_the_bit(dtype, weight_decay):
         assert torch.equal(ours, theirs)
 
 
-def test_fused_adam_keeps_torchs_state_so_either_loads_the_others_state_dict():
-    x, y = batch()
-    models = [network(), network()]
-    theirs = torch.optim.Adam(models[1].parameters(), lr=0.01, fused=True)
-    train(models[1], theirs, 5, x, y)
-    models[0].load_state_dict(models[1].state_dict())
-    ours = FusedAdam(models[0].parameters(), lr=0.01)
-    ours.load_state_dict(copy.deepcopy(theirs.state_dict()))  # (as from a file: no tensor shared)
-    train(models[0], ours, 5, x, y)
-    train(models[1], theirs, 5, x, y)
-    assert all(torch.equal(a, b) for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True))
-    state, expected = ours.state_dict()["state"], theirs.state_dict()["state"]
+def continue_from(state_dict, optimizer_class, steps, **options):
+    """A model and optimizer that go on from 5 steps of torch.optim.Adam(fused=True) (state_dict:
+    the model's and the optimizer's), for `steps` more steps."""
+    model = network()
+    model.load_state_dict(state_dict[0])
+    optimizer = optimizer_class(model.parameters(), lr=0.01, **options)
+    optimizer.load_state_dict(copy.deepcopy(state_dict[1]))  # (as from a file: no tensor shared)
+    train(model, optimizer, steps, *batch())
+    return model, optimizer
+
+
+@pytest.mark.parametrize("loads", ["FusedAdam loads torch's", "torch loads FusedAdam's"])
+def test_fused_adam_keeps_torchs_state_so_either_loads_the_others_state_dict(loads):
+    first, second = (FusedAdam, torch.optim.Adam) if loads == "torch loads FusedAdam's" else (torch.optim.Adam,
+                                                                                               FusedAdam)
+    model = network()
+    options = {} if first is FusedAdam else {"fused": True}
+    optimizer = first(model.parameters(), lr=0.01, **options)
+    train(model, optimizer, 5, *batch())
+    saved = (model.state_dict(), optimizer.state_dict())
+    options = {} if second is FusedAdam else {"fused": True}
+    ours, ours_optimizer = continue_from(saved, second, 5, **options)
+    theirs, theirs_optimizer = continue_from(saved, first, 5, **({} if first is FusedAdam else {"fused": True}))
+    assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters(), strict=True))
+    state, expected = ours_optimizer.state_dict()["state"], theirs_optimizer.state_dict()["state"]
     assert state.keys() == expected.keys()
     for index in expected:
         assert state[index].keys() == expected[index].keys() == {"step", "exp_avg", "exp_avg_sq"}
         assert all(torch.equal(state[index][name], expected[index][name]) for name in expected[index])
         assert state[index]["step"].dtype == torch.float32 and float(state[index]["step"]) == 10
+
+
+def test_fused_adam_goes_on_from_a_non_fused_adams_state_dict_with_float32_step_counts(monkeypatch):
+    monkeypatch.setattr(torch, "get_default_dtype", lambda: torch.float64)  # non-fused Adam counts in float64
+    model = network()
+    plain = torch.optim.Adam(model.parameters(), lr=0.01)
+    train(model, plain, 5, *batch())
+    assert next(iter(plain.state.values()))["step"].dtype == torch.float64
+    saved = (model.state_dict(), plain.state_dict())
+    ours, optimizer = continue_from(saved, FusedAdam, 5)
+    theirs, _ = continue_from(saved, torch.optim.Adam, 5)
+    for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)  # the fused and the for-loop Adam: to rounding
+    assert all(group["fused"] is True for group in optimizer.param_groups)
+    for state in optimizer.state.values():
+        assert state["step"].dtype == torch.float32 and float(state["step"]) == 10
 
 
 def test_fused_adam_leaves_parameters_without_a_gradient_alone():
@@ -141,6 +170,34 @@ def test_fused_adam_runs_its_own_and_the_global_step_hooks():
     assert len(calls) == 4
 
 
+@pytest.mark.parametrize("optimizer_class", [FusedAdam, torch.optim.Adam])
+def test_step_hooks_see_the_arguments_of_step_and_may_replace_them(optimizer_class):
+    model = network()
+    x, y = batch()
+    optimizer = optimizer_class(model.parameters(), lr=0.01, **({"fused": True} if optimizer_class is not FusedAdam
+                                                                 else {}))
+    seen = []
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.mean((model(x) - y) ** 2)
+        loss.backward()
+        return loss
+
+    def pre_hook(optimizer, args, kwargs):
+        seen.append((args[1:], dict(kwargs)))
+        return args, {**kwargs, "closure": closure}  # a common pattern: the hook supplies the closure
+
+    handle = optimizer.register_step_pre_hook(pre_hook)
+    try:
+        loss = optimizer.step()
+        optimizer.step(closure=closure)
+    finally:
+        handle.remove()
+    assert seen == [((), {}), ((), {"closure": closure})]  # as torch.optim.Adam's hooks see them
+    assert loss is not None and float(optimizer.state[model.layers[0].spline_weight]["step"]) == 2
+
+
 def test_fused_adam_shows_its_steps_and_zero_grads_in_the_profiler():
     model = network()
     optimizer = FusedAdam(model.parameters(), lr=0.01)
@@ -151,31 +208,97 @@ def test_fused_adam_shows_its_steps_and_zero_grads_in_the_profiler():
     assert names.count("Optimizer.zero_grad#FusedAdam.zero_grad") == 2
 
 
+@pytest.mark.parametrize("optimizer_class", [FusedAdam, torch.optim.Adam])
+def test_only_torchs_adam_opens_profiler_ranges_when_no_profiler_runs(monkeypatch, optimizer_class):
+    opened = []
+    original = torch.autograd.profiler.record_function
+
+    class counted(original):
+        def __init__(self, name, *args):
+            opened.append(name)
+            super().__init__(name, *args)
+
+    monkeypatch.setattr(torch.autograd.profiler, "record_function", counted)
+    model = network()
+    optimizer = optimizer_class(model.parameters(), lr=0.01, **({"fused": True} if optimizer_class is not FusedAdam
+                                                                 else {}))
+    train(model, optimizer, 2, *batch())
+    assert float(optimizer.state[model.layers[0].spline_weight]["step"]) == 2
+    assert len(opened) == (0 if optimizer_class is FusedAdam else 4)  # torch's: step and zero_grad, twice
+
+
 @pytest.mark.parametrize("set_to_none", [True, False])
 def test_fused_adam_zero_grad_clears_or_zeroes_the_gradients(set_to_none):
     model = network()
     optimizer = FusedAdam(model.parameters(), lr=0.01)
     train(model, optimizer, 1, *batch())
+    had_gradient = [parameter.grad is not None for parameter in model.parameters()]
+    assert any(had_gradient) and not all(had_gradient)  # (the symbolic edges' parameters get none)
     optimizer.zero_grad(set_to_none=set_to_none)
-    for parameter in model.layers.parameters():
-        assert parameter.grad is None if set_to_none else torch.count_nonzero(parameter.grad) == 0
+    for parameter, had in zip(model.parameters(), had_gradient):
+        if set_to_none or not had:
+            assert parameter.grad is None
+        else:
+            assert torch.count_nonzero(parameter.grad) == 0
 
 
-def test_fused_adam_under_a_grad_scaler_skips_steps_with_non_finite_gradients_and_unscales_the_others():
+def test_fused_adam_under_a_grad_scaler_steps_as_torchs_fused_adam_and_skips_non_finite_gradients():
     x, y = batch()
     models = [network(), network()]
-    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
-    ours, plain = FusedAdam(models[0].parameters(), lr=0.01), FusedAdam(models[1].parameters(), lr=0.01)
-    before = [p.clone() for p in models[0].parameters()]
-    ours.zero_grad()
-    scaler.scale(torch.mean((models[0](x) - y) ** 2) * float("inf")).backward()
-    scaler.step(ours)
-    scaler.update()
-    assert all(torch.equal(p, b) for p, b in zip(models[0].parameters(), before))
-    assert scaler.get_scale() == 512.0
-    ours.zero_grad()
-    scaler.scale(torch.mean((models[0](x) - y) ** 2)).backward()
-    scaler.step(ours)
-    train(models[1], plain, 1, x, y)
-    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
-        assert torch.equal(a, b)  # (scaling by a power of two and back is exact)
+    optimizers = [FusedAdam(models[0].parameters(), lr=0.01),
+                  torch.optim.Adam(models[1].parameters(), lr=0.01, fused=True)]
+    start = [p.clone() for p in models[0].parameters()]
+    for model, optimizer in zip(models, optimizers):
+        scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+        for factor in (float("inf"), 1.0, 1.0):  # a first step with infinite gradients, then two finite ones
+            optimizer.zero_grad()
+            scaler.scale(torch.mean((model(x) - y) ** 2) * factor).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        assert scaler.get_scale() == 512.0
+    assert float(optimizers[0].state[models[0].layers[0].spline_weight]["step"]) == 2  # the skipped step not counted
+    assert not any(torch.equal(p, b) for p, b in zip(models[0].layers.parameters(), start))  # it trained
+    assert all(torch.equal(a, b) for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True))
+
+
+def test_fused_adam_takes_a_tensor_learning_rate_as_torchs_fused_adam_does():
+    x, y = batch()
+    models = [network(), network()]
+    optimizers = [FusedAdam(models[0].parameters(), lr=torch.tensor(0.01)),
+                  torch.optim.Adam(models[1].parameters(), lr=torch.tensor(0.01), fused=True)]
+    for model, optimizer in zip(models, optimizers):
+        train(model, optimizer, 3, x, y)
+    assert all(torch.equal(a, b) for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True))
+
+
+@pytest.mark.parametrize("option", ["amsgrad", "maximize", "capturable", "differentiable", "decoupled_weight_decay"])
+def test_fused_adam_refuses_the_options_it_does_not_take_in_every_way_they_come(option):
+    model = network()
+    with pytest.raises(ValueError, match=f"FusedAdam takes lr, betas, eps and weight_decay only, got {option}"):
+        FusedAdam([{"params": model.layers[0].parameters(), option: True}], lr=0.01)
+    optimizer = FusedAdam(model.layers[0].parameters(), lr=0.01)
+    with pytest.raises(ValueError, match=option):
+        optimizer.add_param_group({"params": model.layers[1].parameters(), option: True})
+    assert len(optimizer.param_groups) == 1
+    state_dict = optimizer.state_dict()
+    state_dict["param_groups"][0][option] = True
+    with pytest.raises(ValueError, match=option):
+        optimizer.load_state_dict(state_dict)
+    assert not optimizer.param_groups[0][option]
+
+
+def test_fused_adam_refuses_a_group_that_asks_for_the_unfused_adam():
+    model = network()
+    optimizer = FusedAdam(model.layers[0].parameters(), lr=0.01)
+    with pytest.raises(ValueError, match="got fused=False"):
+        optimizer.add_param_group({"params": model.layers[1].parameters(), "fused": False})
+
+
+def test_fused_adam_refuses_parameters_the_fused_kernel_does_not_take_and_keeps_its_groups():
+    model = network()
+    optimizer = FusedAdam(model.layers[0].parameters(), lr=0.01)
+    with pytest.raises(RuntimeError, match="floating point Tensors of supported devices"):
+        optimizer.add_param_group({"params": [torch.nn.Parameter(torch.zeros(3, dtype=torch.complex64))]})
+    assert len(optimizer.param_groups) == 1
+    with pytest.raises(RuntimeError, match="floating point Tensors of supported devices"):
+        FusedAdam([torch.nn.Parameter(torch.zeros(3, device="meta"))], lr=0.01)
