@@ -426,8 +426,9 @@ class FusedAdam(torch.optim.Adam):
     """torch.optim.Adam(fused=True) with a short path from `step` to its kernel. At step t the kernel
     makes, for every parameter with a gradient g (g + weight_decay theta where weight_decay is set),
 
-        m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
-        theta <- theta - lr m_hat / (sqrt(v_hat) + eps),   m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t),
+        m <- b1 m + (1 - b1) g,            v <- b2 v + (1 - b2) g^2,
+        m_hat = m / (1 - b1^t),            v_hat = v / (1 - b2^t),
+        theta <- theta - lr m_hat / (sqrt(v_hat) + eps),
 
     in one call for all the tensors of a device and dtype. That is torch.optim.Adam(fused=True)'s
     kernel on its state (step, exp_avg, exp_avg_sq), with GradScaler's unscaling inside it, so the

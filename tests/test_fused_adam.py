@@ -213,12 +213,12 @@ def test_only_torchs_adam_opens_profiler_ranges_when_no_profiler_runs(monkeypatc
     opened = []
     original = torch.autograd.profiler.record_function
 
-    class counted(original):
+    class Counted(original):
         def __init__(self, name, *args):
             opened.append(name)
             super().__init__(name, *args)
 
-    monkeypatch.setattr(torch.autograd.profiler, "record_function", counted)
+    monkeypatch.setattr(torch.autograd.profiler, "record_function", Counted)
     model = network()
     optimizer = optimizer_class(model.parameters(), lr=0.01, **({"fused": True} if optimizer_class is not FusedAdam
                                                                  else {}))
