@@ -2,6 +2,7 @@
 the profiler's ranges, zero_grad, GradScaler, and the options and parameters it refuses."""
 
 import copy
+import functools
 
 import pytest
 import torch
@@ -11,6 +12,8 @@ import kanlab
 from kanlab.train import FusedAdam
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+
+torch_fused_adam = functools.partial(torch.optim.Adam, fused=True)
 
 
 def network(dtype=torch.float32):
@@ -46,29 +49,26 @@ def test_fused_adam_takes_torchs_fused_steps_to_the_bit(dtype, weight_decay):
         assert torch.equal(ours, theirs)
 
 
-def continue_from(state_dict, optimizer_class, steps, **options):
-    """A model and optimizer that go on from 5 steps of torch.optim.Adam(fused=True) (state_dict:
-    the model's and the optimizer's), for `steps` more steps."""
+def continue_from(state_dict, optimizer_class, steps):
+    """A model and an optimizer_class that load state_dict (the model's and an optimizer's) and train
+    `steps` more steps."""
     model = network()
     model.load_state_dict(state_dict[0])
-    optimizer = optimizer_class(model.parameters(), lr=0.01, **options)
+    optimizer = optimizer_class(model.parameters(), lr=0.01)
     optimizer.load_state_dict(copy.deepcopy(state_dict[1]))  # (as from a file: no tensor shared)
     train(model, optimizer, steps, *batch())
     return model, optimizer
 
 
-@pytest.mark.parametrize("loads", ["FusedAdam loads torch's", "torch loads FusedAdam's"])
-def test_fused_adam_keeps_torchs_state_so_either_loads_the_others_state_dict(loads):
-    first, second = (FusedAdam, torch.optim.Adam) if loads == "torch loads FusedAdam's" else (torch.optim.Adam,
-                                                                                               FusedAdam)
+@pytest.mark.parametrize(("first", "second"), [(torch_fused_adam, FusedAdam), (FusedAdam, torch_fused_adam)],
+                         ids=["FusedAdam loads torch's", "torch loads FusedAdam's"])
+def test_fused_adam_keeps_torchs_state_so_either_loads_the_others_state_dict(first, second):
     model = network()
-    options = {} if first is FusedAdam else {"fused": True}
-    optimizer = first(model.parameters(), lr=0.01, **options)
+    optimizer = first(model.parameters(), lr=0.01)
     train(model, optimizer, 5, *batch())
     saved = (model.state_dict(), optimizer.state_dict())
-    options = {} if second is FusedAdam else {"fused": True}
-    ours, ours_optimizer = continue_from(saved, second, 5, **options)
-    theirs, theirs_optimizer = continue_from(saved, first, 5, **({} if first is FusedAdam else {"fused": True}))
+    ours, ours_optimizer = continue_from(saved, second, 5)
+    theirs, theirs_optimizer = continue_from(saved, first, 5)
     assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters(), strict=True))
     state, expected = ours_optimizer.state_dict()["state"], theirs_optimizer.state_dict()["state"]
     assert state.keys() == expected.keys()
@@ -170,12 +170,11 @@ def test_fused_adam_runs_its_own_and_the_global_step_hooks():
     assert len(calls) == 4
 
 
-@pytest.mark.parametrize("optimizer_class", [FusedAdam, torch.optim.Adam])
+@pytest.mark.parametrize("optimizer_class", [FusedAdam, torch_fused_adam], ids=["FusedAdam", "torch"])
 def test_step_hooks_see_the_arguments_of_step_and_may_replace_them(optimizer_class):
     model = network()
     x, y = batch()
-    optimizer = optimizer_class(model.parameters(), lr=0.01, **({"fused": True} if optimizer_class is not FusedAdam
-                                                                 else {}))
+    optimizer = optimizer_class(model.parameters(), lr=0.01)
     seen = []
 
     def closure():
@@ -208,7 +207,7 @@ def test_fused_adam_shows_its_steps_and_zero_grads_in_the_profiler():
     assert names.count("Optimizer.zero_grad#FusedAdam.zero_grad") == 2
 
 
-@pytest.mark.parametrize("optimizer_class", [FusedAdam, torch.optim.Adam])
+@pytest.mark.parametrize("optimizer_class", [FusedAdam, torch_fused_adam], ids=["FusedAdam", "torch"])
 def test_only_torchs_adam_opens_profiler_ranges_when_no_profiler_runs(monkeypatch, optimizer_class):
     opened = []
     original = torch.autograd.profiler.record_function
@@ -220,8 +219,7 @@ def test_only_torchs_adam_opens_profiler_ranges_when_no_profiler_runs(monkeypatc
 
     monkeypatch.setattr(torch.autograd.profiler, "record_function", Counted)
     model = network()
-    optimizer = optimizer_class(model.parameters(), lr=0.01, **({"fused": True} if optimizer_class is not FusedAdam
-                                                                 else {}))
+    optimizer = optimizer_class(model.parameters(), lr=0.01)
     train(model, optimizer, 2, *batch())
     assert float(optimizer.state[model.layers[0].spline_weight]["step"]) == 2
     assert len(opened) == (0 if optimizer_class is FusedAdam else 4)  # torch's: step and zero_grad, twice
